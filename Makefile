@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+LINT_PATHS := src tests $(wildcard benchmarks)
+
+.PHONY: demo test lint bench clean
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+demo: $(UV)
+	$(UV) sync --locked --python $(PYTHON)
+	$(VENV)/bin/retain demo
+
+test: $(UV)
+	$(UV) sync --locked --python $(PYTHON) --extra dev
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/pytest -n 2
+
+lint: $(UV)
+	$(UV) sync --locked --python $(PYTHON) --extra dev
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+
+bench: $(UV)
+	$(UV) sync --locked --python $(PYTHON) --extra bench
+	$(MAKE) -C benchmarks all PYTHON=$(CURDIR)/$(VENV)/bin/python
+
+clean:
+	rm -rf $(VENV) .tools benchmarks/.venv-lifetimes retain-data

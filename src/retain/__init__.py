@@ -1,0 +1,3 @@
+"""retain: know your customers, act in time, measure what worked."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,107 @@
+"""One exception tree for the whole of retain.
+
+::
+
+    RetainError                  base: a stable ``code``, a message and ``details``
+    ├── DataError                a bad table or array (column, count of bad rows, one example)
+    ├── NotFittedError           a model used before ``fit``
+    ├── ConvergenceError         an optimiser that did not find a maximum (with what to try)
+    ├── ConfigError              a setting that is missing or wrong
+    └── DomainError              a business rule of the operational store
+        ├── NotFound
+        ├── Conflict
+        ├── PermissionDenied
+        └── RuleViolation
+
+Only the API layer maps these to HTTP and only the CLI maps them to exit codes; library code
+raises them and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RetainError(Exception):
+    """Base of every error retain raises on purpose."""
+
+    code = "retain_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DataError(RetainError, ValueError):
+    """A table or array that cannot be used as given.
+
+    ``details`` carries ``column``, ``bad_rows`` (count) and ``example`` where they apply.
+    """
+
+    code = "data_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        column: str | None = None,
+        bad_rows: int | None = None,
+        example: Any = None,
+        **details: Any,
+    ) -> None:
+        if column is not None and bad_rows is not None:
+            message = f"column {column!r}: {message} ({bad_rows} bad row(s), e.g. {example!r})"
+        elif column is not None:
+            message = f"column {column!r}: {message}"
+        super().__init__(message, column=column, bad_rows=bad_rows, example=example, **details)
+        self.column = column
+        self.bad_rows = bad_rows
+        self.example = example
+
+
+class NotFittedError(RetainError, AttributeError):
+    """A model's learned values were asked for before ``fit``."""
+
+    code = "not_fitted"
+
+
+class ConvergenceError(RetainError, RuntimeError):
+    """The optimiser stopped without a maximum of the likelihood."""
+
+    code = "convergence_error"
+
+
+class ConfigError(RetainError):
+    """A setting that is missing or invalid."""
+
+    code = "config_error"
+
+
+class DomainError(RetainError):
+    """A business rule of the operational store was not met."""
+
+    code = "domain_error"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+
+
+class RuleViolation(DomainError):
+    code = "rule_violation"
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit that finished but whose result deserves a second look."""
