@@ -1,0 +1,75 @@
+"""Bring any table into Ibis, check it, and hand results back in the caller's kind.
+
+An ibis Table stays lazy on its own backend (DuckDB, PostgreSQL, PySpark, a warehouse);
+anything local (pandas, polars, pyarrow) runs on an in-process DuckDB and comes back as a
+pandas DataFrame.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+
+from retain.errors import DataError
+
+
+def to_ibis(table: Any) -> tuple[ir.Table, bool]:
+    """The table as an ibis expression, and whether the caller gave one (stay lazy)."""
+    if isinstance(table, ir.Table):
+        return table, True
+    if isinstance(table, str):
+        raise DataError("expected a table, got a string; read the file first (CSV, Parquet)")
+    try:
+        return ibis.memtable(_to_arrow(table)), False
+    except Exception as exc:  # ibis raises several kinds for what it cannot wrap
+        raise DataError(
+            f"expected a table (pandas/polars DataFrame, pyarrow or ibis Table), "
+            f"got {type(table).__name__}: {exc}"
+        ) from None
+
+
+def _to_arrow(table: Any) -> pa.Table:
+    """Local tables go through Arrow (ibis's own pandas path warns on pandas 3)."""
+    if isinstance(table, pa.Table):
+        return table
+    if isinstance(table, pd.DataFrame):
+        return pa.Table.from_pandas(table, preserve_index=False)
+    if hasattr(table, "to_arrow"):  # polars
+        return table.to_arrow()
+    return pa.table(table)
+
+
+def deliver(result: ir.Table, *, lazy: bool) -> Any:
+    """An ibis expression for ibis input, else the executed pandas DataFrame."""
+    return result if lazy else result.to_pyarrow().to_pandas()
+
+
+def require_columns(table: ir.Table, names: dict[str, str]) -> None:
+    """``names`` maps a role (``customer_id``) to the caller's column name."""
+    for role, name in names.items():
+        if name not in table.columns:
+            raise DataError(
+                f"missing column for {role}; the table has {list(table.columns)}", column=name
+            )
+
+
+def scalar(expression: ir.Scalar) -> Any:
+    """Execute a scalar expression through Arrow.
+
+    ibis 12's ``execute`` goes through a pandas option that pandas 3 deprecates (a warning
+    on every call), so results are always fetched as Arrow.
+    """
+    return expression.to_pyarrow().as_py()
+
+
+def reject_rows(table: ir.Table, column: str, bad: ir.BooleanValue, rule: str) -> None:
+    """Raise a DataError when any row matches ``bad``: its count and one example row."""
+    flagged = table.filter(bad)
+    count = scalar(flagged.count())
+    if count:
+        example = flagged.limit(1).to_pyarrow().to_pylist()[0]
+        raise DataError(rule, column=column, bad_rows=count, example=example)

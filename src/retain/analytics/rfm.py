@@ -1,0 +1,156 @@
+"""From a transaction log to the per-customer summary the repeat-buying models read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+
+from retain.analytics._tables import deliver, reject_rows, require_columns, to_ibis
+from retain.errors import DataError
+
+#: Days in one unit of ``time_unit``. Months and years are calendar averages, so a summary in
+#: months is exact in days and only the unit is averaged.
+DAYS_PER_UNIT = {"D": 1.0, "W": 7.0, "M": 365.2425 / 12, "Y": 365.2425}
+
+
+def _as_date(value: Any, name: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if hasattr(value, "date") and callable(value.date):  # pandas.Timestamp, numpy via pandas
+        return value.date()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            pass
+    raise DataError(f"{name} must be a date (or 'YYYY-MM-DD'), got {value!r}")
+
+
+def rfm_summary(
+    transactions: Any,
+    *,
+    customer_id: str = "customer_id",
+    datetime: str = "date",
+    monetary: str | None = "amount",
+    observation_end: Any,
+    calibration_end: Any = None,
+    time_unit: str = "W",
+) -> Any:
+    """Summarise each customer's purchases as frequency, recency, age and mean spend.
+
+    The conventions are those behind the published CDNOW results (Fader, Hardie & Lee 2005):
+    purchases on the same day merge into one; the first purchase is not a repeat; time runs
+    from a customer's first purchase.
+
+    Parameters
+    ----------
+    transactions
+        One row per purchase: a pandas/polars DataFrame, a pyarrow Table or an ibis Table (an
+        ibis Table stays lazy on its own backend and an ibis expression is returned).
+    customer_id, datetime, monetary
+        Column names. ``monetary`` may be ``None`` when there are no amounts.
+    observation_end
+        Last day observed (inclusive); purchases after it are outside the window and ignored.
+    calibration_end
+        If given, the models' inputs are measured to this day and the purchases after it (to
+        ``observation_end``) become holdout columns.
+    time_unit
+        ``"D"``, ``"W"`` (default), ``"M"`` (365.2425/12 days) or ``"Y"`` (365.2425 days).
+
+    Returns
+    -------
+    Table with one row per customer whose first purchase is on or before the calibration
+    end, ordered by customer:
+
+    - ``frequency``: repeat purchase days within calibration;
+    - ``recency``: time from the first to the last purchase within calibration;
+    - ``T``: time from the first purchase to the calibration end;
+    - ``monetary_value``: mean value of the repeat purchase days (0 without repeats);
+    - with ``calibration_end``: ``frequency_holdout``, ``monetary_value_holdout`` and
+      ``duration_holdout`` (the holdout length).
+
+    Raises
+    ------
+    DataError
+        A column is missing; a customer id or date is null; an amount is null or negative;
+        the calibration end is after the observation end; an unknown time unit.
+    """
+    if time_unit not in DAYS_PER_UNIT:
+        raise DataError(f"time_unit must be one of {list(DAYS_PER_UNIT)}, got {time_unit!r}")
+    unit_days = DAYS_PER_UNIT[time_unit]
+    end = _as_date(observation_end, "observation_end")
+    cal_end = end if calibration_end is None else _as_date(calibration_end, "calibration_end")
+    if cal_end > end:
+        raise DataError(f"calibration_end {cal_end} is after observation_end {end}")
+
+    table, lazy = to_ibis(transactions)
+    roles = {"customer_id": customer_id, "datetime": datetime}
+    if monetary is not None:
+        roles["monetary"] = monetary
+    require_columns(table, roles)
+    reject_rows(table, customer_id, table[customer_id].isnull(), "customer id is missing")
+    reject_rows(table, datetime, table[datetime].isnull(), "purchase date is missing")
+    amount = table[monetary].cast("float64") if monetary is not None else ibis.literal(0.0)
+    if monetary is not None:
+        reject_rows(table, monetary, amount.isnull() | amount.isnan(), "amount is missing")
+        reject_rows(
+            table,
+            monetary,
+            amount < 0,
+            "amount is negative; remove refunds and cancellations before summarising",
+        )
+
+    # One row per customer and purchase day, days counted from 1970-01-01.
+    days = (
+        table.select(
+            customer=table[customer_id],
+            day=table[datetime].cast("date").epoch_days(),
+            amount=amount,
+        )
+        .filter(lambda t: t.day <= _epoch_days(end))
+        .group_by(["customer", "day"])
+        .aggregate(amount=lambda t: t.amount.sum())
+    )
+    cal_day = _epoch_days(cal_end)
+    firsts = days.group_by("customer").aggregate(first_day=lambda t: t.day.min())
+    joined = days.join(firsts, "customer").filter(lambda t: t.first_day <= cal_day)
+    is_repeat = (joined.day > joined.first_day) & (joined.day <= cal_day)
+    in_holdout = joined.day > cal_day
+    summary = joined.group_by("customer").aggregate(
+        first_day=joined.first_day.min(),
+        frequency=is_repeat.cast("int64").sum(),
+        last_day=joined.day.max(where=joined.day <= cal_day),
+        repeat_spend=joined.amount.sum(where=is_repeat),
+        frequency_holdout=in_holdout.cast("int64").sum(),
+        holdout_spend=joined.amount.sum(where=in_holdout),
+    )
+    unit = ibis.literal(unit_days)
+    columns = {
+        customer_id: summary.customer,
+        "frequency": summary.frequency,
+        "recency": (summary.last_day - summary.first_day).cast("float64") / unit,
+        "T": (ibis.literal(cal_day) - summary.first_day).cast("float64") / unit,
+        "monetary_value": ibis.ifelse(
+            summary.frequency > 0,
+            summary.repeat_spend.cast("float64") / summary.frequency.cast("float64"),
+            0.0,
+        ),
+    }
+    if calibration_end is not None:
+        columns["frequency_holdout"] = summary.frequency_holdout
+        columns["monetary_value_holdout"] = ibis.ifelse(
+            summary.frequency_holdout > 0,
+            summary.holdout_spend.cast("float64") / summary.frequency_holdout.cast("float64"),
+            0.0,
+        )
+        columns["duration_holdout"] = ibis.literal((end - cal_end).days / unit_days)
+    result = summary.select(**columns).order_by(customer_id)
+    return deliver(result, lazy=lazy)
+
+
+def _epoch_days(day: dt.date) -> int:
+    return (day - dt.date(1970, 1, 1)).days
