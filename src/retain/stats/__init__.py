@@ -1,0 +1,1 @@
+"""Customer-base models: repeat buying, dropout, spend and retention (numpy/scipy only)."""

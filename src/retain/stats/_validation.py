@@ -1,0 +1,145 @@
+"""Turn whatever table the caller has into checked float arrays.
+
+Every model accepts a pandas or polars DataFrame, a pyarrow Table, an ibis Table or a plain
+mapping of arrays. Bad values raise :class:`~retain.errors.DataError` naming the column, the
+number of bad rows and one example; nothing is dropped or clipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from retain.errors import DataError
+
+Columns = dict[str, np.ndarray]
+
+
+def _column_names(data: Any) -> list[str]:
+    if isinstance(data, Mapping):
+        return list(data.keys())
+    if hasattr(data, "column_names"):  # pyarrow.Table
+        return list(data.column_names)
+    if hasattr(data, "columns"):  # pandas, polars, ibis
+        return list(data.columns)
+    raise DataError(
+        f"expected a table (pandas/polars DataFrame, pyarrow or ibis Table, or a dict of "
+        f"arrays), got {type(data).__name__}"
+    )
+
+
+def _materialise(data: Any) -> Any:
+    """Execute lazy tables (ibis) so their columns can be read."""
+    if hasattr(data, "to_pyarrow") and hasattr(data, "execute"):
+        return data.to_pyarrow()
+    return data
+
+
+def _column(data: Any, name: str) -> np.ndarray:
+    if isinstance(data, Mapping):
+        values = data[name]
+    elif hasattr(data, "column_names"):
+        values = data.column(name).to_numpy()
+    else:
+        values = data[name]
+        if hasattr(values, "to_numpy"):
+            values = values.to_numpy()
+    try:
+        return np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"values must be numbers ({exc})", column=name) from None
+
+
+def read_columns(data: Any, required: Iterable[str], optional: Iterable[str] = ()) -> Columns:
+    """Read ``required`` (and any present ``optional``) columns as float64 arrays.
+
+    Raises
+    ------
+    DataError
+        A required column is missing, the table is empty, the columns differ in length, or
+        a value is NaN or infinite.
+    """
+    data = _materialise(data)
+    present = _column_names(data)
+    columns: Columns = {}
+    for name in required:
+        if name not in present:
+            raise DataError(f"missing required column; the table has {present}", column=name)
+        columns[name] = _column(data, name)
+    for name in optional:
+        if name in present:
+            columns[name] = _column(data, name)
+    lengths = {name: len(values) for name, values in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise DataError(f"columns differ in length: {lengths}")
+    if not lengths or next(iter(lengths.values())) == 0:
+        raise DataError("the table is empty: at least one row is needed")
+    for name, values in columns.items():
+        reject(name, values, ~np.isfinite(values), "must be a finite number (NaN or inf found)")
+    return columns
+
+
+def reject(name: str, values: np.ndarray, bad: np.ndarray, rule: str) -> None:
+    """Raise a DataError for the rows where ``bad`` holds, naming count and first example."""
+    count = int(np.count_nonzero(bad))
+    if count:
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(rule, column=name, bad_rows=count, example={"row": row, name: values[row]})
+
+
+def check_count(name: str, values: np.ndarray) -> None:
+    """Counts are whole numbers >= 0."""
+    reject(name, values, values < 0, "must be >= 0")
+    reject(name, values, values != np.round(values), "must be a whole number")
+
+
+def check_positive(name: str, values: np.ndarray) -> None:
+    reject(name, values, values <= 0, "must be > 0")
+
+
+def check_rfm_summary(columns: Columns) -> None:
+    """The continuous-time RFM summary: 0 <= recency <= T, frequency whole, T > 0."""
+    frequency, recency, T = columns["frequency"], columns["recency"], columns["T"]
+    check_count("frequency", frequency)
+    reject("recency", recency, recency < 0, "must be >= 0")
+    check_positive("T", T)
+    reject("recency", recency, recency > T, "must not exceed T (the customer's age)")
+    reject(
+        "recency",
+        recency,
+        (frequency == 0) & (recency != 0),
+        "must be 0 for customers with no repeat purchase (frequency 0)",
+    )
+    reject(
+        "recency",
+        recency,
+        (frequency > 0) & (recency == 0),
+        "must be > 0 for customers with repeat purchases",
+    )
+
+
+def weights_of(columns: Columns) -> np.ndarray:
+    """The ``weight`` column if present (positive, finite), else ones."""
+    n = len(next(iter(columns.values())))
+    if "weight" not in columns:
+        return np.ones(n)
+    weight = columns["weight"]
+    check_positive("weight", weight)
+    return weight
+
+
+def compress(
+    columns: Columns, keys: Iterable[str], weights: np.ndarray
+) -> tuple[Columns, np.ndarray]:
+    """Merge identical rows of ``keys`` into one row whose weight is the sum of theirs.
+
+    Real summaries repeat the same (frequency, recency, T) many times (every one-time buyer of
+    a cohort shares one row), so the likelihood is evaluated once per distinct row.
+    """
+    keys = list(keys)
+    stacked = np.column_stack([columns[k] for k in keys])
+    unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    summed = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(unique))
+    return {k: unique[:, i].copy() for i, k in enumerate(keys)}, summed

@@ -1,0 +1,85 @@
+"""Reading tables into checked arrays: every kind of table, and clear errors for bad ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from retain.errors import DataError
+from retain.stats._validation import check_rfm_summary, compress, read_columns, weights_of
+
+
+def make_summary(**overrides: list[float]) -> dict[str, list[float]]:
+    """Typed builder: a valid three-customer RFM summary, with columns replaced at will."""
+    summary = {"frequency": [0.0, 2.0, 5.0], "recency": [0.0, 10.0, 30.0], "T": [39.0] * 3}
+    summary.update(overrides)
+    return summary
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [dict, pd.DataFrame, pl.DataFrame, pa.table],
+    ids=["dict", "pandas", "polars", "pyarrow"],
+)
+def test_every_kind_of_table_is_read_the_same(convert) -> None:
+    columns = read_columns(convert(make_summary()), ["frequency", "recency", "T"])
+    np.testing.assert_array_equal(columns["recency"], [0.0, 10.0, 30.0])
+    assert columns["T"].dtype == np.float64
+
+
+def test_missing_column_names_the_column_and_what_is_there() -> None:
+    with pytest.raises(DataError) as caught:
+        read_columns({"frequency": [1.0]}, ["frequency", "recency"])
+    assert caught.value.column == "recency"
+    assert "frequency" in str(caught.value)
+
+
+def test_empty_table_is_refused() -> None:
+    with pytest.raises(DataError, match="empty"):
+        read_columns(make_summary(frequency=[], recency=[], T=[]), ["frequency"])
+
+
+def test_nan_is_refused_with_count_and_example() -> None:
+    with pytest.raises(DataError) as caught:
+        read_columns(make_summary(recency=[0.0, np.nan, np.nan]), ["frequency", "recency"])
+    assert (caught.value.column, caught.value.bad_rows) == ("recency", 2)
+    assert caught.value.example["row"] == 1
+
+
+def test_text_values_are_refused() -> None:
+    with pytest.raises(DataError, match="numbers"):
+        read_columns({"frequency": ["a", "b"]}, ["frequency"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "column", "message"),
+    [
+        ({"frequency": [0.0, -1.0, 5.0]}, "frequency", ">= 0"),
+        ({"frequency": [0.0, 2.5, 5.0]}, "frequency", "whole number"),
+        ({"recency": [0.0, 10.0, 40.0]}, "recency", "must not exceed T"),
+        ({"recency": [3.0, 10.0, 30.0]}, "recency", "must be 0"),
+        ({"T": [0.0, 39.0, 39.0], "recency": [0.0, 10.0, 30.0]}, "T", "> 0"),
+    ],
+)
+def test_impossible_summaries_name_the_column(overrides, column, message) -> None:
+    columns = read_columns(make_summary(**overrides), ["frequency", "recency", "T"])
+    with pytest.raises(DataError, match=message) as caught:
+        check_rfm_summary(columns)
+    assert caught.value.column == column
+    assert caught.value.bad_rows == 1
+
+
+def test_weights_must_be_positive() -> None:
+    columns = read_columns(make_summary(weight=[1.0, 0.0, 2.0]), ["frequency"], ["weight"])
+    with pytest.raises(DataError, match="> 0"):
+        weights_of(columns)
+
+
+def test_compress_sums_the_weights_of_identical_rows() -> None:
+    columns = {"x": np.array([1.0, 2.0, 1.0, 1.0]), "y": np.array([5.0, 5.0, 5.0, 6.0])}
+    unique, weights = compress(columns, ["x", "y"], np.array([1.0, 1.0, 2.0, 1.0]))
+    rows = {(x, y): w for x, y, w in zip(unique["x"], unique["y"], weights, strict=True)}
+    assert rows == {(1.0, 5.0): 3.0, (2.0, 5.0): 1.0, (1.0, 6.0): 1.0}
