@@ -9,10 +9,7 @@ import ibis
 
 from retain.analytics._tables import deliver, reject_rows, require_columns, to_ibis
 from retain.errors import DataError
-
-#: Days in one unit of ``time_unit``. Months and years are calendar averages, so a summary in
-#: months is exact in days and only the unit is averaged.
-DAYS_PER_UNIT = {"D": 1.0, "W": 7.0, "M": 365.2425 / 12, "Y": 365.2425}
+from retain.time_units import days_per_unit
 
 
 def _as_date(value: Any, name: str) -> dt.date:
@@ -79,9 +76,7 @@ def rfm_summary(
         A column is missing; a customer id or date is null; an amount is null or negative;
         the calibration end is after the observation end; an unknown time unit.
     """
-    if time_unit not in DAYS_PER_UNIT:
-        raise DataError(f"time_unit must be one of {list(DAYS_PER_UNIT)}, got {time_unit!r}")
-    unit_days = DAYS_PER_UNIT[time_unit]
+    unit_days = days_per_unit(time_unit)
     end = _as_date(observation_end, "observation_end")
     cal_end = end if calibration_end is None else _as_date(calibration_end, "calibration_end")
     if cal_end > end:

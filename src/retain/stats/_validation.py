@@ -139,7 +139,17 @@ def compress(
     a cohort shares one row), so the likelihood is evaluated once per distinct row.
     """
     keys = list(keys)
-    stacked = np.column_stack([columns[k] for k in keys])
-    unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    summed = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(unique))
-    return {k: unique[:, i].copy() for i, k in enumerate(keys)}, summed
+    key_columns = [np.ascontiguousarray(columns[k], dtype=float) for k in keys]
+    # A lexicographic sort and a scan for changes: several times faster than
+    # np.unique(axis=0), which sorts structured rows.
+    order = np.lexsort(key_columns[::-1])
+    changed = np.zeros(len(order), dtype=bool)
+    if len(order):
+        changed[0] = True
+    for column in key_columns:
+        ordered = column[order]
+        changed[1:] |= ordered[1:] != ordered[:-1]
+    starts = np.flatnonzero(changed)
+    first_rows = order[starts]
+    summed = np.add.reduceat(weights[order], starts) if len(starts) else weights[:0]
+    return {k: column[first_rows] for k, column in zip(keys, key_columns, strict=True)}, summed
