@@ -174,6 +174,25 @@ def test_missing_amount_and_missing_date_are_refused() -> None:
     assert caught.value.column == "date"
 
 
+def test_text_that_is_not_a_date_or_an_amount_is_named() -> None:
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "date": ["2024-01-01", "01/02/2024", "soon"],
+            "amount": ["10", "3.5", "7"],
+        }
+    )
+    with pytest.raises(DataError) as caught:
+        rfm_summary(tx, observation_end="2024-01-31")
+    assert (caught.value.column, caught.value.bad_rows) == ("date", 2)
+    assert caught.value.example["date"] == "01/02/2024"
+    tx["date"] = "2024-01-05"
+    tx.loc[2, "amount"] = "seven"
+    with pytest.raises(DataError) as caught:
+        rfm_summary(tx, observation_end="2024-01-31")
+    assert (caught.value.column, caught.value.bad_rows) == ("amount", 1)
+
+
 def test_calibration_after_observation_end_and_unknown_unit_are_refused() -> None:
     tx = make_transactions([(1, "2024-01-01", 10.0)])
     with pytest.raises(DataError, match="after observation_end"):

@@ -89,9 +89,15 @@ def rfm_summary(
     require_columns(table, roles)
     reject_rows(table, customer_id, table[customer_id].isnull(), "customer id is missing")
     reject_rows(table, datetime, table[datetime].isnull(), "purchase date is missing")
-    amount = table[monetary].cast("float64") if monetary is not None else ibis.literal(0.0)
+    purchase_day = table[datetime].try_cast("date")
+    reject_rows(
+        table, datetime, purchase_day.isnull(), "not a date (expected YYYY-MM-DD or a timestamp)"
+    )
+    amount = table[monetary].try_cast("float64") if monetary is not None else ibis.literal(0.0)
     if monetary is not None:
-        reject_rows(table, monetary, amount.isnull() | amount.isnan(), "amount is missing")
+        reject_rows(
+            table, monetary, amount.isnull() | amount.isnan(), "amount is missing or not a number"
+        )
         reject_rows(
             table,
             monetary,
@@ -103,7 +109,7 @@ def rfm_summary(
     days = (
         table.select(
             customer=table[customer_id],
-            day=table[datetime].cast("date").epoch_days(),
+            day=purchase_day.epoch_days(),
             amount=amount,
         )
         .filter(lambda t: t.day <= _epoch_days(end))
