@@ -153,3 +153,36 @@ def compress(
     first_rows = order[starts]
     summed = np.add.reduceat(weights[order], starts) if len(starts) else weights[:0]
     return {k: column[first_rows] for k, column in zip(keys, key_columns, strict=True)}, summed
+
+
+def horizon_of(t: float | np.ndarray, n_rows: int | None) -> np.ndarray:
+    """Check ``t`` (finite, >= 0) and broadcast it to ``n_rows`` when given."""
+    horizon = np.asarray(t, dtype=float)
+    if n_rows is not None:
+        if horizon.ndim > 1 or (horizon.ndim == 1 and horizon.size not in (1, n_rows)):
+            raise DataError(
+                f"t must be a scalar or have one value per row ({n_rows}), "
+                f"got shape {horizon.shape}",
+                column="t",
+            )
+        horizon = np.broadcast_to(horizon.reshape(-1), (n_rows,))
+    flat = horizon.reshape(-1)
+    reject("t", flat, ~np.isfinite(flat), "must be a finite number")
+    reject("t", flat, flat < 0, "must be >= 0")
+    return horizon
+
+
+def count_of(n: int | np.ndarray, n_rows: int | None) -> np.ndarray:
+    """Check ``n`` (whole, >= 0) and broadcast it to ``n_rows`` when given."""
+    count = np.asarray(n, dtype=float)
+    if n_rows is not None:
+        if count.ndim > 1 or (count.ndim == 1 and count.size not in (1, n_rows)):
+            raise DataError(
+                f"n must be a scalar or have one value per row ({n_rows}), got shape {count.shape}",
+                column="n",
+            )
+        count = np.broadcast_to(count.reshape(-1), (n_rows,))
+    flat = count.reshape(-1)
+    reject("n", flat, ~np.isfinite(flat), "must be a finite number")
+    check_count("n", flat)
+    return count

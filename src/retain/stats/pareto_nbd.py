@@ -46,15 +46,14 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from scipy.special import digamma, exprel, gammaln
 
-from retain.errors import DataError
 from retain.stats._base import BaseModel
 from retain.stats._special import LogTailIntegral, gauss_jacobi, log_pareto_tail_integral
 from retain.stats._validation import (
     Columns,
-    check_count,
     check_rfm_summary,
+    count_of,
+    horizon_of,
     read_columns,
-    reject,
     weights_of,
 )
 
@@ -245,7 +244,7 @@ class ParetoNBDModel(BaseModel):
             One expectation per row.
         """
         x, t_x, T = self._summary(data)
-        horizon = _horizon(t, len(x))
+        horizon = horizon_of(t, len(x))
         r, alpha, s, beta = self._fitted_params()
         log_p_alive = self._log_probability_alive(x, t_x, T)
         return np.exp(log_p_alive) * _expected_while_alive(horizon, r + x, alpha + T, s, beta + T)
@@ -278,8 +277,8 @@ class ParetoNBDModel(BaseModel):
             One probability per row.
         """
         x, t_x, T = self._summary(data)
-        count = _count(n, len(x))
-        horizon = _horizon(t, len(x))
+        count = count_of(n, len(x))
+        horizon = horizon_of(t, len(x))
         r, alpha, s, beta = self._fitted_params()
         log_p_alive = self._log_probability_alive(x, t_x, T)
         if_alive = np.exp(
@@ -306,7 +305,7 @@ class ParetoNBDModel(BaseModel):
             Same shape as ``t``.
         """
         r, alpha, s, beta = self._fitted_params()
-        horizon = _horizon(t, None)
+        horizon = horizon_of(t, None)
         return _expected_while_alive(horizon, r, alpha, s, beta)
 
     def probability_of_purchases_new_customer(
@@ -343,10 +342,10 @@ class ParetoNBDModel(BaseModel):
         """
         r, alpha, s, beta = self._fitted_params()
         count = np.asarray(n)
-        horizon = _horizon(t, None)
+        horizon = horizon_of(t, None)
         count, horizon = np.broadcast_arrays(count, horizon)
         shape = count.shape
-        count = _count(count.ravel(), None)
+        count = count_of(count.ravel(), None)
         result = np.exp(_log_probability_new(count, horizon.ravel(), r, alpha, s, beta))
         return result.reshape(shape)
 
@@ -430,39 +429,6 @@ def _frequency_groups(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return codes, np.arange(top + 1.0)
     frequencies, codes = np.unique(x, return_inverse=True)
     return codes.reshape(-1), frequencies
-
-
-def _horizon(t: float | np.ndarray, n_rows: int | None) -> np.ndarray:
-    """Check ``t`` (finite, >= 0) and broadcast it to ``n_rows`` when given."""
-    horizon = np.asarray(t, dtype=float)
-    if n_rows is not None:
-        if horizon.ndim > 1 or (horizon.ndim == 1 and horizon.size not in (1, n_rows)):
-            raise DataError(
-                f"t must be a scalar or have one value per row ({n_rows}), "
-                f"got shape {horizon.shape}",
-                column="t",
-            )
-        horizon = np.broadcast_to(horizon.reshape(-1), (n_rows,))
-    flat = horizon.reshape(-1)
-    reject("t", flat, ~np.isfinite(flat), "must be a finite number")
-    reject("t", flat, flat < 0, "must be >= 0")
-    return horizon
-
-
-def _count(n: int | np.ndarray, n_rows: int | None) -> np.ndarray:
-    """Check ``n`` (whole, >= 0) and broadcast it to ``n_rows`` when given."""
-    count = np.asarray(n, dtype=float)
-    if n_rows is not None:
-        if count.ndim > 1 or (count.ndim == 1 and count.size not in (1, n_rows)):
-            raise DataError(
-                f"n must be a scalar or have one value per row ({n_rows}), got shape {count.shape}",
-                column="n",
-            )
-        count = np.broadcast_to(count.reshape(-1), (n_rows,))
-    flat = count.reshape(-1)
-    reject("n", flat, ~np.isfinite(flat), "must be a finite number")
-    check_count("n", flat)
-    return count
 
 
 def _expected_while_alive(t: np.ndarray, r: Any, alpha: Any, s: float, beta: Any) -> np.ndarray:

@@ -1,0 +1,318 @@
+"""What BG/NBD and MBG/NBD share: Poisson buying with a coin toss for dropout after purchases.
+
+While alive a customer buys as a Poisson process with rate ``lambda ~ Gamma(r, alpha)``; after
+each purchase they drop out with probability ``p ~ Beta(a, b)``. BG/NBD (Fader, Hardie & Lee
+2005) tosses the coin after each *repeat* purchase; MBG/NBD (Batislam, Denizel & Filiztekin
+2007) also after the first, so a customer may be gone from day one. With ``k`` the number of
+extra tosses (0 or 1), a history of ``x`` repeat purchases holds ``x + k`` tosses, and
+
+``L = B(a, b+x+k)/B(a,b) * Gamma(r+x) alpha^r / Gamma(r)
+      * [ (alpha+T)^-(r+x) + [x+k > 0] a/(b+x+k-1) (alpha+t_x)^-(r+x) ]``
+
+(FHL 2005 eq. 6 for ``k = 0``; Batislam et al. eq. 3 for ``k = 1``): alive at ``T``, or gone
+right after the last purchase. The bracket is a log-sum-exp, so heavy buyers neither overflow
+nor underflow.
+
+Every prediction rests on one fact: given alive at ``T``, the posterior of ``(lambda, p)`` is
+``Gamma(r+x, alpha+T) x Beta(a, b+x+k)`` and the future is that of a BG/NBD customer who has
+just bought (the coin is tossed only after the next purchase). :func:`expected_while_alive`
+and :func:`log_probability_while_alive` describe such a customer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
+
+from retain.stats._base import BaseModel
+from retain.stats._validation import (
+    Columns,
+    check_rfm_summary,
+    count_of,
+    horizon_of,
+    read_columns,
+    weights_of,
+)
+
+_SUMMARY_COLUMNS = ("frequency", "recency", "T")
+
+
+def expected_while_alive(t: np.ndarray, r: Any, alpha: Any, a: float, b: Any) -> np.ndarray:
+    """``E[X(t)]`` of a BG/NBD customer alive at 0 with parameters ``(r, alpha, a, b)``.
+
+    FHL (2005) eq. 9, ``(a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; z)]`` with
+    ``z = t/(alpha+t)``, after Euler's transformation
+    ``2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z)``: the power becomes
+    ``(1-z)^(a-1)`` and the series ``2F1(a+b-1-r, a-1; a+b-1; z)``, whose terms stay small for
+    heavy buyers (large ``r`` and ``b``) where the original overflows.
+    """
+    c = a + b - 1.0
+    z = t / (alpha + t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tail = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(c - r, a - 1.0, c, z)
+        value = c / (a - 1.0) * (1.0 - tail)
+    return np.where(t > 0, value, 0.0)
+
+
+def log_probability_while_alive(
+    n: np.ndarray, t: np.ndarray, r: Any, alpha: Any, a: float, b: Any
+) -> np.ndarray:
+    """``log P(X(t) = n)`` of a BG/NBD customer alive at 0 with parameters ``(r, alpha, a, b)``.
+
+    FHL (2005) eq. 8: ``n`` purchases and still alive, or the ``n``-th purchase ended it,
+
+    ``P = B(a, b+n)/B(a,b) NBD(n) + [n > 0] B(a+1, b+n-1)/B(a,b) P(NBD >= n)``,
+
+    with ``NBD`` the gamma-Poisson count over ``t`` and its upper tail the regularised beta
+    function ``I_z(n, r)``, ``z = t/(alpha+t)`` (no sum of terms to cancel).
+    """
+    log_odds_stay = np.log(alpha) - np.log(alpha + t)
+    log_odds_buy = np.log(t) - np.log(alpha + t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_nbd = (
+            gammaln(r + n)
+            - gammaln(r)
+            - gammaln(n + 1.0)
+            + r * log_odds_stay
+            + np.where(n > 0, n * log_odds_buy, 0.0)
+        )
+        alive = betaln(a, b + n) - betaln(a, b) + log_nbd
+        ended = (
+            betaln(a + 1.0, b + n - 1.0)
+            - betaln(a, b)
+            + np.log(betainc(np.maximum(n, 1.0), r, t / (alpha + t)))
+        )
+    return np.where(n > 0, np.logaddexp(alive, ended), alive)
+
+
+class BetaGeoFamily(BaseModel):
+    """Fit and predict for BG/NBD (``_extra_tosses = 0``) and MBG/NBD (``= 1``)."""
+
+    param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    default_initial_params: ClassVar[tuple[float, ...]] = (0.5, 1.0, 1.0, 1.0)
+    _extra_tosses: ClassVar[int] = 0
+
+    # ----------------------------------------------------------------- likelihood
+    def _prepare(self, data: Any) -> tuple[Columns, np.ndarray, tuple[str, ...]]:
+        columns = read_columns(data, _SUMMARY_COLUMNS, optional=("weight",))
+        check_rfm_summary(columns)
+        weights = weights_of(columns)
+        # alpha is a time: start it on the data's own time scale (see _initial).
+        total = weights.sum()
+        mean_age = float(weights @ columns["T"]) / total
+        mean_frequency = float(weights @ columns["frequency"]) / total
+        self._time_scale = mean_age / max(mean_frequency, 1.0)
+        return columns, weights, _SUMMARY_COLUMNS
+
+    def _initial(self) -> np.ndarray:
+        """``initial_params`` if given, else ``r = 0.5, a = b = 1`` and ``alpha`` at the data's
+        mean age per purchase: the likelihood is scale-equivariant in ``alpha``, so the fit
+        takes the same path whatever unit the ages are in."""
+        time_scale = getattr(self, "_time_scale", None)
+        if self.initial_params is not None or time_scale is None:
+            return super()._initial()
+        return np.array([0.5, time_scale, 1.0, 1.0])
+
+    def _log_likelihood(
+        self, params: np.ndarray, columns: Columns
+    ) -> tuple[np.ndarray, np.ndarray]:
+        r, alpha, a, b = (float(v) for v in params)
+        x, t_x, T = columns["frequency"], columns["recency"], columns["T"]
+        tosses = x + self._extra_tosses
+        shape = r + x
+        log_age = np.log(alpha + T)
+        log_last = np.log(alpha + t_x)
+        # The two ways to explain the history: alive at T, or gone after the last purchase.
+        alive = -shape * log_age
+        has_toss = tosses > 0
+        safe = np.where(has_toss, b + tosses - 1.0, 1.0)
+        gone = np.where(has_toss, np.log(a) - np.log(safe) - shape * log_last, -np.inf)
+        mixture = np.logaddexp(alive, gone)
+        share_gone = np.exp(gone - mixture)
+        share_alive = 1.0 - share_gone
+        value = (
+            gammaln(shape)
+            - gammaln(r)
+            + r * np.log(alpha)
+            + betaln(a, b + tosses)
+            - betaln(a, b)
+            + mixture
+        )
+        gradient = np.empty((len(x), 4))
+        gradient[:, 0] = (
+            digamma(shape)
+            - digamma(r)
+            + np.log(alpha)
+            - share_alive * log_age
+            - share_gone * log_last
+        )
+        gradient[:, 1] = (
+            r / alpha - share_alive * shape / (alpha + T) - share_gone * shape / (alpha + t_x)
+        )
+        psi_all = digamma(a + b + tosses)
+        psi_ab = digamma(a + b)
+        gradient[:, 2] = psi_ab - psi_all + share_gone / a
+        gradient[:, 3] = digamma(b + tosses) - psi_all - digamma(b) + psi_ab - share_gone / safe
+        return value, gradient
+
+    # ----------------------------------------------------------------- conditional predictions
+    def _summary(self, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        columns = read_columns(data, _SUMMARY_COLUMNS)
+        check_rfm_summary(columns)
+        return columns["frequency"], columns["recency"], columns["T"]
+
+    def _log_odds_gone(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """``log(P(gone after last purchase) / P(alive))`` given each history."""
+        r, alpha, a, b = self._fitted_params()
+        tosses = x + self._extra_tosses
+        has_toss = tosses > 0
+        safe = np.where(has_toss, b + tosses - 1.0, 1.0)
+        log_odds = np.log(a) - np.log(safe) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        return np.where(has_toss, log_odds, -np.inf)
+
+    def probability_alive(self, data: Any) -> np.ndarray:
+        """Probability that each customer is still alive at ``T`` given their history.
+
+        FHL (2005) eq. 11 (Batislam et al. 2007 eq. 5 for MBG/NBD):
+        ``P(alive) = 1 / (1 + [x+k > 0] a/(b+x+k-1) ((alpha+T)/(alpha+t_x))^(r+x))``.
+        Under BG/NBD a customer without a repeat purchase has never tossed the coin and is
+        alive with certainty; MBG/NBD tosses it at the first purchase too.
+
+        Parameters
+        ----------
+        data
+            Table with ``frequency``, ``recency`` and ``T``.
+
+        Returns
+        -------
+        numpy.ndarray
+            One probability per row.
+        """
+        x, t_x, T = self._summary(data)
+        return expit(-self._log_odds_gone(x, t_x, T))
+
+    def expected_purchases(self, data: Any, t: float | np.ndarray) -> np.ndarray:
+        """Expected number of purchases in ``(T, T + t]`` given each customer's history.
+
+        FHL (2005) eq. 10: ``P(alive)`` times the expectation of a customer alive at ``T``
+        with the posterior parameters ``(r+x, alpha+T, a, b+x+k)`` (module docstring).
+
+        Parameters
+        ----------
+        data
+            Table with ``frequency``, ``recency`` and ``T``.
+        t
+            Length of the future period: a scalar or one value per row.
+
+        Returns
+        -------
+        numpy.ndarray
+            One expectation per row.
+        """
+        x, t_x, T = self._summary(data)
+        horizon = horizon_of(t, len(x))
+        r, alpha, a, b = self._fitted_params()
+        p_alive = expit(-self._log_odds_gone(x, t_x, T))
+        return p_alive * expected_while_alive(
+            horizon, r + x, alpha + T, a, b + x + self._extra_tosses
+        )
+
+    def probability_of_purchases(
+        self, data: Any, n: int | np.ndarray, t: float | np.ndarray
+    ) -> np.ndarray:
+        """``P(X(T, T+t) = n | x, t_x, T)``: the chance of exactly ``n`` purchases next ``t``.
+
+        Gone (probability ``1 - P(alive)``) means ``n = 0``; alive means a customer with the
+        posterior parameters ``(r+x, alpha+T, a, b+x+k)`` (FHL 2005 eq. 8 for them).
+
+        Parameters
+        ----------
+        data
+            Table with ``frequency``, ``recency`` and ``T``.
+        n
+            Number of purchases: a whole number or one per row.
+        t
+            Length of the future period: a scalar or one per row.
+
+        Returns
+        -------
+        numpy.ndarray
+            One probability per row.
+        """
+        x, t_x, T = self._summary(data)
+        count = count_of(n, len(x))
+        horizon = horizon_of(t, len(x))
+        r, alpha, a, b = self._fitted_params()
+        log_odds = self._log_odds_gone(x, t_x, T)
+        log_p_alive = -np.logaddexp(0.0, log_odds)
+        if_alive = _probability_or_certainty(
+            count, horizon, r + x, alpha + T, a, b + x + self._extra_tosses, log_p_alive
+        )
+        p_gone = expit(log_odds)
+        return if_alive + np.where(count == 0, p_gone, 0.0)
+
+    # ----------------------------------------------------------------- new customers
+    def _log_p_active_at_start(self) -> float:
+        """``log P(alive right after the first purchase)``: 0 for BG/NBD."""
+        return 0.0
+
+    def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray:
+        """Expected repeat purchases in ``(0, t]`` of a customer just acquired.
+
+        FHL (2005) eq. 9; for MBG/NBD ``b/(a+b)`` (survived the first toss) times the same
+        for ``(r, alpha, a, b+1)`` (Batislam et al. 2007 eq. 7).
+
+        Parameters
+        ----------
+        t
+            Scalar or array of horizons ``>= 0``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Same shape as ``t``.
+        """
+        r, alpha, a, b = self._fitted_params()
+        horizon = horizon_of(t, None)
+        return np.exp(self._log_p_active_at_start()) * expected_while_alive(
+            horizon, r, alpha, a, b + self._extra_tosses
+        )
+
+    def probability_of_purchases_new_customer(
+        self, n: int | np.ndarray, t: float | np.ndarray
+    ) -> np.ndarray:
+        """``P(X(t) = n)`` for a customer just acquired (FHL 2005 eq. 8).
+
+        Parameters
+        ----------
+        n
+            Number of purchases (whole, ``>= 0``), broadcast against ``t``.
+        t
+            Horizons ``>= 0``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Broadcast shape of ``n`` and ``t``.
+        """
+        r, alpha, a, b = self._fitted_params()
+        count, horizon = np.broadcast_arrays(count_of(n, None), horizon_of(t, None))
+        log_active = self._log_p_active_at_start()
+        if_active = _probability_or_certainty(
+            count, horizon, r, alpha, a, b + self._extra_tosses, log_active
+        )
+        return if_active + np.where(count == 0, -np.expm1(log_active), 0.0)
+
+
+def _probability_or_certainty(
+    n: np.ndarray, t: np.ndarray, r: Any, alpha: Any, a: float, b: Any, log_weight: Any
+) -> np.ndarray:
+    """``exp(log_weight) * P(X(t) = n)`` for a customer alive at 0; at ``t = 0`` nothing is
+    bought, so the probability is the weight for ``n = 0`` and 0 otherwise."""
+    positive = t > 0
+    safe_t = np.where(positive, t, 1.0)
+    log_p = log_probability_while_alive(n, safe_t, r, alpha, a, b)
+    at_zero = np.where(n == 0, 0.0, -np.inf)
+    return np.exp(log_weight + np.where(positive, log_p, at_zero))
