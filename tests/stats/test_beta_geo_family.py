@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 
 import numpy as np
@@ -269,3 +270,13 @@ def test_bad_prediction_arguments_raise_data_error(model) -> None:
         fitted.expected_purchases(ordinary_rows(), -1.0)
     with pytest.raises(DataError, match="n"):
         fitted.probability_of_purchases(ordinary_rows(), 1.5, 10.0)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_fitted_model_survives_pickling(model, cdnow_calibration: pd.DataFrame) -> None:
+    fitted = model().fit(cdnow_calibration)
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert restored.params_ == fitted.params_
+    np.testing.assert_array_equal(
+        restored.probability_alive(cdnow_calibration), fitted.probability_alive(cdnow_calibration)
+    )

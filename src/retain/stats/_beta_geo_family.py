@@ -21,6 +21,7 @@ and :func:`log_probability_while_alive` describe such a customer.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, ClassVar
 
 import numpy as np
@@ -120,42 +121,56 @@ class BetaGeoFamily(BaseModel):
     ) -> tuple[np.ndarray, np.ndarray]:
         r, alpha, a, b = (float(v) for v in params)
         x, t_x, T = columns["frequency"], columns["recency"], columns["T"]
-        tosses = x + self._extra_tosses
-        shape = r + x
-        log_age = np.log(alpha + T)
-        log_last = np.log(alpha + t_x)
-        # The two ways to explain the history: alive at T, or gone after the last purchase.
-        alive = -shape * log_age
+        group, frequencies = self._frequency_groups(x)
+        # Terms in x alone: once per distinct frequency, then spread to the rows.
+        tosses = frequencies + self._extra_tosses
+        shape = r + frequencies
         has_toss = tosses > 0
         safe = np.where(has_toss, b + tosses - 1.0, 1.0)
-        gone = np.where(has_toss, np.log(a) - np.log(safe) - shape * log_last, -np.inf)
-        mixture = np.logaddexp(alive, gone)
-        share_gone = np.exp(gone - mixture)
-        share_alive = 1.0 - share_gone
-        value = (
-            gammaln(shape)
-            - gammaln(r)
-            + r * np.log(alpha)
-            + betaln(a, b + tosses)
-            - betaln(a, b)
-            + mixture
-        )
-        gradient = np.empty((len(x), 4))
-        gradient[:, 0] = (
-            digamma(shape)
-            - digamma(r)
-            + np.log(alpha)
-            - share_alive * log_age
-            - share_gone * log_last
-        )
-        gradient[:, 1] = (
-            r / alpha - share_alive * shape / (alpha + T) - share_gone * shape / (alpha + t_x)
-        )
+        log_odds_toss = np.where(has_toss, np.log(a) - np.log(safe), -np.inf)
         psi_all = digamma(a + b + tosses)
         psi_ab = digamma(a + b)
-        gradient[:, 2] = psi_ab - psi_all + share_gone / a
-        gradient[:, 3] = digamma(b + tosses) - psi_all - digamma(b) + psi_ab - share_gone / safe
+        per_group_value = gammaln(shape) - gammaln(r) + betaln(a, b + tosses) - betaln(a, b)
+        per_group_d_r = digamma(shape) - digamma(r)
+        per_group_d_b = digamma(b + tosses) - psi_all - digamma(b) + psi_ab
+        shape_rows = shape[group]
+        log_age = np.log(alpha + T)
+        log_last = np.log(alpha + t_x)
+        # Alive at T, or gone right after the last purchase: their log-odds, then the log-sum.
+        log_odds_gone = log_odds_toss[group] + shape_rows * (log_age - log_last)
+        share_gone = expit(log_odds_gone)
+        value = per_group_value[group] + r * np.log(alpha) - shape_rows * log_age
+        value += np.logaddexp(0.0, log_odds_gone)
+        share_alive = 1.0 - share_gone
+        gradient = np.empty((len(x), 4))
+        gradient[:, 0] = (
+            per_group_d_r[group] + np.log(alpha) - share_alive * log_age - share_gone * log_last
+        )
+        gradient[:, 1] = r / alpha - shape_rows * (
+            share_alive / (alpha + T) + share_gone / (alpha + t_x)
+        )
+        gradient[:, 2] = (psi_ab - psi_all)[group] + share_gone / a
+        gradient[:, 3] = per_group_d_b[group] - share_gone / safe[group]
         return value, gradient
+
+    def _frequency_groups(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row-to-frequency codes and the distinct frequencies, kept while ``x`` comes back.
+
+        A fit evaluates the likelihood dozens of times on the same compressed column; a weak
+        reference keeps the cache from holding the data alive.
+        """
+        cached = getattr(self, "_groups_cache", None)
+        if cached is not None and cached[0]() is x:
+            return cached[1]
+        frequencies, codes = np.unique(x, return_inverse=True)
+        groups = (codes.reshape(-1), frequencies)
+        self._groups_cache = (weakref.ref(x), groups)
+        return groups
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_groups_cache", None)
+        return state
 
     # ----------------------------------------------------------------- conditional predictions
     def _summary(self, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
