@@ -1,0 +1,99 @@
+"""`retain ...`: thin commands around plain functions.
+
+Errors retain raises on purpose reach the user as one red line and exit code 2 (1 for
+anything unexpected); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from retain import __version__
+from retain.analytics import rfm_summary
+from retain.errors import RetainError
+from retain.io import read_table, write_table
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from retain.demo import render_cdnow_demo, run_cdnow_demo  # fits models: load on demand
+
+    for line in render_cdnow_demo(run_cdnow_demo()):
+        print(line)
+
+
+def _rfm(args: argparse.Namespace) -> None:
+    summary = rfm_summary(
+        read_table(args.transactions),
+        customer_id=args.customer_id,
+        datetime=args.datetime,
+        monetary=args.monetary,
+        observation_end=args.observation_end,
+        calibration_end=args.calibration_end,
+        time_unit=args.time_unit,
+    )
+    if args.out:
+        path = write_table(summary, args.out)
+        print(f"wrote {path}")
+    else:
+        print(summary.limit(20).to_pyarrow().to_pandas().to_string(index=False))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="retain",
+        description="Customer retention: who your customers are, what they are worth.",
+    )
+    parser.add_argument("--version", action="version", version=f"retain {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo", help="fit the models to CDNOW and show estimates, holdout check and top customers"
+    )
+    demo.set_defaults(handler=_demo)
+    rfm = commands.add_parser(
+        "rfm", help="summarise a transaction file (CSV/Parquet) per customer for the models"
+    )
+    rfm.add_argument("transactions", help="CSV or Parquet file, one row per purchase")
+    rfm.add_argument("--observation-end", required=True, help="last day observed, YYYY-MM-DD")
+    rfm.add_argument("--calibration-end", help="split calibration and holdout at this day")
+    rfm.add_argument("--time-unit", default="W", choices=["D", "W", "M", "Y"])
+    rfm.add_argument("--customer-id", default="customer_id", help="column name")
+    rfm.add_argument("--datetime", default="date", help="column name")
+    rfm.add_argument("--monetary", default="amount", help="column name")
+    rfm.add_argument("--out", help="write the summary to this .csv or .parquet file")
+    rfm.set_defaults(handler=_rfm)
+    return parser
+
+
+def _red(text: str) -> str:
+    return f"\033[31m{text}\033[0m" if sys.stderr.isatty() else text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except RetainError as error:
+        if args.debug:
+            raise
+        print(_red(f"error [{error.code}]: {error}"), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(_red("interrupted"), file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        print(
+            _red(f"unexpected error: {type(error).__name__}: {error} (run with --debug)"),
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
