@@ -17,7 +17,7 @@ from retain.errors import DataError
 Columns = dict[str, np.ndarray]
 
 
-def _column_names(data: Any) -> list[str]:
+def column_names(data: Any) -> list[str]:
     if isinstance(data, Mapping):
         return list(data.keys())
     if hasattr(data, "column_names"):  # pyarrow.Table
@@ -62,7 +62,7 @@ def read_columns(data: Any, required: Iterable[str], optional: Iterable[str] = (
         a value is NaN or infinite.
     """
     data = _materialise(data)
-    present = _column_names(data)
+    present = column_names(data)
     columns: Columns = {}
     for name in required:
         if name not in present:
