@@ -14,6 +14,7 @@ from scipy import integrate, special
 
 from retain.errors import DataError, NotFittedError
 from retain.stats._beta_geo_family import BetaGeoFamily
+from retain.stats._optimize import maximise
 from retain.stats.beta_geo import BetaGeoModel
 from retain.stats.modified_beta_geo import ModifiedBetaGeoModel
 from retain.stats.simulate import simulate_beta_geo, simulate_modified_beta_geo
@@ -280,3 +281,31 @@ def test_fitted_model_survives_pickling(model, cdnow_calibration: pd.DataFrame) 
     np.testing.assert_array_equal(
         restored.probability_alive(cdnow_calibration), fitted.probability_alive(cdnow_calibration)
     )
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_fast_weighted_sum_equals_the_per_row_likelihood(model) -> None:
+    drawn = simulate_beta_geo(3_000, **PARAMS, T=np.linspace(1, 60, 3_000), seed=4)
+    weights = np.random.default_rng(2).uniform(0.5, 3.0, 3_000)
+    theta = np.array([0.3, 5.0, 0.7, 2.0])
+    fast_value, fast_gradient = model()._weighted_log_likelihood(theta, drawn, weights)
+    values, gradients = model()._log_likelihood(theta, drawn)
+    assert fast_value == pytest.approx(weights @ values, rel=1e-12)
+    np.testing.assert_allclose(fast_gradient, weights @ gradients, rtol=1e-10)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_large_fit_from_a_subsample_start_reaches_the_same_optimum(model) -> None:
+    simulate = simulate_beta_geo if model is BetaGeoModel else simulate_modified_beta_geo
+    drawn = simulate(250_000, **PARAMS, T=np.linspace(1, 78, 250_000), seed=6)
+    warm = model().fit(drawn)  # above the warm-start threshold: subsample, then Newton
+    assert warm.result_.message.startswith("Newton")
+    cold = model()
+    cold_columns, cold_weights, _ = cold._prepare(drawn)
+    optimum = maximise(
+        lambda p: cold.total_log_likelihood(p, cold_columns, cold_weights),
+        np.array(list(PARAMS.values())),
+        total_weight=len(cold_weights),
+    )
+    assert warm.log_likelihood_ == pytest.approx(optimum.log_likelihood, rel=1e-9)
+    np.testing.assert_allclose(list(warm.params_.values()), optimum.params, rtol=1e-4)

@@ -9,8 +9,12 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from retain.errors import ConvergenceWarning, DataError, NotFittedError
-from retain.stats._optimize import maximise, observed_information
+from retain.stats._optimize import maximise, newton_polish, observed_information
 from retain.stats._validation import Columns, compress
+
+# Above this many distinct rows a fit starts from the optimum of a random subsample of them.
+_WARM_START_ROWS = 200_000
+_SAMPLE_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -109,11 +113,17 @@ class BaseModel:
     ) -> tuple[float, np.ndarray]:
         """Weighted total log-likelihood and its gradient at natural ``params``."""
         with np.errstate(all="ignore"):
-            values, gradients = self._log_likelihood(params, columns)
-        total = float(weights @ values)
+            total, gradient = self._weighted_log_likelihood(params, columns, weights)
         if not np.isfinite(total):
             return -np.inf, np.zeros(len(params))
-        return total, weights @ gradients
+        return total, gradient
+
+    def _weighted_log_likelihood(
+        self, params: np.ndarray, columns: Columns, weights: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """``weights @ per-row values`` and gradients; a model may sum more cleverly."""
+        values, gradients = self._log_likelihood(params, columns)
+        return float(weights @ values), weights @ gradients
 
     def fit(self, data: Any) -> Self:
         """Estimate the parameters by maximum likelihood; returns ``self``."""
@@ -126,15 +136,35 @@ class BaseModel:
             return self.total_log_likelihood(params, columns, weights)
 
         n_observations = float(weights.sum())
-        optimum = maximise(
-            log_likelihood,
-            self._initial(),
-            total_weight=n_observations,
-            max_iterations=self.max_iterations,
-            tolerance=self.tolerance,
-            model=type(self).__name__,
+        optimum = None
+        large = len(weights) > _WARM_START_ROWS
+        if large:
+            # Many distinct rows: find the optimum of a subsample first, then finish with
+            # Newton steps on the whole (see newton_polish).
+            sample = np.random.default_rng(0).choice(len(weights), _SAMPLE_ROWS, replace=False)
+            sample_columns = {name: values[sample] for name, values in columns.items()}
+            sample_weights = weights[sample]
+            start = maximise(
+                lambda params: self.total_log_likelihood(params, sample_columns, sample_weights),
+                self._initial(),
+                total_weight=float(sample_weights.sum()),
+                max_iterations=self.max_iterations,
+                tolerance=1e-7,  # a start for Newton's steps, not the answer
+                model=type(self).__name__,
+            )
+            optimum = newton_polish(log_likelihood, start.params, total_weight=n_observations)
+        if optimum is None:
+            optimum = maximise(
+                log_likelihood,
+                self._initial(),
+                total_weight=n_observations,
+                max_iterations=self.max_iterations,
+                tolerance=self.tolerance,
+                model=type(self).__name__,
+            )
+        information = observed_information(
+            log_likelihood, optimum.params, optimum.gradient if large else None
         )
-        information = observed_information(log_likelihood, optimum.params)
         try:
             covariance = np.linalg.inv(information)
             variances = np.diag(covariance)

@@ -99,14 +99,94 @@ def maximise(
     )
 
 
-def observed_information(log_likelihood: LogLikelihood, params: np.ndarray) -> np.ndarray:
-    """Negative Hessian of the total log-likelihood by central differences of its gradient."""
+def newton_polish(
+    log_likelihood: LogLikelihood,
+    start: np.ndarray,
+    *,
+    total_weight: float,
+    max_steps: int = 25,
+    tolerance: float = 1e-8,
+) -> Optimum | None:
+    """Finish a maximisation from a start close to the optimum with Newton steps.
+
+    From a subsample's optimum, a full data set's maximum is a few Newton steps away: the
+    Hessian (forward differences of the analytic gradient, ``k`` evaluations) is taken once
+    and reused while the steps shrink fast enough (a chord method), and retaken otherwise.
+    L-BFGS from the same start spends a dozen evaluations relearning the curvature. Returns
+    ``None`` when the steps do not improve the likelihood, so the caller can fall back.
+    """
+    scale = 1.0 / total_weight
+
+    def gradient_at(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(log_params)
+        value, gradient = log_likelihood(params)
+        return value * scale, gradient * params * scale
+
+    def hessian_at(log_params: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        k = len(log_params)
+        hessian = np.empty((k, k))
+        for i in range(k):
+            moved = log_params.copy()
+            moved[i] += 1e-6
+            hessian[:, i] = (gradient_at(moved)[1] - gradient) / 1e-6
+        return 0.5 * (hessian + hessian.T)
+
+    u = np.log(np.asarray(start, dtype=float))
+    value, gradient = gradient_at(u)
+    evaluations = 1
+    hessian = None
+    previous_norm = np.inf
+    for step_number in range(1, max_steps + 1):
+        norm = float(np.max(np.abs(gradient)))
+        if not np.isfinite(value):
+            return None
+        if norm < tolerance:
+            return Optimum(
+                params=np.exp(u),
+                log_likelihood=value * total_weight,
+                gradient=gradient / np.exp(u) * total_weight,
+                converged=True,
+                iterations=step_number - 1,
+                evaluations=evaluations,
+                message="Newton steps from a subsample's optimum",
+            )
+        if hessian is None or norm > 0.25 * previous_norm:
+            hessian = hessian_at(u, gradient)
+            evaluations += len(u)
+        previous_norm = norm
+        try:
+            step = -np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            return None
+        if gradient @ step <= 0:  # not an ascent direction: the Hessian is not negative definite
+            return None
+        new_value, new_gradient = gradient_at(u + step)
+        evaluations += 1
+        if not (np.isfinite(new_value) and new_value >= value - 1e-12 * abs(value)):
+            return None
+        u, value, gradient = u + step, new_value, new_gradient
+    return None
+
+
+def observed_information(
+    log_likelihood: LogLikelihood, params: np.ndarray, gradient: np.ndarray | None = None
+) -> np.ndarray:
+    """Negative Hessian of the total log-likelihood by differences of its analytic gradient.
+
+    Central differences (``2k`` evaluations, error ``O(h^2)``) unless the gradient at
+    ``params`` is given: then forward differences (``k`` evaluations, relative error about
+    ``1e-5``, ample for standard errors), which large fits use.
+    """
     k = len(params)
     hessian = np.empty((k, k))
     for i in range(k):
         step = 1e-5 * max(abs(params[i]), 1e-3)
-        up, down = params.copy(), params.copy()
+        up = params.copy()
         up[i] += step
+        if gradient is not None:
+            hessian[:, i] = (log_likelihood(up)[1] - gradient) / step
+            continue
+        down = params.copy()
         down[i] -= step
         hessian[:, i] = (log_likelihood(up)[1] - log_likelihood(down)[1]) / (2 * step)
     hessian = 0.5 * (hessian + hessian.T)
