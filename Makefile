@@ -28,7 +28,7 @@ lint: $(UV)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 bench: $(UV)
-	$(UV) sync --locked --python $(PYTHON) --extra bench
+	$(UV) sync --locked --python $(PYTHON) --extra bench --inexact
 	$(MAKE) -C benchmarks all PYTHON=$(CURDIR)/$(VENV)/bin/python
 
 clean:

@@ -3,10 +3,13 @@
 - cdnow.csv: the CDNOW sample's calibration summary (2,357 customers, weeks);
 - bg_1m.csv / pareto_1m.csv: 1,000,000 customers simulated from BG/NBD and Pareto/NBD at
   CDNOW-like parameters, ages spread over 1-78 weeks;
-- transactions_10m.parquet: 10,000,000 purchases of 1,000,000 customers over two years.
+- transactions_10m.parquet: 10,000,000 purchases of 1,000,000 customers over two years;
+- small_samples.json: 60 random panels of 30-200 CDNOW customers (row numbers).
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -31,6 +34,16 @@ def main() -> None:
             calibration_end="1997-09-30",
         )
         summary[["frequency", "recency", "T"]].to_csv(RESULTS / "cdnow.csv", index=False)
+    samples = RESULTS / "small_samples.json"
+    if not samples.exists():
+        # Small panels, where the likelihood is flat and optimisers give up most often.
+        n_cdnow = len(pd.read_csv(RESULTS / "cdnow.csv"))
+        rows = [
+            np.random.default_rng(seed).choice(n_cdnow, size, replace=False).tolist()
+            for size in (30, 60, 100, 200)
+            for seed in range(15)
+        ]
+        samples.write_text(json.dumps(rows))
     ages = np.random.default_rng(7).uniform(1.0, 78.0, N_CUSTOMERS)
     for name, simulate, params in (
         ("bg_1m", simulate_beta_geo, {"r": 0.25, "alpha": 4.4, "a": 0.8, "b": 2.4}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import pandas as pd
@@ -50,6 +51,7 @@ def main() -> None:
                 runs=3 if dataset.endswith("_1m") else 5,
             )
             save(f"lifetimes_predict_{name}_{dataset}", timing | {"rows": len(data)})
+    small_samples(pd.read_csv(RESULTS / "cdnow.csv"))
     transactions = pd.read_parquet(RESULTS / "transactions_10m.parquet").iloc[:1_000_000]
     _, timing = timed(
         lambda: summary_data_from_transaction_data(
@@ -64,6 +66,19 @@ def main() -> None:
         warmup=0,
     )
     save("lifetimes_rfm_1m", timing | {"rows": len(transactions)})
+
+
+def small_samples(cdnow: pd.DataFrame) -> None:
+    panels = json.loads((RESULTS / "small_samples.json").read_text())
+    for name, model in MODELS.items():
+        outcomes = []
+        for rows in panels:
+            try:
+                fit(model, cdnow.iloc[rows])
+                outcomes.append({"ok": True})
+            except ConvergenceError as error:
+                outcomes.append({"ok": False, "error": str(error).strip().splitlines()[0]})
+        save(f"lifetimes_small_{name}", {"outcomes": outcomes})
 
 
 if __name__ == "__main__":

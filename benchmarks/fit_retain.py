@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import warnings
+
 import pandas as pd
 
 from _timing import RESULTS, save, timed
+from retain.errors import ConvergenceError
 from retain.stats import BetaGeoModel, ParetoNBDModel
 
 MODELS = {"bg": BetaGeoModel, "pareto": ParetoNBDModel}
@@ -35,6 +39,23 @@ def main() -> None:
                 runs=5,
             )
             save(f"retain_predict_{name}_{dataset}", timing | {"rows": len(data)})
+    small_samples(pd.read_csv(RESULTS / "cdnow.csv"))
+
+
+def small_samples(cdnow: pd.DataFrame) -> None:
+    """Which of the small CDNOW panels each model fits, and what it says when it cannot."""
+    panels = json.loads((RESULTS / "small_samples.json").read_text())
+    for name, model in MODELS.items():
+        outcomes = []
+        for rows in panels:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fitted = model().fit(cdnow.iloc[rows])
+                outcomes.append({"ok": True, "log_likelihood": fitted.log_likelihood_})
+            except ConvergenceError as error:
+                outcomes.append({"ok": False, "error": str(error)})
+        save(f"retain_small_{name}", {"outcomes": outcomes})
 
 
 if __name__ == "__main__":

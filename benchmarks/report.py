@@ -69,6 +69,21 @@ def main() -> None:
                 f"| lifetimes summary_data_from_transaction_data | 1,000,000 | "
                 f"{theirs['median_s']:.2f} s | (a tenth of the rows) |"
             )
+    lines += [
+        "",
+        "| small CDNOW panels (60) | lifetimes fails | retain fits those | retain fails |",
+        "|---|---|---|---|",
+    ]
+    for name, (label, _) in MODELS.items():
+        ours, theirs = load(f"retain_small_{name}"), load(f"lifetimes_small_{name}")
+        if ours is None or theirs is None:
+            continue
+        pairs = list(zip(ours["outcomes"], theirs["outcomes"], strict=True))
+        lines.append(
+            f"| {label} | {sum(not t['ok'] for _, t in pairs)} | "
+            f"{sum(o['ok'] and not t['ok'] for o, t in pairs)} | "
+            f"{sum(not o['ok'] for o, _ in pairs)} |"
+        )
     text = "\n".join(lines)
     (RESULTS / "report.md").write_text(text + "\n")
     print(text)

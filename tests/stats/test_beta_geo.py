@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from retain.datasets import published
+from retain.errors import ConvergenceError
 from retain.stats.beta_geo import BetaGeoModel
 
 # CDNOW customers at rows 0, 3, 17, 20 of the calibration summary; reference values at the
@@ -52,3 +53,11 @@ def test_customers_without_repeat_purchase_are_alive_for_sure() -> None:
     model = BetaGeoModel.from_params(**published.BETA_GEO.params)
     p_alive = model.probability_alive({"frequency": [0.0], "recency": [0.0], "T": [70.0]})
     assert p_alive[0] == 1.0
+
+
+def test_a_panel_without_a_finite_maximum_is_explained(cdnow_calibration: pd.DataFrame) -> None:
+    # 30 CDNOW customers (a panel of benchmarks/data.py on which lifetimes also fails): the
+    # likelihood keeps rising as a and b grow together, i.e. everyone drops out alike.
+    rows = np.random.default_rng(6).choice(len(cdnow_calibration), 30, replace=False)
+    with pytest.raises(ConvergenceError, match=r"a -> infinity, b -> infinity"):
+        BetaGeoModel().fit(cdnow_calibration.iloc[rows])

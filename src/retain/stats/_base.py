@@ -151,6 +151,7 @@ class BaseModel:
                 max_iterations=self.max_iterations,
                 tolerance=1e-7,  # a start for Newton's steps, not the answer
                 model=type(self).__name__,
+                param_names=self.param_names,
             )
             optimum = newton_polish(log_likelihood, start.params, total_weight=n_observations)
         if optimum is None:
@@ -161,6 +162,7 @@ class BaseModel:
                 max_iterations=self.max_iterations,
                 tolerance=self.tolerance,
                 model=type(self).__name__,
+                param_names=self.param_names,
             )
         information = observed_information(
             log_likelihood, optimum.params, optimum.gradient if large else None

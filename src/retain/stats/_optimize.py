@@ -41,6 +41,7 @@ def maximise(
     max_iterations: int = 1000,
     tolerance: float = 1e-10,
     model: str = "model",
+    param_names: tuple[str, ...] = (),
 ) -> Optimum:
     """Maximise ``log_likelihood`` over positive parameters from ``initial``.
 
@@ -80,10 +81,24 @@ def maximise(
     log_gradient_norm = float(np.max(np.abs(gradient * params * scale)))
     at_bound = bool(np.any(np.abs(result.x) >= 29.9))
     if not np.isfinite(value) or at_bound or log_gradient_norm > 1e-4:
+        names = param_names or tuple(f"param {i}" for i in range(len(params)))
+        drifting = [
+            f"{name} -> {'0' if u < 0 else 'infinity'}"
+            for name, u in zip(names, result.x, strict=True)
+            if abs(u) > np.log(1e6)
+        ]
+        boundary = (
+            f" The likelihood keeps rising as {', '.join(drifting)}: the data carry too little "
+            "information to separate the parameters (few customers or little variety); "
+            "fit more customers or a simpler model."
+            if drifting
+            else ""
+        )
         raise ConvergenceError(
             f"{model}: the optimiser stopped without a maximum ({result.message}; largest scaled "
-            f"gradient {log_gradient_norm:.2e}, parameters {np.round(params, 6).tolist()}). "
-            "Try other initial_params, check that the data hold repeat buyers, or raise "
+            f"gradient {log_gradient_norm:.2e}, parameters {np.round(params, 6).tolist()})."
+            f"{boundary} "
+            "Otherwise try other initial_params, check that the data hold repeat buyers, or raise "
             "max_iterations.",
             params=params.tolist(),
             gradient_norm=log_gradient_norm,
