@@ -1,0 +1,95 @@
+"""The orders table every analysis starts from: its schema, its checks, and which orders count.
+
+Schema (column names can be mapped with the keyword arguments):
+
+=============  ==========  ========  ================================================
+column         type        required  meaning
+=============  ==========  ========  ================================================
+customer_id    any         yes       the shop's own customer id
+order_id       any         yes       unique per order
+ordered_at     timestamp   yes       when the order was placed (a date is fine)
+amount         number      yes       order value, >= 0, in ``currency``
+channel        text        no        where it was placed (web, app, store, ...)
+currency       text        no        ISO code; one currency per analysis
+status         text        no        completed unless refunded / cancelled / ...
+=============  ==========  ========  ================================================
+
+Which orders count: an order whose ``status`` is one of :data:`EXCLUDED_STATUSES`
+(case-insensitive) did not happen as far as retention is concerned and is left out of every
+analysis; any other status, or no status column, counts. Refunds booked as separate negative
+orders are not guessed at: a negative amount is an error, so the caller nets them out first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from retain.analytics._tables import reject_rows, require_columns, scalar, to_ibis
+
+#: Statuses whose orders are excluded from every analysis.
+EXCLUDED_STATUSES = ("refunded", "cancelled", "canceled", "returned", "failed", "void")
+
+
+def completed_orders(
+    orders: Any,
+    *,
+    customer_id: str = "customer_id",
+    order_id: str = "order_id",
+    ordered_at: str = "ordered_at",
+    amount: str = "amount",
+    status: str | None = "status",
+) -> tuple[ir.Table, bool]:
+    """Check ``orders`` and keep the ones that count, renamed to the standard columns.
+
+    Returns the ibis table with ``customer_id, order_id, ordered_at (timestamp), amount
+    (float64)`` plus any other columns as they were, and whether the caller passed an ibis
+    table (results stay lazy then).
+
+    Raises
+    ------
+    DataError
+        A required column is missing; a customer id, order id or time is missing; a time is
+        not a date; an amount is missing, not a number or negative; an order id repeats.
+        Each names the column, the number of bad rows and one of them.
+    """
+    table, lazy = to_ibis(orders)
+    roles = {"customer_id": customer_id, "order_id": order_id, "ordered_at": ordered_at}
+    roles["amount"] = amount
+    require_columns(table, roles)
+    for role in ("customer_id", "order_id", "ordered_at"):
+        reject_rows(table, roles[role], table[roles[role]].isnull(), f"{role} is missing")
+    when = table[ordered_at].try_cast("timestamp")
+    reject_rows(table, ordered_at, when.isnull(), "not a date or timestamp")
+    value = table[amount].try_cast("float64")
+    reject_rows(table, amount, value.isnull() | value.isnan(), "amount is missing or not a number")
+    reject_rows(
+        table,
+        amount,
+        value < 0,
+        "amount is negative; net refunds out of their orders or mark them with a status",
+    )
+    duplicated = table.group_by(table[order_id].name("order_id")).aggregate(n=lambda t: t.count())
+    repeats = scalar(duplicated.filter(duplicated.n > 1).count())
+    if repeats:
+        example = duplicated.filter(duplicated.n > 1).limit(1).to_pyarrow().to_pylist()[0]
+        reject_rows(
+            table,
+            order_id,
+            table[order_id] == ibis.literal(example["order_id"]),
+            f"order_id repeats ({repeats} id(s) appear more than once)",
+        )
+    others = [c for c in table.columns if c not in roles.values()]
+    standard = table.select(
+        customer_id=table[customer_id],
+        order_id=table[order_id],
+        ordered_at=when,
+        amount=value,
+        **{c: table[c] for c in others},
+    )
+    if status is not None and status in table.columns:
+        label = standard[status].cast("string").lower().strip()
+        standard = standard.filter(label.isnull() | ~label.isin(list(EXCLUDED_STATUSES)))
+    return standard, lazy
