@@ -3,5 +3,14 @@
 from retain.analytics.cohorts import cohort_retention
 from retain.analytics.orders import EXCLUDED_STATUSES, completed_orders
 from retain.analytics.rfm import rfm_summary
+from retain.analytics.segments import SEGMENTS, rfm_segments, segment_summary
 
-__all__ = ["EXCLUDED_STATUSES", "cohort_retention", "completed_orders", "rfm_summary"]
+__all__ = [
+    "EXCLUDED_STATUSES",
+    "SEGMENTS",
+    "cohort_retention",
+    "completed_orders",
+    "rfm_segments",
+    "rfm_summary",
+    "segment_summary",
+]

@@ -7,6 +7,7 @@ pandas DataFrame.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import ibis
@@ -73,3 +74,22 @@ def reject_rows(table: ir.Table, column: str, bad: ir.BooleanValue, rule: str) -
     if count:
         example = flagged.limit(1).to_pyarrow().to_pylist()[0]
         raise DataError(rule, column=column, bad_rows=count, example=example)
+
+
+def as_date(value: Any, name: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if hasattr(value, "date") and callable(value.date):  # pandas.Timestamp, numpy via pandas
+        return value.date()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            pass
+    raise DataError(f"{name} must be a date (or 'YYYY-MM-DD'), got {value!r}")
+
+
+def epoch_days(day: dt.date) -> int:
+    return (day - dt.date(1970, 1, 1)).days

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import ibis
 
-from retain.analytics._tables import deliver, reject_rows, require_columns, to_ibis
+from retain.analytics._tables import (
+    as_date,
+    deliver,
+    epoch_days,
+    reject_rows,
+    require_columns,
+    to_ibis,
+)
 from retain.errors import DataError
 from retain.time_units import days_per_unit
-
-
-def _as_date(value: Any, name: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if hasattr(value, "date") and callable(value.date):  # pandas.Timestamp, numpy via pandas
-        return value.date()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            pass
-    raise DataError(f"{name} must be a date (or 'YYYY-MM-DD'), got {value!r}")
 
 
 def rfm_summary(
@@ -77,8 +68,8 @@ def rfm_summary(
         the calibration end is after the observation end; an unknown time unit.
     """
     unit_days = days_per_unit(time_unit)
-    end = _as_date(observation_end, "observation_end")
-    cal_end = end if calibration_end is None else _as_date(calibration_end, "calibration_end")
+    end = as_date(observation_end, "observation_end")
+    cal_end = end if calibration_end is None else as_date(calibration_end, "calibration_end")
     if cal_end > end:
         raise DataError(f"calibration_end {cal_end} is after observation_end {end}")
 
@@ -112,11 +103,11 @@ def rfm_summary(
             day=purchase_day.epoch_days(),
             amount=amount,
         )
-        .filter(lambda t: t.day <= _epoch_days(end))
+        .filter(lambda t: t.day <= epoch_days(end))
         .group_by(["customer", "day"])
         .aggregate(amount=lambda t: t.amount.sum())
     )
-    cal_day = _epoch_days(cal_end)
+    cal_day = epoch_days(cal_end)
     firsts = days.group_by("customer").aggregate(first_day=lambda t: t.day.min())
     joined = days.join(firsts, "customer").filter(lambda t: t.first_day <= cal_day)
     is_repeat = (joined.day > joined.first_day) & (joined.day <= cal_day)
@@ -151,7 +142,3 @@ def rfm_summary(
         columns["duration_holdout"] = ibis.literal((end - cal_end).days / unit_days)
     result = summary.select(**columns).order_by(customer_id)
     return deliver(result, lazy=lazy)
-
-
-def _epoch_days(day: dt.date) -> int:
-    return (day - dt.date(1970, 1, 1)).days
