@@ -1,6 +1,7 @@
 """Customer analytics as Ibis expressions: tables in, tables out, on any Ibis backend."""
 
 from retain.analytics.cohorts import cohort_retention
+from retain.analytics.lifecycle import STAGES, lifecycle_stages, lifecycle_transitions
 from retain.analytics.orders import EXCLUDED_STATUSES, completed_orders
 from retain.analytics.rfm import rfm_summary
 from retain.analytics.segments import SEGMENTS, rfm_segments, segment_summary
@@ -8,8 +9,11 @@ from retain.analytics.segments import SEGMENTS, rfm_segments, segment_summary
 __all__ = [
     "EXCLUDED_STATUSES",
     "SEGMENTS",
+    "STAGES",
     "cohort_retention",
     "completed_orders",
+    "lifecycle_stages",
+    "lifecycle_transitions",
     "rfm_segments",
     "rfm_summary",
     "segment_summary",

@@ -8,19 +8,27 @@ cohort's size and its first period's revenue: customer retention and revenue ret
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from retain.analytics._tables import deliver
+from retain.analytics._tables import deliver, epoch_days
 from retain.analytics.orders import completed_orders
 from retain.errors import DataError
 
 PERIODS = ("month", "week")
 
 
-def _period_index(when: ir.TimestampValue, period: str) -> ir.IntegerValue:
+def period_index_of_day(day: dt.date, period: str) -> int:
+    """The same numbering as :func:`period_index`, for one day in Python."""
+    if period == "month":
+        return day.year * 12 + day.month - 1
+    return (epoch_days(day) - 4) // 7
+
+
+def period_index(when: ir.TimestampValue, period: str) -> ir.IntegerValue:
     """Months or weeks since a fixed origin: plain integers on every backend."""
     if period == "month":
         return when.year().cast("int64") * 12 + when.month().cast("int64") - 1
@@ -76,7 +84,7 @@ def cohort_retention(
     if by is not None and by not in table.columns:
         raise DataError(f"no column {by!r} to split cohorts by", column=by)
     keys = [] if by is None else [by]
-    dated = table.mutate(index=_period_index(table.ordered_at, period))
+    dated = table.mutate(index=period_index(table.ordered_at, period))
     # The first order (earliest, then lowest order id) gives the cohort and the group.
     rank = ibis.row_number().over(group_by="customer_id", order_by=["ordered_at", "order_id"])
     ranked = dated.mutate(rank=rank)

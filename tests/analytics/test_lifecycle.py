@@ -1,0 +1,66 @@
+"""Lifecycle stages on a hand-made base where each customer shows one rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from retain.analytics.lifecycle import STAGES, lifecycle_stages, lifecycle_transitions
+from retain.errors import DataError
+from tests.analytics.builders import make_orders, random_orders
+
+# One customer per stage on 2024-12-31, plus one whose first order comes later.
+BASE = [
+    (1, "2024-12-05", 1.0),                            # new
+    (2, "2024-11-05", 1.0), (2, "2024-12-02", 1.0),    # active
+    (3, "2024-10-01", 1.0), (3, "2024-12-20", 1.0),    # returning after two months
+    (4, "2024-05-01", 1.0), (4, "2024-12-20", 1.0),    # reactivated after seven
+    (5, "2024-11-11", 1.0),                            # at risk
+    (6, "2024-08-01", 1.0),                            # dormant
+    (7, "2024-03-01", 1.0),                            # churned
+    (8, "2025-01-02", 1.0),                            # not a customer yet
+]  # fmt: skip
+
+
+def test_each_rule_gives_its_stage() -> None:
+    stages = lifecycle_stages(make_orders(BASE), as_of="2024-12-31")
+    assert list(stages.customer_id) == [1, 2, 3, 4, 5, 6, 7]
+    assert list(stages.stage) == list(STAGES)
+    assert list(stages.periods_since_last_order) == [0, 0, 0, 0, 1, 4, 9]
+
+
+def test_thresholds_move_customers_between_dormant_and_churned() -> None:
+    stages = lifecycle_stages(
+        make_orders(BASE), as_of="2024-12-31", dormant_after=2, churned_after=4
+    )
+    by_customer = dict(zip(stages.customer_id, stages.stage, strict=True))
+    assert by_customer[3] == "reactivated"  # a two-month pause is now long
+    assert by_customer[6] == "churned"
+
+
+def test_transitions_account_for_every_customer_at_the_end() -> None:
+    orders = random_orders(4_000, 600, seed=8)
+    moves = lifecycle_transitions(orders, start="2024-06-30", end="2024-12-31")
+    end = lifecycle_stages(orders, as_of="2024-12-31")
+    assert moves.customers.sum() == len(end)
+    arrivals = moves[moves.from_stage == "not yet a customer"]
+    assert set(arrivals.to_stage) <= set(STAGES)
+    # A customer seen in June cannot be "new" in December.
+    assert moves[(moves.from_stage != "not yet a customer") & (moves.to_stage == "new")].empty
+
+
+def test_hand_made_transitions() -> None:
+    moves = lifecycle_transitions(make_orders(BASE), start="2024-10-31", end="2024-12-31")
+    pairs = {
+        (a, b): n for a, b, n in zip(moves.from_stage, moves.to_stage, moves.customers, strict=True)
+    }
+    assert pairs[("dormant", "reactivated")] == 1  # customer 4
+    assert pairs[("new", "returning")] == 1  # customer 3
+    assert pairs[("not yet a customer", "active")] == 1  # customer 2
+
+
+@pytest.mark.parametrize(("dormant", "churned"), [(1, 6), (4, 4), (5, 3)])
+def test_bad_thresholds_are_refused(dormant, churned) -> None:
+    with pytest.raises(DataError, match="dormant_after"):
+        lifecycle_stages(
+            make_orders(BASE), as_of="2024-12-31", dormant_after=dormant, churned_after=churned
+        )
