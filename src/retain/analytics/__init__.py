@@ -1,5 +1,6 @@
 """Customer analytics as Ibis expressions: tables in, tables out, on any Ibis backend."""
 
+from retain.analytics.churn import subscription_churn
 from retain.analytics.cohorts import cohort_retention
 from retain.analytics.lifecycle import STAGES, lifecycle_stages, lifecycle_transitions
 from retain.analytics.orders import EXCLUDED_STATUSES, completed_orders
@@ -17,4 +18,5 @@ __all__ = [
     "rfm_segments",
     "rfm_summary",
     "segment_summary",
+    "subscription_churn",
 ]
