@@ -1,0 +1,218 @@
+"""Per-customer value scores from the fitted models, with the model chosen on held-out data.
+
+The orders are summarised in days (:func:`retain.analytics.rfm_summary`). To choose the
+transaction model, the last part of the window is held out: each candidate (BG/NBD,
+Pareto/NBD, MBG/NBD) is fitted to what came before and predicts every customer's purchases in
+the held-out days; the one with the smallest mean absolute error per customer wins, and the
+comparison is returned with the scores. The winner is then refitted to the whole window, with
+Gamma-Gamma for spend, and scores every customer as of the observation end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from retain.analytics import completed_orders, rfm_summary
+from retain.analytics._tables import as_date
+from retain.errors import ConvergenceError, ConvergenceWarning, DataError
+from retain.stats import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    customer_lifetime_value,
+)
+
+CANDIDATES = {
+    "BG/NBD": BetaGeoModel,
+    "Pareto/NBD": ParetoNBDModel,
+    "MBG/NBD": ModifiedBetaGeoModel,
+}
+#: P(alive) below which churn risk is high, and below which it is medium.
+RISK_BANDS = (0.3, 0.7)
+# Horizons (days) on which the chance of a next order is evaluated, for its median date.
+_NEXT_ORDER_GRID = np.unique(np.round(np.geomspace(1, 1095, 40)))
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What :func:`score_customers` found: the table, and how the model was chosen."""
+
+    customers: pd.DataFrame
+    model: str
+    model_choice: pd.DataFrame
+    params: dict[str, float]
+    spend_params: dict[str, float] | None
+
+
+def score_customers(
+    orders: Any,
+    *,
+    observation_end: Any,
+    holdout_days: int | None = None,
+    annual_discount_rate: float = 0.10,
+    customer_id: str = "customer_id",
+    order_id: str = "order_id",
+    ordered_at: str = "ordered_at",
+    amount: str = "amount",
+) -> Scores:
+    """Score every customer: P(alive), expected purchases, 12-month CLV, risk, next order.
+
+    Parameters
+    ----------
+    orders
+        Orders table (see :mod:`retain.analytics.orders`).
+    observation_end
+        The day the scores are for.
+    holdout_days
+        Days at the end of the window held out to choose the model; by default a third of
+        the window, at most 180 days.
+    annual_discount_rate
+        For the lifetime value.
+
+    Returns
+    -------
+    Scores
+        ``customers`` has one row per customer: ``customer_id``, ``frequency``, ``recency``,
+        ``T`` (days), ``monetary_value``, ``p_alive``, ``expected_purchases_30d`` /
+        ``_90d`` / ``_365d``, ``clv_12m``, ``churn_risk`` (high / medium / low by P(alive),
+        :data:`RISK_BANDS`), ``next_order_date`` (the day by which a next order is as likely
+        as not; empty when it is less likely than not ever to come) and ``value_decile``
+        (10 = the most valuable tenth by CLV).
+    """
+    end = as_date(observation_end, "observation_end")
+    table, _ = completed_orders(
+        orders, customer_id=customer_id, order_id=order_id, ordered_at=ordered_at, amount=amount
+    )
+    table = table.select("customer_id", "ordered_at", "amount")
+    first_day = as_date(table.ordered_at.min().to_pyarrow().as_py(), "first order")
+    span = (end - first_day).days
+    if span < 30:
+        raise DataError(
+            f"the orders cover {span} days up to {end}; scoring needs at least 30",
+            column="ordered_at",
+        )
+    holdout = holdout_days or min(180, span // 3)
+    calibration_end = end - dt.timedelta(days=holdout)
+    choice = _choose_model(table, calibration_end, end)
+    name = choice.sort_values("mean_absolute_error").model.iloc[0]
+
+    summary = (
+        rfm_summary(
+            table,
+            customer_id="customer_id",
+            datetime="ordered_at",
+            monetary="amount",
+            observation_end=end,
+            time_unit="D",
+        )
+        .to_pyarrow()
+        .to_pandas()
+    )
+    buying = CANDIDATES[name]().fit(summary)
+    repeaters = summary[summary.frequency > 0]
+    spend = _fit_spend(repeaters)
+    scores = summary[["customer_id", "frequency", "recency", "T", "monetary_value"]].copy()
+    scores["p_alive"] = buying.probability_alive(summary)
+    for days in (30, 90, 365):
+        scores[f"expected_purchases_{days}d"] = buying.expected_purchases(summary, float(days))
+    if spend is not None:
+        scores["clv_12m"] = customer_lifetime_value(
+            buying,
+            spend,
+            summary,
+            horizon_months=12,
+            time_unit="D",
+            annual_discount_rate=annual_discount_rate,
+        )
+    else:  # too few repeat buyers for a spend model: value at the observed mean spend
+        mean_spend = float(repeaters.monetary_value.mean()) if len(repeaters) else 0.0
+        scores["clv_12m"] = mean_spend * scores["expected_purchases_365d"]
+    low, high = RISK_BANDS
+    scores["churn_risk"] = np.select(
+        [scores.p_alive < low, scores.p_alive < high], ["high", "medium"], "low"
+    )
+    scores["next_order_date"] = _next_order_dates(buying, summary, end)
+    ranks = scores.clv_12m.rank(method="first", pct=True)
+    scores["value_decile"] = np.ceil(ranks * 10).clip(1, 10).astype("int64")
+    return Scores(
+        customers=scores.reset_index(drop=True),
+        model=name,
+        model_choice=choice.reset_index(drop=True),
+        params=buying.params_,
+        spend_params=None if spend is None else spend.params_,
+    )
+
+
+def _choose_model(table: Any, calibration_end: dt.date, end: dt.date) -> pd.DataFrame:
+    """Each candidate's error on the held-out days, per customer and in total."""
+    split = (
+        rfm_summary(
+            table,
+            customer_id="customer_id",
+            datetime="ordered_at",
+            monetary="amount",
+            observation_end=end,
+            calibration_end=calibration_end,
+            time_unit="D",
+        )
+        .to_pyarrow()
+        .to_pandas()
+    )
+    actual = split.frequency_holdout.to_numpy(dtype=float)
+    days = float((end - calibration_end).days)
+    rows = []
+    for name, model in CANDIDATES.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                predicted = model().fit(split).expected_purchases(split, days)
+        except ConvergenceError as error:
+            rows.append({"model": name, "mean_absolute_error": np.inf, "note": str(error)})
+            continue
+        rows.append(
+            {
+                "model": name,
+                "mean_absolute_error": float(np.mean(np.abs(predicted - actual))),
+                "predicted_purchases": float(predicted.sum()),
+                "actual_purchases": float(actual.sum()),
+                "note": "",
+            }
+        )
+    choice = pd.DataFrame(rows)
+    if not np.isfinite(choice.mean_absolute_error).any():
+        raise ConvergenceError(
+            "no transaction model could be fitted to these orders: "
+            + "; ".join(choice.note.tolist())
+        )
+    return choice
+
+
+def _fit_spend(repeaters: pd.DataFrame) -> GammaGammaModel | None:
+    """Gamma-Gamma on the repeat buyers, or None when they are too few or it does not fit."""
+    if len(repeaters) < 20:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return GammaGammaModel().fit(repeaters)
+    except ConvergenceError:
+        return None
+
+
+def _next_order_dates(buying: Any, summary: pd.DataFrame, end: dt.date) -> pd.Series:
+    """The first day on the grid by which P(at least one order) reaches one half."""
+    chance = np.column_stack(
+        [1.0 - buying.probability_of_purchases(summary, 0, days) for days in _NEXT_ORDER_GRID]
+    )
+    reached = chance >= 0.5
+    first = np.where(reached.any(axis=1), reached.argmax(axis=1), -1)
+    offsets = np.where(first >= 0, _NEXT_ORDER_GRID[np.maximum(first, 0)], np.nan)
+    dates = pd.Timestamp(end) + pd.to_timedelta(offsets, unit="D")
+    return pd.Series(dates, index=summary.index).dt.date
