@@ -1,5 +1,6 @@
 """Customer analytics as Ibis expressions: tables in, tables out, on any Ibis backend."""
 
+from retain.analytics.channels import channel_value, wilson_interval
 from retain.analytics.churn import subscription_churn
 from retain.analytics.cohorts import cohort_retention
 from retain.analytics.lifecycle import STAGES, lifecycle_stages, lifecycle_transitions
@@ -11,6 +12,7 @@ __all__ = [
     "EXCLUDED_STATUSES",
     "SEGMENTS",
     "STAGES",
+    "channel_value",
     "cohort_retention",
     "completed_orders",
     "lifecycle_stages",
@@ -19,4 +21,5 @@ __all__ = [
     "rfm_summary",
     "segment_summary",
     "subscription_churn",
+    "wilson_interval",
 ]
