@@ -1,5 +1,6 @@
 """Customer analytics as Ibis expressions: tables in, tables out, on any Ibis backend."""
 
+from retain.analytics.big_spenders import big_spenders_at_risk
 from retain.analytics.channels import channel_value, wilson_interval
 from retain.analytics.churn import subscription_churn
 from retain.analytics.cohorts import cohort_retention
@@ -12,6 +13,7 @@ __all__ = [
     "EXCLUDED_STATUSES",
     "SEGMENTS",
     "STAGES",
+    "big_spenders_at_risk",
     "channel_value",
     "cohort_retention",
     "completed_orders",
