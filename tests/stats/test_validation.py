@@ -61,7 +61,7 @@ def test_text_values_are_refused() -> None:
         ({"frequency": [0.0, 2.5, 5.0]}, "frequency", "whole number"),
         ({"recency": [0.0, 10.0, 40.0]}, "recency", "must not exceed T"),
         ({"recency": [3.0, 10.0, 30.0]}, "recency", "must be 0"),
-        ({"T": [0.0, 39.0, 39.0], "recency": [0.0, 10.0, 30.0]}, "T", "> 0"),
+        ({"T": [-1.0, 39.0, 39.0], "recency": [0.0, 10.0, 30.0]}, "T", ">= 0"),
     ],
 )
 def test_impossible_summaries_name_the_column(overrides, column, message) -> None:

@@ -105,11 +105,15 @@ def check_positive(name: str, values: np.ndarray) -> None:
 
 
 def check_rfm_summary(columns: Columns) -> None:
-    """The continuous-time RFM summary: 0 <= recency <= T, frequency whole, T > 0."""
+    """The continuous-time RFM summary: 0 <= recency <= T, frequency whole, T >= 0.
+
+    ``T = 0`` is a customer acquired at the very end: they count, with nothing observed yet
+    (their likelihood is 1 and their predictions those of a new customer).
+    """
     frequency, recency, T = columns["frequency"], columns["recency"], columns["T"]
     check_count("frequency", frequency)
     reject("recency", recency, recency < 0, "must be >= 0")
-    check_positive("T", T)
+    reject("T", T, ~(T >= 0), "must be >= 0")
     reject("recency", recency, recency > T, "must not exceed T (the customer's age)")
     reject(
         "recency",
