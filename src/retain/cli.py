@@ -40,6 +40,35 @@ def _rfm(args: argparse.Namespace) -> None:
         print(summary.limit(20).to_pyarrow().to_pandas().to_string(index=False))
 
 
+def _analyze(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from retain.report import STAGES, analyze, render_report  # fits models: load on demand
+
+    def progress(number: int, stage: str) -> None:
+        print(f"[{number}/{len(STAGES)}] {stage}", file=sys.stderr, flush=True)
+
+    def local(path: str | None) -> object:
+        return None if path is None else read_table(path).to_pyarrow()
+
+    analysis = analyze(
+        local(args.orders),
+        observation_end=args.observation_end,
+        customers=local(args.customers),
+        subscriptions=local(args.subscriptions),
+        progress=progress,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    analysis.scores.to_parquet(out / "scores.parquet", index=False)
+    analysis.scores.to_csv(out / "scores.csv", index=False)
+    (out / "report.html").write_text(render_report(analysis), encoding="utf-8")
+    print(
+        f"{analysis.n_customers:,} customers scored with {analysis.model.model}; wrote "
+        f"{out / 'scores.parquet'}, {out / 'scores.csv'} and {out / 'report.html'}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="retain",
@@ -64,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     rfm.add_argument("--monetary", default="amount", help="column name")
     rfm.add_argument("--out", help="write the summary to this .csv or .parquet file")
     rfm.set_defaults(handler=_rfm)
+    analyze = commands.add_parser(
+        "analyze", help="score every customer and write scores.parquet/.csv and report.html"
+    )
+    analyze.add_argument("orders", help="orders CSV or Parquet (see docs/analytics.md)")
+    analyze.add_argument("--customers", help="customers file with acquisition_channel")
+    analyze.add_argument("--subscriptions", help="subscriptions file")
+    analyze.add_argument("--observation-end", help="day of the analysis (default: last order)")
+    analyze.add_argument("--out", required=True, help="folder for the scores and the report")
+    analyze.set_defaults(handler=_analyze)
     return parser
 
 

@@ -1,0 +1,158 @@
+"""The whole "know your customers" analysis of an orders table, as plain tables.
+
+One function runs every step of ``retain analyze`` and returns what the report shows and the
+scores file holds; a callback hears about each stage so a terminal can show progress.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from retain.analytics import (
+    big_spenders_at_risk,
+    channel_value,
+    cohort_retention,
+    completed_orders,
+    lifecycle_stages,
+    lifecycle_transitions,
+    rfm_segments,
+    segment_summary,
+    subscription_churn,
+)
+from retain.analytics._tables import as_date
+from retain.scoring import Scores, score_customers
+
+STAGES = (
+    "checking the orders",
+    "cohorts",
+    "fitting the models and scoring",
+    "RFM segments",
+    "lifecycle",
+    "channels and big spenders",
+)
+#: Columns of the scores file, in order.
+SCORE_COLUMNS = (
+    "customer_id",
+    "p_alive",
+    "expected_purchases_30d",
+    "expected_purchases_90d",
+    "expected_purchases_365d",
+    "clv_12m",
+    "churn_risk",
+    "next_order_date",
+    "value_decile",
+    "rfm_segment",
+    "rfm_score",
+    "lifecycle_stage",
+    "frequency",
+    "recency_days",
+    "monetary",
+)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    observation_end: dt.date
+    n_orders: int
+    n_customers: int
+    first_order: dt.date
+    scores: pd.DataFrame
+    model: Scores
+    cohorts: pd.DataFrame
+    segments: pd.DataFrame
+    lifecycle: pd.DataFrame
+    transitions: pd.DataFrame
+    channels: pd.DataFrame | None
+    big_spenders: pd.DataFrame
+    subscriptions: pd.DataFrame | None
+
+
+def analyze(
+    orders: Any,
+    *,
+    observation_end: Any = None,
+    customers: Any = None,
+    subscriptions: Any = None,
+    progress: Callable[[int, str], None] | None = None,
+) -> Analysis:
+    """Run every analysis on ``orders`` (and the optional customers and subscriptions).
+
+    ``observation_end`` defaults to the day of the last counted order. ``progress`` is called
+    with the stage number (from 1) and its name, see :data:`STAGES`.
+    """
+
+    def step(number: int) -> None:
+        if progress is not None:
+            progress(number, STAGES[number - 1])
+
+    step(1)
+    checked, _ = completed_orders(orders)
+    # Checked once and held in memory as Arrow: every later step reads the same table.
+    kept = checked.to_pyarrow()
+    table, _ = completed_orders(kept)
+    counts = (
+        table.aggregate(
+            n=table.count(),
+            customers=table.customer_id.nunique(),
+            first=table.ordered_at.min(),
+            last=table.ordered_at.max(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    end = as_date(observation_end or counts["last"], "observation_end")
+    step(2)
+    cohorts = cohort_retention(kept)
+    step(3)
+    scored = score_customers(kept, observation_end=end)
+    step(4)
+    rfm = rfm_segments(kept, observation_end=end)
+    step(5)
+    stages = lifecycle_stages(kept, as_of=end)
+    half_year_ago = end - dt.timedelta(days=182)
+    transitions = lifecycle_transitions(kept, start=half_year_ago, end=end)
+    step(6)
+    channels = None
+    if customers is not None or "channel" in kept.column_names:
+        channels = channel_value(kept, scored.customers, observation_end=end, customers=customers)
+    big = big_spenders_at_risk(kept, scored.customers, observation_end=end)
+    churn = (
+        subscription_churn(subscriptions, observation_end=end)
+        if subscriptions is not None
+        else None
+    )
+    scores = (
+        scored.customers.merge(
+            rfm.rename(columns={"segment": "rfm_segment"})[
+                ["customer_id", "rfm_segment", "rfm_score", "recency_days", "monetary"]
+            ],
+            on="customer_id",
+            how="left",
+        )
+        .merge(
+            stages.rename(columns={"stage": "lifecycle_stage"})[["customer_id", "lifecycle_stage"]],
+            on="customer_id",
+            how="left",
+        )
+        .loc[:, list(SCORE_COLUMNS)]
+    )
+    return Analysis(
+        observation_end=end,
+        n_orders=int(counts["n"]),
+        n_customers=int(counts["customers"]),
+        first_order=as_date(counts["first"], "first order"),
+        scores=scores,
+        model=scored,
+        cohorts=cohorts,
+        segments=segment_summary(rfm),
+        lifecycle=stages,
+        transitions=transitions,
+        channels=channels,
+        big_spenders=big,
+        subscriptions=churn,
+    )
