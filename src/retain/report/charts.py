@@ -28,11 +28,17 @@ def heatmap(
     label: str,
     fmt: str = "{:.0%}",
     cell: int = 26,
+    scale_max: float | None = None,
 ) -> str:
-    """A grid of shaded cells, ``values[i][j]`` for row ``i`` and column ``j`` (None: blank)."""
+    """A grid of shaded cells, ``values[i][j]`` for row ``i`` and column ``j`` (None: blank).
+
+    Shades run from 0 to ``scale_max`` (default: the largest value); larger values are
+    drawn at full depth.
+    """
     left, top = 86, 22
     width, height = left + cell * len(columns) + 4, top + cell * len(rows) + 4
-    top_value = max((v for row in values for v in row if v is not None), default=1.0) or 1.0
+    largest = max((v for row in values for v in row if v is not None), default=1.0)
+    top_value = scale_max or largest or 1.0
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
         f'aria-label="{escape(label)}" width="{width}" height="{height}" {_FONT}>'
@@ -50,8 +56,9 @@ def heatmap(
             if value is None:
                 continue
             x = left + j * cell
-            shade = _blue(value / top_value)
-            ink = "#fff" if value / top_value > 0.55 else "#111"
+            depth = min(value / top_value, 1.0)
+            shade = _blue(depth)
+            ink = "#fff" if depth > 0.55 else "#111"
             text = fmt.format(value)
             parts.append(
                 f'<rect class="cell" x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" '

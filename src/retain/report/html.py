@@ -58,11 +58,13 @@ def _cohorts(analysis: Analysis) -> str:
     shown = cohorts[cohorts.cohort.isin(recent) & (cohorts.period_number < _MAX_PERIODS)]
     grid = shown.pivot(index="cohort", columns="period_number", values="retention")
     values = [[None if pd.isna(v) else float(v) for v in row] for row in grid.to_numpy()]
+    later = [v for row in values for v in row[1:] if v is not None]
     chart = heatmap(
         [str(c)[:7] for c in grid.index],
         [str(c) for c in grid.columns],
         values,
         label="Cohort retention by months since the first order",
+        scale_max=max(later, default=1.0) or 1.0,  # month 0 is always 100%: shade the rest
     )
     second = cohorts[cohorts.period_number == 1]
     share = float((second.active_customers.sum() / second.cohort_size.sum()) if len(second) else 0)
