@@ -18,7 +18,10 @@ def demo_output(tmp_path_factory) -> str:
     """`retain demo` run once, through the installed console script, as a user would."""
     script = shutil.which("retain", path=str(Path(sys.executable).parent))
     assert script is not None, "the retain console script is not installed in this venv"
-    done = subprocess.run([script, "demo"], capture_output=True, text=True, timeout=300)
+    out = tmp_path_factory.mktemp("demo")
+    done = subprocess.run(
+        [script, "demo", "--out", str(out)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     return done.stdout
@@ -58,7 +61,7 @@ def test_demo_shows_the_holdout_check_against_actual_purchases(demo_output) -> N
 
 
 def test_demo_lists_ten_customers_with_p_alive_and_clv(demo_output) -> None:
-    section = demo_output.split("most valuable customers")[1]
+    section = demo_output.split("most valuable customers")[1].split("\n\n")[0]
     lines = section.strip().splitlines()
     assert "P(alive)" in lines[1] and "CLV 12m" in lines[1]
     customers = lines[2:]
@@ -66,6 +69,14 @@ def test_demo_lists_ten_customers_with_p_alive_and_clv(demo_output) -> None:
     values = [float(line.split()[-1].lstrip("$").replace(",", "")) for line in customers]
     assert values == sorted(values, reverse=True)
     assert all(0 <= float(line.split()[3]) <= 1 for line in customers)
+
+
+def test_demo_analyses_a_synthetic_shop_and_writes_its_report(demo_output) -> None:
+    shop = demo_output.split("A synthetic shop:")[1]
+    assert "customers" in shop and "Champions:" in shop
+    report = Path(next(line for line in shop.splitlines() if line.startswith("Report: "))[8:])
+    assert report.exists() and report.read_text().startswith("<!doctype html>")
+    assert (report.parent / "scores.parquet").exists()
 
 
 def test_missing_file_is_one_line_and_exit_code_2(tmp_path, capsys) -> None:

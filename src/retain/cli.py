@@ -17,9 +17,14 @@ from retain.io import read_table, write_table
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from retain.demo import render_cdnow_demo, run_cdnow_demo  # fits models: load on demand
+    from pathlib import Path
+
+    from retain.demo import render_cdnow_demo, run_business_demo, run_cdnow_demo
 
     for line in render_cdnow_demo(run_cdnow_demo()):
+        print(line)
+    print()
+    for line in run_business_demo(Path(args.out)):
         print(line)
 
 
@@ -79,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
         "demo", help="fit the models to CDNOW and show estimates, holdout check and top customers"
+    )
+    demo.add_argument(
+        "--out", default="retain-data/demo", help="folder for the synthetic shop's report"
     )
     demo.set_defaults(handler=_demo)
     rfm = commands.add_parser(
