@@ -4,6 +4,7 @@ from retain.analytics.big_spenders import big_spenders_at_risk
 from retain.analytics.channels import channel_value, wilson_interval
 from retain.analytics.churn import subscription_churn
 from retain.analytics.cohorts import cohort_retention
+from retain.analytics.inputs import check_complaints, check_customers, check_survey_answers
 from retain.analytics.lifecycle import STAGES, lifecycle_stages, lifecycle_transitions
 from retain.analytics.orders import EXCLUDED_STATUSES, completed_orders
 from retain.analytics.rfm import rfm_summary
@@ -15,6 +16,9 @@ __all__ = [
     "STAGES",
     "big_spenders_at_risk",
     "channel_value",
+    "check_complaints",
+    "check_customers",
+    "check_survey_answers",
     "cohort_retention",
     "completed_orders",
     "lifecycle_stages",
