@@ -55,3 +55,15 @@ def test_missing_column_is_named() -> None:
     orders = make_orders([(1, "2024-01-01", 10.0)]).drop(columns="order_id")
     with pytest.raises(DataError, match="order_id"):
         completed_orders(orders)
+
+
+def test_orders_marked_as_checked_are_not_checked_again() -> None:
+    from retain.analytics.orders import is_checked, mark_checked
+
+    table, lazy = completed_orders(make_orders([(1, "2024-01-01", 10.0), (2, "2024-01-02", 5.0)]))
+    kept = mark_checked(table.to_pyarrow())
+    assert is_checked(kept)
+    again, lazy = completed_orders(kept)
+    assert not lazy and again.count().to_pyarrow().as_py() == 2
+    # A plain Arrow table with the same rows is checked as any other input.
+    assert not is_checked(table.to_pyarrow())

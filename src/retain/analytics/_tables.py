@@ -67,6 +67,26 @@ def scalar(expression: ir.Scalar) -> Any:
     return expression.to_pyarrow().as_py()
 
 
+def reject_any(table: ir.Table, rules: list[tuple[str, ir.BooleanValue, str]]) -> None:
+    """Check several ``(column, bad, rule)`` at once: one pass over the table counts every
+    rule's bad rows; the first rule with any raises as :func:`reject_rows` would."""
+    if not rules:
+        return
+    counts = (
+        table.aggregate(
+            **{
+                f"rule_{i}": bad.fill_null(False).cast("int64").sum()
+                for i, (_, bad, _) in enumerate(rules)
+            }
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    for i, (column, bad, rule) in enumerate(rules):
+        if counts[f"rule_{i}"]:
+            reject_rows(table, column, bad, rule)
+
+
 def reject_rows(table: ir.Table, column: str, bad: ir.BooleanValue, rule: str) -> None:
     """Raise a DataError when any row matches ``bad``: its count and one example row."""
     flagged = table.filter(bad)

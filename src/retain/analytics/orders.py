@@ -26,11 +26,26 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
-from retain.analytics._tables import reject_rows, require_columns, scalar, to_ibis
+from retain.analytics._tables import reject_any, reject_rows, require_columns, scalar, to_ibis
 
 #: Statuses whose orders are excluded from every analysis.
 EXCLUDED_STATUSES = ("refunded", "cancelled", "canceled", "returned", "failed", "void")
+
+
+_CHECKED = {b"retain.orders": b"checked"}
+
+
+def mark_checked(kept: pa.Table) -> pa.Table:
+    """Label an Arrow table of orders that :func:`completed_orders` already checked and
+    filtered, so the analyses run on it (``retain analyze``) do not check it again."""
+    return kept.replace_schema_metadata({**(kept.schema.metadata or {}), **_CHECKED})
+
+
+def is_checked(orders: Any) -> bool:
+    metadata = orders.schema.metadata if isinstance(orders, pa.Table) else None
+    return bool(metadata) and metadata.get(b"retain.orders") == b"checked"
 
 
 def completed_orders(
@@ -55,21 +70,30 @@ def completed_orders(
         not a date; an amount is missing, not a number or negative; an order id repeats.
         Each names the column, the number of bad rows and one of them.
     """
+    if is_checked(orders):
+        return ibis.memtable(orders), False
     table, lazy = to_ibis(orders)
     roles = {"customer_id": customer_id, "order_id": order_id, "ordered_at": ordered_at}
     roles["amount"] = amount
     require_columns(table, roles)
-    for role in ("customer_id", "order_id", "ordered_at"):
-        reject_rows(table, roles[role], table[roles[role]].isnull(), f"{role} is missing")
     when = table[ordered_at].try_cast("timestamp")
-    reject_rows(table, ordered_at, when.isnull(), "not a date or timestamp")
     value = table[amount].try_cast("float64")
-    reject_rows(table, amount, value.isnull() | value.isnan(), "amount is missing or not a number")
-    reject_rows(
+    missing = [
+        (roles[role], table[roles[role]].isnull(), f"{role} is missing")
+        for role in ("customer_id", "order_id", "ordered_at")
+    ]
+    reject_any(
         table,
-        amount,
-        value < 0,
-        "amount is negative; net refunds out of their orders or mark them with a status",
+        [
+            *missing,
+            (ordered_at, when.isnull(), "not a date or timestamp"),
+            (amount, value.isnull() | value.isnan(), "amount is missing or not a number"),
+            (
+                amount,
+                value < 0,
+                "amount is negative; net refunds out of their orders or mark them with a status",
+            ),
+        ],
     )
     duplicated = table.group_by(table[order_id].name("order_id")).aggregate(n=lambda t: t.count())
     repeats = scalar(duplicated.filter(duplicated.n > 1).count())

@@ -10,7 +10,7 @@ from retain.analytics._tables import (
     as_date,
     deliver,
     epoch_days,
-    reject_rows,
+    reject_any,
     require_columns,
     to_ibis,
 )
@@ -78,23 +78,23 @@ def rfm_summary(
     if monetary is not None:
         roles["monetary"] = monetary
     require_columns(table, roles)
-    reject_rows(table, customer_id, table[customer_id].isnull(), "customer id is missing")
-    reject_rows(table, datetime, table[datetime].isnull(), "purchase date is missing")
     purchase_day = table[datetime].try_cast("date")
-    reject_rows(
-        table, datetime, purchase_day.isnull(), "not a date (expected YYYY-MM-DD or a timestamp)"
-    )
     amount = table[monetary].try_cast("float64") if monetary is not None else ibis.literal(0.0)
+    rules = [
+        (customer_id, table[customer_id].isnull(), "customer id is missing"),
+        (datetime, table[datetime].isnull(), "purchase date is missing"),
+        (datetime, purchase_day.isnull(), "not a date (expected YYYY-MM-DD or a timestamp)"),
+    ]
     if monetary is not None:
-        reject_rows(
-            table, monetary, amount.isnull() | amount.isnan(), "amount is missing or not a number"
-        )
-        reject_rows(
-            table,
-            monetary,
-            amount < 0,
-            "amount is negative; remove refunds and cancellations before summarising",
-        )
+        rules += [
+            (monetary, amount.isnull() | amount.isnan(), "amount is missing or not a number"),
+            (
+                monetary,
+                amount < 0,
+                "amount is negative; remove refunds and cancellations before summarising",
+            ),
+        ]
+    reject_any(table, rules)
 
     # One row per customer and purchase day, days counted from 1970-01-01.
     days = (

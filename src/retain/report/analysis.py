@@ -25,6 +25,7 @@ from retain.analytics import (
     subscription_churn,
 )
 from retain.analytics._tables import as_date
+from retain.analytics.orders import mark_checked
 from retain.scoring import Scores, score_customers
 
 STAGES = (
@@ -93,7 +94,7 @@ def analyze(
     step(1)
     checked, _ = completed_orders(orders)
     # Checked once and held in memory as Arrow: every later step reads the same table.
-    kept = checked.to_pyarrow()
+    kept = mark_checked(checked.to_pyarrow())
     table, _ = completed_orders(kept)
     counts = (
         table.aggregate(

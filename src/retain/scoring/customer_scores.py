@@ -207,12 +207,23 @@ def _fit_spend(repeaters: pd.DataFrame) -> GammaGammaModel | None:
 
 
 def _next_order_dates(buying: Any, summary: pd.DataFrame, end: dt.date) -> pd.Series:
-    """The first day on the grid by which P(at least one order) reaches one half."""
-    chance = np.column_stack(
-        [1.0 - buying.probability_of_purchases(summary, 0, days) for days in _NEXT_ORDER_GRID]
-    )
-    reached = chance >= 0.5
-    first = np.where(reached.any(axis=1), reached.argmax(axis=1), -1)
-    offsets = np.where(first >= 0, _NEXT_ORDER_GRID[np.maximum(first, 0)], np.nan)
+    """The first day on the grid by which P(at least one order) reaches one half.
+
+    The chance only grows with the horizon, so each customer's day is found by bisection over
+    the grid: six evaluations for everyone at once instead of one per grid day.
+    """
+    grid = _NEXT_ORDER_GRID
+    n = len(summary)
+    low = np.zeros(n, dtype=np.intp)  # invariant: the answer's index is in [low, high]
+    high = np.full(n, len(grid) - 1, dtype=np.intp)
+    reaches = 1.0 - buying.probability_of_purchases(summary, 0, grid[-1]) >= 0.5
+    while np.any(low < high):
+        middle = (low + high) // 2
+        chance = 1.0 - buying.probability_of_purchases(summary, 0, grid[middle])
+        open_rows = low < high
+        above = chance >= 0.5
+        high = np.where(open_rows & above, middle, high)
+        low = np.where(open_rows & ~above, middle + 1, low)
+    offsets = np.where(reaches, grid[low], np.nan)
     dates = pd.Timestamp(end) + pd.to_timedelta(offsets, unit="D")
     return pd.Series(dates, index=summary.index).dt.date
