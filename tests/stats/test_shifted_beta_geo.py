@@ -154,3 +154,69 @@ def test_bad_prediction_arguments_are_refused() -> None:
 def test_predictions_before_fit_raise_not_fitted() -> None:
     with pytest.raises(NotFittedError):
         ShiftedBetaGeoModel().survival(3)
+
+
+def test_shares_give_the_estimates_of_counts_with_standard_errors_of_a_smaller_cohort(
+    retention,
+) -> None:
+    counts = ShiftedBetaGeoModel().fit(curve(retention, "regular"))
+    percent = ShiftedBetaGeoModel().fit(
+        {"period": retention.year.to_numpy()[:8], "survivors": retention.regular.to_numpy()[:8]}
+    )
+    assert percent.params_ == pytest.approx(counts.params_, rel=1e-6)
+    # The percentages describe a cohort of 100 rather than 1,000: errors sqrt(10) times wider.
+    for name in counts.param_names:
+        ratio = percent.standard_errors_[name] / counts.standard_errors_[name]
+        assert ratio == pytest.approx(np.sqrt(10), rel=1e-3), name
+
+
+def test_weights_give_the_same_fit_as_repeated_rows() -> None:
+    data = simulate_shifted_beta_geo(300, **PARAMS, periods=6, seed=11)
+    weight = np.arange(300.0) % 3 + 1
+    repeated = {name: np.repeat(values, weight.astype(int)) for name, values in data.items()}
+    grouped = ShiftedBetaGeoModel().fit(data | {"weight": weight})
+    plain = ShiftedBetaGeoModel().fit(repeated)
+    assert grouped.params_ == pytest.approx(plain.params_, rel=1e-6)
+    assert grouped.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-10)
+
+
+def test_boolean_churned_column_from_pandas_is_read() -> None:
+    as_numbers = pd.DataFrame(simulate_shifted_beta_geo(500, **PARAMS, periods=5, seed=12))
+    table = as_numbers.assign(
+        duration=as_numbers.duration.astype(int), churned=as_numbers.churned == 1.0
+    )
+    assert table.churned.dtype == bool
+    assert ShiftedBetaGeoModel().fit(table).params_ == pytest.approx(
+        ShiftedBetaGeoModel().fit(as_numbers).params_, rel=1e-9
+    )
+
+
+def test_rising_survivors_name_the_period_where_the_curve_rises() -> None:
+    with pytest.raises(DataError, match="must not increase") as caught:
+        ShiftedBetaGeoModel().fit({"period": np.arange(4), "survivors": [100.0, 80, 85, 50]})
+    assert (caught.value.column, caught.value.bad_rows) == ("survivors", 1)
+    assert caught.value.example == {"row": 2, "survivors": 85.0}
+
+
+@pytest.mark.parametrize(
+    ("data", "column", "message"),
+    [
+        ({"period": [0, 1, 2], "survivors": [0.0, 0.0, 0.0]}, "survivors", "period 0"),
+        ({"period": [0, 1, 2], "survivors": [100.0, 100.0, 100.0]}, "survivors", "no subscriber"),
+        ({"duration": [3.0, 5.0], "churned": [0.0, 0.0]}, "churned", "no subscriber"),
+        ({"period": [0, 1], "survivors": [10.0, 5.0], "weight": [1.0, 1.0]}, "weight", "weight"),
+        ({"period": [0], "survivors": [10.0]}, "period", "periods 0 and 1"),
+    ],
+)
+def test_curves_without_churn_or_with_a_weight_are_refused(data, column, message) -> None:
+    with pytest.raises(DataError, match=message) as caught:
+        ShiftedBetaGeoModel().fit({k: np.asarray(v) for k, v in data.items()})
+    assert caught.value.column == column
+
+
+def test_a_table_in_both_formats_or_in_neither_is_refused() -> None:
+    both = {"period": [0, 1], "survivors": [10.0, 5.0], "duration": [1.0], "churned": [1.0]}
+    with pytest.raises(DataError, match="not both"):
+        ShiftedBetaGeoModel().fit(both)
+    with pytest.raises(DataError, match=r"survival curve .* or one row per subscriber"):
+        ShiftedBetaGeoModel().fit({"year": [0, 1], "share": [1.0, 0.5]})

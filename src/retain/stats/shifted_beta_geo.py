@@ -32,6 +32,8 @@ from retain.stats._validation import (
 
 _LIFETIME_COLUMNS = ("duration", "churned")
 _CURVE_COLUMNS = ("period", "survivors")
+# Without a single cancellation the likelihood rises towards a churn probability of 0 forever.
+_NO_CHURN = "no subscriber churned, so there is no churn rate to estimate (the fit would be 0)"
 
 
 def lifetimes_from_survival_curve(
@@ -40,20 +42,29 @@ def lifetimes_from_survival_curve(
     """Turn a survival curve into weighted lifetimes: ``(duration, churned, weight)``.
 
     ``survivors[i]`` customers are still subscribed at ``period[i]`` (periods ``0..n`` in
-    order, ``survivors[0]`` the whole cohort). Those lost between ``t - 1`` and ``t`` churned
-    at ``t``; those left at ``n`` are still active (censored).
+    order, ``survivors[0] > 0`` the whole cohort). Those lost between ``t - 1`` and ``t``
+    churned at ``t``; those left at ``n`` are still active (censored).
+
+    Raises
+    ------
+    DataError
+        ``period`` is not ``0, 1, ..., n`` (``n >= 1``), or ``survivors`` is negative, starts
+        at 0, rises from one period to the next or never falls.
     """
     reject("period", period, period != np.arange(len(period)), "must run 0, 1, 2, ... in order")
     reject("survivors", survivors, ~np.isfinite(survivors), "must be a finite number")
     reject("survivors", survivors, survivors < 0, "must be >= 0")
+    reject("survivors", survivors[:1], survivors[:1] <= 0, "must start (period 0) above 0")
     reject(
         "survivors",
-        survivors[1:],
-        np.diff(survivors) > 0,
-        "must not increase from one period to the next",
+        survivors,
+        np.append(False, np.diff(survivors) > 0),
+        "must not increase from one period to the next (nobody rejoins a cohort)",
     )
     if len(period) < 2:
         raise DataError("a survival curve needs at least periods 0 and 1", column="period")
+    if survivors[-1] == survivors[0]:
+        raise DataError(_NO_CHURN, column="survivors")
     lost = -np.diff(survivors)
     duration = np.append(period[1:], period[-1])
     churned = np.append(np.ones(len(lost)), 0.0)
@@ -70,11 +81,16 @@ class ShiftedBetaGeoModel(BaseModel):
 
     ``fit(data)`` reads either
 
-    - a survival curve: ``period`` (0, 1, 2, ...) and ``survivors`` (how many of the cohort
-      are still subscribed at each period, counts, the first being the cohort's size), or
+    - a survival curve: ``period`` (0, 1, ..., n in order) and ``survivors`` (how many of
+      the cohort are still subscribed at the start of each period; period 0 is the whole
+      cohort, and the counts never rise), as in Fader & Hardie (2007) table 1, or
     - one row per subscriber: ``duration`` (periods survived so far; for a churned subscriber,
       the period they cancelled in, ``>= 1``) and ``churned`` (1/True if they cancelled,
       0/False if still active), with an optional ``weight``.
+
+    Shares or percentages in ``survivors`` give the same estimates as counts, but the
+    likelihood, and so the standard errors, then describe a cohort of ``survivors[0]``
+    customers: pass counts to get honest standard errors.
 
     Examples
     --------
@@ -88,13 +104,30 @@ class ShiftedBetaGeoModel(BaseModel):
 
     def _prepare(self, data: Any) -> tuple[Columns, np.ndarray, tuple[str, ...]]:
         names = set(column_names(data))
-        if set(_CURVE_COLUMNS) <= names:
+        is_curve = bool(names & set(_CURVE_COLUMNS))
+        is_lifetimes = bool(names & set(_LIFETIME_COLUMNS))
+        if is_curve and is_lifetimes:
+            raise DataError(
+                "pass either a survival curve (period, survivors) or one row per subscriber "
+                f"(duration, churned), not both; the table has {sorted(names)}"
+            )
+        if is_curve:
+            if "weight" in names:
+                raise DataError(
+                    "a survival curve takes no weight: survivors already counts the customers",
+                    column="weight",
+                )
             curve = read_columns(data, _CURVE_COLUMNS)
             duration, churned, weight = lifetimes_from_survival_curve(
                 curve["period"], curve["survivors"]
             )
             columns = {"duration": duration, "churned": churned}
             return columns, weight, _LIFETIME_COLUMNS
+        if not is_lifetimes:
+            raise DataError(
+                "expected a survival curve (columns period, survivors) or one row per "
+                f"subscriber (columns duration, churned); the table has {sorted(names)}"
+            )
         columns = read_columns(data, _LIFETIME_COLUMNS, optional=("weight",))
         duration, churned = columns["duration"], columns["churned"]
         check_count("duration", duration)
@@ -105,6 +138,8 @@ class ShiftedBetaGeoModel(BaseModel):
             (churned == 1.0) & (duration < 1),
             "must be >= 1 for a churned subscriber (the period they cancelled in)",
         )
+        if not np.any(churned == 1.0):
+            raise DataError(_NO_CHURN, column="churned")
         return columns, weights_of(columns), _LIFETIME_COLUMNS
 
     def _log_likelihood(
