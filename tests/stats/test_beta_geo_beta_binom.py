@@ -137,3 +137,65 @@ def test_bad_histories_raise_data_error_naming_the_column(change, column) -> Non
 def test_predictions_before_fit_raise_not_fitted() -> None:
     with pytest.raises(NotFittedError):
         BetaGeoBetaBinomModel().probability_alive(HISTORIES)
+
+
+@pytest.mark.parametrize("gamma", [PARAMS["gamma"], 1.0])
+def test_new_customer_expected_purchases_equal_the_prior_quadrature(gamma: float) -> None:
+    params = PARAMS | {"gamma": gamma}
+    model = BetaGeoBetaBinomModel.from_params(**params)
+    alpha, beta, _, delta = params.values()
+    for n in (0, 1, 6, 25):
+        got = float(model.expected_purchases_new_customer(n))
+        if gamma == 1.0:
+            # E[(1-theta)^t] = delta / (delta + t) for theta ~ Beta(1, delta).
+            want = alpha / (alpha + beta) * sum(delta / (delta + t) for t in range(1, n + 1))
+        else:
+
+            def purchases(p, theta, n=n):
+                return p * sum((1 - theta) ** t for t in range(1, n + 1))
+
+            want = beta_expectation(purchases)
+        assert got == pytest.approx(want, rel=1e-10, abs=1e-14), n
+
+
+def test_predictions_for_many_rows_equal_those_row_by_row() -> None:
+    model = BetaGeoBetaBinomModel.from_params(**PARAMS)
+    order = np.random.default_rng(3).integers(0, 5, 400)
+    many = {name: values[order] for name, values in HISTORIES.items()}
+    ahead = np.arange(400) % 7
+    p_alive = model.probability_alive(many)
+    expected = model.expected_purchases(many, ahead)
+    for row in (0, 1, 57, 399):
+        one = {name: values[row : row + 1] for name, values in many.items()}
+        assert p_alive[row] == pytest.approx(model.probability_alive(one)[0], rel=1e-13)
+        want = model.expected_purchases(one, ahead[row])[0]
+        assert expected[row] == pytest.approx(want, rel=1e-13)
+    assert np.all(expected[ahead == 0] == 0.0)
+
+
+def test_long_histories_are_evaluated_in_blocks_without_changing_a_row() -> None:
+    # 600 opportunities: each row has up to 601 terms, so 1,000 rows take several blocks.
+    rng = np.random.default_rng(4)
+    recency = rng.integers(1, 601, 1000).astype(float)
+    histories = {
+        "frequency": np.ceil(recency * rng.random(1000)),
+        "recency": recency,
+        "periods": np.full(1000, 600.0),
+    }
+    model = BetaGeoBetaBinomModel()
+    values, gradients = model._log_likelihood(np.array(list(PARAMS.values())), histories)
+    for row in (0, 500, 999):
+        one = {name: column[row : row + 1] for name, column in histories.items()}
+        value, gradient = model._log_likelihood(np.array(list(PARAMS.values())), one)
+        assert values[row] == value[0]
+        np.testing.assert_array_equal(gradients[row], gradient[0])
+
+
+def test_weights_give_the_same_fit_as_repeated_rows() -> None:
+    data = simulate_beta_geo_beta_binom(400, **PARAMS, periods=6, seed=9)
+    weight = np.arange(400.0) % 3 + 1
+    repeated = {name: np.repeat(values, weight.astype(int)) for name, values in data.items()}
+    grouped = BetaGeoBetaBinomModel().fit(data | {"weight": weight})
+    plain = BetaGeoBetaBinomModel().fit(repeated)
+    assert grouped.params_ == pytest.approx(plain.params_, rel=1e-6)
+    assert grouped.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-10)

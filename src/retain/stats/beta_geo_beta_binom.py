@@ -32,6 +32,8 @@ from retain.stats._validation import (
 )
 
 _COLUMNS = ("frequency", "recency", "periods")
+# Likelihood terms (one per way a history can end) evaluated at once: 2^18 cells, ~10 MB.
+_CELLS_PER_BLOCK = 1 << 18
 
 
 def _check_history(columns: Columns) -> None:
@@ -72,60 +74,56 @@ class BetaGeoBetaBinomModel(BaseModel):
     def _log_likelihood(
         self, params: np.ndarray, columns: Columns
     ) -> tuple[np.ndarray, np.ndarray]:
-        alpha, beta, gamma, delta = (float(v) for v in params)
         x, t_x, n = columns["frequency"], columns["recency"], columns["periods"]
-        gaps = (n - t_x).astype(int)
-        psi_ab, psi_gd = digamma(alpha + beta), digamma(gamma + delta)
-        base_value = -betaln(alpha, beta) - betaln(gamma, delta)
-        base_gradient = np.array(
-            [
-                psi_ab - digamma(alpha),
-                psi_ab - digamma(beta),
-                psi_gd - digamma(gamma),
-                psi_gd - digamma(delta),
-            ]
-        )
-        # Term 0: alive through n. Terms 1..gap: dead right before opportunity t_x + i + 1.
-        n_terms = int(gaps.max()) + 1
-        values = np.full((n_terms, len(x)), -np.inf)
-        gradients = np.zeros((n_terms, len(x), 4))
-        values[0], gradients[0] = _term(alpha, beta, gamma, delta, x, n - x, 0.0, n)
-        for i in range(n_terms - 1):
-            rows = gaps > i
-            value, gradient = _term(
-                alpha,
-                beta,
-                gamma,
-                delta,
-                x[rows],
-                t_x[rows] - x[rows] + i,
-                1.0,
-                t_x[rows] + i,
+        n_terms = int(np.max(n - t_x, initial=0)) + 1
+        # Rows in blocks: the (terms, rows, 4) temporaries stay a few MB however many rows.
+        block = max(1, _CELLS_PER_BLOCK // n_terms)
+        value, gradient = np.empty(len(x)), np.empty((len(x), 4))
+        for start in range(0, len(x), block):
+            rows = slice(start, start + block)
+            value[rows], gradient[rows] = _history_log_likelihood(
+                params, x[rows], t_x[rows], n[rows]
             )
-            values[i + 1, rows], gradients[i + 1, rows] = value, gradient
-        total = logsumexp(values, axis=0)
-        shares = np.exp(values - total)
-        gradient = np.einsum("kn,knj->nj", shares, gradients) + base_gradient
-        return total + base_value, gradient
+        return value, gradient
 
     # ----------------------------------------------------------------- predictions
-    def _history(self, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _history(self, data: Any) -> tuple[Columns, np.ndarray]:
+        """The distinct histories of ``data`` and, per row, the index of its history.
+
+        Histories repeat heavily (``n`` opportunities allow ``1 + n(n+1)/2`` of them), so
+        the likelihood behind every prediction is evaluated once per distinct history.
+        """
         columns = read_columns(data, _COLUMNS)
         _check_history(columns)
-        return columns["frequency"], columns["recency"], columns["periods"]
+        x, t_x, n = columns["frequency"], columns["recency"], columns["periods"]
+        # Whole numbers with x <= t_x <= n: a mixed-radix code is unique while it fits 2^53.
+        radix = float(np.max(n)) + 1.0
+        if radix**3 < 2.0**53:
+            _, first, inverse = np.unique(
+                (n * radix + t_x) * radix + x, return_index=True, return_inverse=True
+            )
+        else:
+            _, first, inverse = np.unique(
+                np.column_stack([x, t_x, n]), axis=0, return_index=True, return_inverse=True
+            )
+        distinct = {name: values[first] for name, values in columns.items()}
+        return distinct, inverse.reshape(-1)
 
-    def _log_probability_alive(self, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        x, t_x, n = self._history(data)
-        alpha, beta, gamma, delta = self._fitted_params()
-        history = {"frequency": x, "recency": t_x, "periods": n}
-        log_likelihood, _ = self._log_likelihood(self._fitted_params(), history)
+    def _log_probability_alive(self, data: Any) -> tuple[np.ndarray, Columns, np.ndarray]:
+        """``log P(alive at n + 1)`` per distinct history (FHS 2010 eq. 11), the distinct
+        histories, and each row's index into them."""
+        distinct, inverse = self._history(data)
+        params = self._fitted_params()
+        alpha, beta, gamma, delta = params
+        x, n = distinct["frequency"], distinct["periods"]
+        log_likelihood, _ = self._log_likelihood(params, distinct)
         log_alive_next = (
             betaln(alpha + x, beta + n - x)
             - betaln(alpha, beta)
             + betaln(gamma, delta + n + 1.0)
             - betaln(gamma, delta)
         )
-        return log_alive_next - log_likelihood, x, n
+        return log_alive_next - log_likelihood, distinct, inverse
 
     def probability_alive(self, data: Any) -> np.ndarray:
         """Probability that each customer is alive at the next opportunity ``n + 1``.
@@ -142,8 +140,8 @@ class BetaGeoBetaBinomModel(BaseModel):
         -------
         numpy.ndarray
         """
-        log_p, _, _ = self._log_probability_alive(data)
-        return np.exp(log_p)
+        log_p, _, inverse = self._log_probability_alive(data)
+        return np.exp(log_p)[inverse]
 
     def expected_purchases(self, data: Any, future_periods: int | np.ndarray) -> np.ndarray:
         """Expected purchases at the next ``future_periods`` opportunities, given the history.
@@ -163,11 +161,13 @@ class BetaGeoBetaBinomModel(BaseModel):
         -------
         numpy.ndarray
         """
-        log_p, x, n = self._log_probability_alive(data)
-        ahead = count_of(future_periods, len(x))
+        log_p, distinct, inverse = self._log_probability_alive(data)
+        ahead = count_of(future_periods, len(inverse))
         alpha, beta, gamma, delta = self._fitted_params()
-        buy = (alpha + x) / (alpha + beta + n)
-        return np.exp(log_p) * buy * _expected_opportunities_alive(gamma, delta + n + 1.0, ahead)
+        x, n = distinct["frequency"], distinct["periods"]
+        buying_while_alive = np.exp(log_p) * (alpha + x) / (alpha + beta + n)
+        alive_for = _expected_opportunities_alive(gamma, delta + n[inverse] + 1.0, ahead)
+        return buying_while_alive[inverse] * alive_for
 
     def expected_purchases_new_customer(self, future_periods: int | np.ndarray) -> np.ndarray:
         """Expected purchases at the first ``future_periods`` opportunities of a new customer.
@@ -237,6 +237,38 @@ class BetaGeoBetaBinomModel(BaseModel):
         return np.where(possible, np.exp(logsumexp(np.stack(terms), axis=0)), 0.0)
 
 
+def _history_log_likelihood(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """FHS (2010) eq. 5 per row and its gradient: alive through ``n`` (term 0), or dead right
+    before opportunity ``t_x + i + 1`` (term ``i + 1``), summed in log space."""
+    alpha, beta, gamma, delta = (float(v) for v in params)
+    gaps = (n - t_x).astype(int)
+    psi_ab, psi_gd = digamma(alpha + beta), digamma(gamma + delta)
+    base_value = -betaln(alpha, beta) - betaln(gamma, delta)
+    base_gradient = np.array(
+        [
+            psi_ab - digamma(alpha),
+            psi_ab - digamma(beta),
+            psi_gd - digamma(gamma),
+            psi_gd - digamma(delta),
+        ]
+    )
+    n_terms = int(np.max(gaps, initial=0)) + 1
+    values = np.full((n_terms, len(x)), -np.inf)
+    gradients = np.zeros((n_terms, len(x), 4))
+    values[0], gradients[0] = _term(alpha, beta, gamma, delta, x, n - x, 0.0, n)
+    for i in range(n_terms - 1):
+        rows = gaps > i
+        values[i + 1, rows], gradients[i + 1, rows] = _term(
+            alpha, beta, gamma, delta, x[rows], t_x[rows] - x[rows] + i, 1.0, t_x[rows] + i
+        )
+    total = logsumexp(values, axis=0)
+    shares = np.exp(values - total)
+    gradient = np.einsum("kn,knj->nj", shares, gradients) + base_gradient
+    return total + base_value, gradient
+
+
 def _term(
     alpha: float,
     beta: float,
@@ -268,7 +300,8 @@ def _expected_opportunities_alive(gamma: float, delta: Any, ahead: np.ndarray) -
     next ``m`` opportunities a customer alive at the first is expected to be alive for.
 
     ``sum_j Gamma(d+j)/Gamma(g+d+j) = [Gamma(d)/Gamma(g+d-1) - Gamma(d+m)/Gamma(g+d+m-1)]
-    / (g-1)``, times ``Gamma(g+d)/Gamma(d)``; summed term by term near ``gamma = 1``.
+    / (g-1)``, times ``Gamma(g+d)/Gamma(d)``. Near ``gamma = 1`` that difference cancels, so
+    the terms ``E[(1-theta)^j] = prod_{i<j} (d+i)/(g+d+i)`` are summed one by one instead.
     """
     if abs(gamma - 1.0) > 1e-6:
         head = gammaln(gamma + delta) - gammaln(gamma + delta - 1.0)
@@ -279,15 +312,12 @@ def _expected_opportunities_alive(gamma: float, delta: Any, ahead: np.ndarray) -
             - gammaln(gamma + delta + ahead - 1.0)
         )
         return (np.exp(head) - np.exp(tail)) / (gamma - 1.0)
-    steps = np.arange(int(np.max(ahead, initial=0)))
-    delta_col = np.asarray(delta, dtype=float)[..., None]
-    terms = np.exp(
-        gammaln(delta_col + steps)
-        - gammaln(gamma + delta_col + steps)
-        + gammaln(gamma + delta_col)
-        - gammaln(delta_col)
-    )
-    return np.sum(np.where(steps < np.asarray(ahead)[..., None], terms, 0.0), axis=-1)
+    delta, ahead = np.broadcast_arrays(np.asarray(delta, dtype=float), ahead)
+    total, term = np.zeros(delta.shape), np.ones(delta.shape)
+    for j in range(int(np.max(ahead, initial=0))):
+        total += np.where(j < ahead, term, 0.0)
+        term = term * (delta + j) / (gamma + delta + j)
+    return total
 
 
 def _log_choose(n: np.ndarray, k: np.ndarray) -> np.ndarray:
