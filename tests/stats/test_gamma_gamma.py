@@ -138,3 +138,52 @@ def test_missing_column_and_empty_table_are_refused() -> None:
 def test_prediction_before_fit_raises_not_fitted() -> None:
     with pytest.raises(NotFittedError):
         GammaGammaModel().expected_spend(rows())
+
+
+def test_log_likelihood_is_that_of_the_means_not_the_sums(cdnow_calibration: pd.DataFrame) -> None:
+    repeaters = cdnow_calibration[cdnow_calibration.frequency > 0]
+    model = GammaGammaModel.from_params(**PARAMS)
+    columns = {name: repeaters[name].to_numpy(float) for name in ("frequency", "monetary_value")}
+    of_means = model._log_likelihood(np.array(list(PARAMS.values())), columns)[0].sum()
+    # The sum s = x m is Gamma(p x, nu) given nu; its density is the mean's divided by x.
+    p, q, v = PARAMS.values()
+    x, s = columns["frequency"], columns["frequency"] * columns["monetary_value"]
+    of_sums = np.sum(
+        special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q)
+        + q * np.log(v) + (p * x - 1) * np.log(s) - (p * x + q) * np.log(v + s)
+    )  # fmt: skip
+    assert of_means - of_sums == pytest.approx(np.log(x).sum(), rel=1e-9)
+    assert of_means == pytest.approx(published.GAMMA_GAMMA.log_likelihood, abs=0.5)
+
+
+def test_population_mean_is_infinite_when_q_is_at_most_one() -> None:
+    heavy_tailed = GammaGammaModel.from_params(p=2.0, q=0.9, v=10.0)
+    assert heavy_tailed.expected_spend_new_customer() == np.inf
+    # A customer's own purchases make the posterior mean finite again once p x + q > 1.
+    got = heavy_tailed.expected_spend({"frequency": [0.0, 1.0], "monetary_value": [0.0, 30.0]})
+    assert got[0] == np.inf
+    assert got[1] == pytest.approx(2.0 * (10.0 + 30.0) / (2.0 + 0.9 - 1.0))
+
+
+def test_refusal_of_one_time_buyers_names_an_example_row() -> None:
+    data = {"frequency": np.array([3.0, 0.0, 2.0]), "monetary_value": np.array([9.0, 0.0, 5.0])}
+    with pytest.raises(DataError, match=r"summary\[summary.frequency > 0\]") as caught:
+        GammaGammaModel().fit(data)
+    assert caught.value.example == {"row": 1, "frequency": 0.0}
+
+
+def test_weights_give_the_same_log_likelihood_as_repeated_rows() -> None:
+    # (A small sample can have its maximum at p -> infinity; this one has a finite one.)
+    data = simulate_gamma_gamma(np.arange(1.0, 301.0) % 7 + 1, **PARAMS, seed=6)
+    weight = np.arange(300.0) % 3 + 1
+    repeated = {name: np.repeat(values, weight.astype(int)) for name, values in data.items()}
+    grouped = GammaGammaModel().fit(data | {"weight": weight})
+    plain = GammaGammaModel().fit(repeated)
+    assert grouped.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-10)
+    assert grouped.result_.n_observations == plain.result_.n_observations == weight.sum()
+
+
+def test_fractional_frequency_is_refused() -> None:
+    with pytest.raises(DataError, match="whole number") as caught:
+        GammaGammaModel().fit({"frequency": [1.0, 2.5], "monetary_value": [10.0, 12.0]})
+    assert caught.value.column == "frequency"

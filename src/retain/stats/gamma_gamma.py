@@ -40,6 +40,11 @@ class GammaGammaModel(BaseModel):
     only, e.g. ``summary[summary.frequency > 0]``) and ``monetary_value`` (their mean value,
     ``> 0``), with an optional ``weight``. Predictions accept every customer.
 
+    ``log_likelihood_`` is that of the observed *means* ``m`` (the density of the sum of the
+    ``x`` values, times the Jacobian ``x``), as in Fader & Hardie (2013) and the published
+    CDNOW figure of -4055.9; the density of the sums would be lower by ``sum(weight * log x)``
+    at the same estimates.
+
     Examples
     --------
     >>> spend = GammaGammaModel().fit(summary[summary.frequency > 0])  # doctest: +SKIP
