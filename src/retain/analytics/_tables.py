@@ -75,7 +75,7 @@ def reject_any(table: ir.Table, rules: list[tuple[str, ir.BooleanValue, str]]) -
     counts = (
         table.aggregate(
             **{
-                f"rule_{i}": bad.fill_null(False).cast("int64").sum()
+                f"rule_{i}": ibis.ifelse(bad.fill_null(False), 1, 0).sum()
                 for i, (_, bad, _) in enumerate(rules)
             }
         )

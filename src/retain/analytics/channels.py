@@ -101,7 +101,7 @@ def channel_value(
     per_customer = firsts.left_join(repeat, "customer_id").select(
         "customer_id",
         "channel_name",
-        old_enough=(firsts.first_day <= year_ago).cast("int64"),
+        old_enough=ibis.ifelse(firsts.first_day <= year_ago, 1, 0),
         retained=repeat.retained.fill_null(0),
     )
     frame = per_customer.to_pyarrow().to_pandas()

@@ -120,14 +120,14 @@ def subscription_churn(
     had, has = paired.mrr_start > 0, paired.mrr_end > 0
     change = paired.mrr_end - paired.mrr_start
     moves = paired.group_by("month_number").aggregate(
-        customers_start=had.cast("int64").sum(),
+        customers_start=ibis.ifelse(had, 1, 0).sum(),
         mrr_start=paired.mrr_start.sum(),
         new_mrr=paired.mrr_end.sum(where=~had & has),
         expansion_mrr=change.sum(where=had & has & (change > 0)),
         contraction_mrr=(-change).sum(where=had & has & (change < 0)),
         churned_mrr=paired.mrr_start.sum(where=had & ~has),
         mrr_end=paired.mrr_end.sum(),
-        customers_churned=(had & ~has).cast("int64").sum(),
+        customers_churned=ibis.ifelse(had & ~has, 1, 0).sum(),
     )
     grid = instants.filter(instants.month_number < len(starts) - 1)
     full = grid.left_join(moves, "month_number")

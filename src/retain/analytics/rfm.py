@@ -114,10 +114,10 @@ def rfm_summary(
     in_holdout = joined.day > cal_day
     summary = joined.group_by("customer").aggregate(
         first_day=joined.first_day.min(),
-        frequency=is_repeat.cast("int64").sum(),
+        frequency=ibis.ifelse(is_repeat, 1, 0).sum(),
         last_day=joined.day.max(where=joined.day <= cal_day),
         repeat_spend=joined.amount.sum(where=is_repeat),
-        frequency_holdout=in_holdout.cast("int64").sum(),
+        frequency_holdout=ibis.ifelse(in_holdout, 1, 0).sum(),
         holdout_spend=joined.amount.sum(where=in_holdout),
     )
     unit = ibis.literal(unit_days)
@@ -139,6 +139,8 @@ def rfm_summary(
             summary.holdout_spend.cast("float64") / summary.frequency_holdout.cast("float64"),
             0.0,
         )
-        columns["duration_holdout"] = ibis.literal((end - cal_end).days / unit_days)
+        # An integer literal cast to double: a bare float literal is NUMERIC on PostgreSQL.
+        holdout_days = ibis.literal((end - cal_end).days).cast("float64")
+        columns["duration_holdout"] = holdout_days / unit
     result = summary.select(**columns).order_by(customer_id)
     return deliver(result, lazy=lazy)
