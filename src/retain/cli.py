@@ -48,7 +48,7 @@ def _rfm(args: argparse.Namespace) -> None:
 def _analyze(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from retain.report import STAGES, analyze, render_report  # fits models: load on demand
+    from retain.report import STAGES, analyze, write_outputs  # fits models: load on demand
 
     def progress(number: int, stage: str) -> None:
         print(f"[{number}/{len(STAGES)}] {stage}", file=sys.stderr, flush=True)
@@ -63,14 +63,10 @@ def _analyze(args: argparse.Namespace) -> None:
         subscriptions=local(args.subscriptions),
         progress=progress,
     )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    analysis.scores.to_parquet(out / "scores.parquet", index=False)
-    analysis.scores.to_csv(out / "scores.csv", index=False)
-    (out / "report.html").write_text(render_report(analysis), encoding="utf-8")
+    paths = write_outputs(analysis, Path(args.out))
     print(
         f"{analysis.n_customers:,} customers scored with {analysis.model.model}; wrote "
-        f"{out / 'scores.parquet'}, {out / 'scores.csv'} and {out / 'report.html'}"
+        f"{paths['parquet']}, {paths['csv']} and {paths['report']}"
     )
 
 

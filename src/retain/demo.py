@@ -190,16 +190,13 @@ def render_cdnow_demo(result: DemoResult) -> Iterator[str]:
 
 def run_business_demo(out: Path, *, n_customers: int = 10_000) -> Iterator[str]:
     """Analyse a synthetic shop, write scores and report to ``out``; lines to show."""
-    from retain.report import analyze, render_report
+    from retain.report import analyze, write_outputs
 
     business = make_business(n_customers, seed=0)
     analysis = analyze(
         business.orders, customers=business.customers, subscriptions=business.subscriptions
     )
-    out.mkdir(parents=True, exist_ok=True)
-    analysis.scores.to_parquet(out / "scores.parquet", index=False)
-    analysis.scores.to_csv(out / "scores.csv", index=False)
-    (out / "report.html").write_text(render_report(analysis), encoding="utf-8")
+    write_outputs(analysis, out)
     yield (
         f"A synthetic shop: {analysis.n_customers:,} customers, {analysis.n_orders:,} orders "
         f"({business.start.date()} to {business.end.date()}), scored with "

@@ -2,5 +2,6 @@
 
 from retain.report.analysis import SCORE_COLUMNS, STAGES, Analysis, analyze
 from retain.report.html import render_report
+from retain.report.output import write_outputs
 
-__all__ = ["SCORE_COLUMNS", "STAGES", "Analysis", "analyze", "render_report"]
+__all__ = ["SCORE_COLUMNS", "STAGES", "Analysis", "analyze", "render_report", "write_outputs"]

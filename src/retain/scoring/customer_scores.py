@@ -4,7 +4,8 @@ The orders are summarised in days (:func:`retain.analytics.rfm_summary`). To cho
 transaction model, the last part of the window is held out: each candidate (BG/NBD,
 Pareto/NBD, MBG/NBD) is fitted to what came before and predicts every customer's purchases in
 the held-out days; the one with the smallest mean absolute error per customer wins, and the
-comparison is returned with the scores. The winner is then refitted to the whole window, with
+comparison is returned with the scores. Beyond 200,000 customers the choice is made on a
+random 200,000 of them. The winner is then refitted to the whole window, with
 Gamma-Gamma for spend, and scores every customer as of the observation end.
 """
 
@@ -36,6 +37,8 @@ CANDIDATES = {
 }
 #: P(alive) below which churn risk is high, and below which it is medium.
 RISK_BANDS = (0.3, 0.7)
+# At most this many customers, drawn at random, are used to choose the model.
+_CHOICE_SAMPLE = 200_000
 # Horizons (days) on which the chance of a next order is evaluated, for its median date.
 _NEXT_ORDER_GRID = np.unique(np.round(np.geomspace(1, 1095, 40)))
 
