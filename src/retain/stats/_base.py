@@ -9,7 +9,12 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from retain.errors import ConvergenceWarning, DataError, NotFittedError
-from retain.stats._optimize import maximise, newton_polish, observed_information
+from retain.stats._optimize import (
+    maximise,
+    newton_polish,
+    observed_information,
+    single_threaded_blas,
+)
 from retain.stats._validation import Columns, compress
 
 # Above this many distinct rows a fit starts from the optimum of a random subsample of them.
@@ -127,6 +132,12 @@ class BaseModel:
 
     def fit(self, data: Any) -> Self:
         """Estimate the parameters by maximum likelihood; returns ``self``."""
+        # The work is elementwise numpy; an idle pool of BLAS threads only competes with it
+        # (a busy 2-core machine slowed a CDNOW fit from 3 ms to 110 ms), so use one.
+        with single_threaded_blas():
+            return self._fit(data)
+
+    def _fit(self, data: Any) -> Self:
         columns, weights, keys = self._prepare(data)
         if "weight" in columns:
             columns = {k: v for k, v in columns.items() if k != "weight"}

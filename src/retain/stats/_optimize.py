@@ -12,11 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import optimize
+from threadpoolctl import ThreadpoolController
 
 from retain.errors import ConvergenceError
+
+_BLAS: ThreadpoolController | None = None
+
+
+def single_threaded_blas() -> Any:
+    """A context in which BLAS libraries use one thread (threadpoolctl, inspected once)."""
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
 
 # (value, gradient) of the *total* log-likelihood at natural parameters.
 LogLikelihood = Callable[[np.ndarray], tuple[float, np.ndarray]]
