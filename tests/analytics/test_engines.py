@@ -90,3 +90,11 @@ def test_rfm_summary_on_postgres_matches_duckdb(postgres, cdnow_transactions) ->
     options = {"observation_end": "1998-06-30", "calibration_end": "1997-09-30"}
     remote = rfm_summary(on_postgres(postgres, cdnow_transactions, "transactions"), **options)
     assert_same(remote.to_pyarrow().to_pandas(), rfm_summary(cdnow_transactions, **options))
+
+
+def test_segment_summary_on_postgres_matches_duckdb(postgres, shop_orders) -> None:
+    from retain.analytics import segment_summary
+
+    scores = rfm_segments(shop_orders, observation_end="2024-12-31")
+    remote = segment_summary(on_postgres(postgres, scores, "scores"))
+    assert_same(remote.to_pyarrow().to_pandas(), segment_summary(scores))

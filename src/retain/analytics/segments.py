@@ -28,7 +28,6 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from retain.analytics._tables import as_date, deliver, epoch_days, to_ibis
 from retain.analytics.orders import completed_orders
@@ -117,28 +116,38 @@ def rfm_segments(
 def segment_summary(scores: Any) -> Any:
     """Customers and revenue per segment, with shares, in :data:`SEGMENTS` order.
 
-    ``scores`` is what :func:`rfm_segments` returned; segments nobody is in show zeros.
+    ``scores`` is what :func:`rfm_segments` returned; segments nobody is in show zeros. Built
+    from one aggregate row and a union of literal selects, so it runs on any backend (no
+    in-memory table to join).
     """
     table, lazy = to_ibis(scores)
-    counts = table.group_by("segment").aggregate(
-        customers=lambda t: t.count(), revenue=lambda t: t.monetary.sum()
+    totals = table.aggregate(
+        **{
+            f"customers_{i}": ibis.ifelse(table.segment == name, 1, 0).sum()
+            for i, name in enumerate(SEGMENTS)
+        },
+        **{
+            f"revenue_{i}": table.monetary.sum(where=table.segment == name)
+            for i, name in enumerate(SEGMENTS)
+        },
     )
-    names = ibis.memtable(
-        pa.table({"segment": list(SEGMENTS), "position": list(range(len(SEGMENTS)))})
+    rows = ibis.union(
+        *(
+            totals.select(
+                position=ibis.literal(i),
+                segment=ibis.literal(name),
+                customers=totals[f"customers_{i}"].fill_null(0),
+                revenue=totals[f"revenue_{i}"].fill_null(0).cast("float64"),
+            )
+            for i, name in enumerate(SEGMENTS)
+        )
     )
-    joined = names.left_join(counts, "segment")
-    customers = joined.customers.fill_null(0)
-    revenue = joined.revenue.fill_null(0.0)
     result = (
-        joined.select(
-            segment=joined.segment,
-            customers=customers,
-            customer_share=customers.cast("float64") / customers.sum().over(),
-            revenue=revenue,
-            revenue_share=revenue / revenue.sum().over(),
-            position=joined.position,
+        rows.mutate(
+            customer_share=rows.customers.cast("float64") / rows.customers.sum().over(),
+            revenue_share=rows.revenue / rows.revenue.sum().over(),
         )
         .order_by("position")
-        .drop("position")
+        .select("segment", "customers", "customer_share", "revenue", "revenue_share")
     )
     return deliver(result, lazy=lazy)
