@@ -29,6 +29,7 @@ from retain.stats import (
     ParetoNBDModel,
     customer_lifetime_value,
 )
+from retain.stats._validation import distinct_rows
 
 CANDIDATES = {
     "BG/NBD": BetaGeoModel,
@@ -37,6 +38,7 @@ CANDIDATES = {
 }
 #: P(alive) below which churn risk is high, and below which it is medium.
 RISK_BANDS = (0.3, 0.7)
+_HISTORY = ("frequency", "recency", "T", "monetary_value")
 # At most this many customers, drawn at random, are used to choose the model.
 _CHOICE_SAMPLE = 200_000
 # Horizons (days) on which the chance of a next order is evaluated, for its median date.
@@ -122,26 +124,32 @@ def score_customers(
     repeaters = summary[summary.frequency > 0]
     spend = _fit_spend(repeaters)
     scores = summary[["customer_id", "frequency", "recency", "T", "monetary_value"]].copy()
-    scores["p_alive"] = buying.probability_alive(summary)
+    # Customers with the same history get the same scores: compute each distinct history once
+    # (in whole days most customers share theirs with others) and spread the results back.
+    history, row = distinct_rows({name: scores[name].to_numpy() for name in _HISTORY}, _HISTORY)
+    per_history = {"p_alive": buying.probability_alive(history)}
     for days in (30, 90, 365):
-        scores[f"expected_purchases_{days}d"] = buying.expected_purchases(summary, float(days))
+        per_history[f"expected_purchases_{days}d"] = buying.expected_purchases(history, float(days))
     if spend is not None:
-        scores["clv_12m"] = customer_lifetime_value(
+        per_history["clv_12m"] = customer_lifetime_value(
             buying,
             spend,
-            summary,
+            history,
             horizon_months=12,
             time_unit="D",
             annual_discount_rate=annual_discount_rate,
         )
     else:  # too few repeat buyers for a spend model: value at the observed mean spend
         mean_spend = float(repeaters.monetary_value.mean()) if len(repeaters) else 0.0
-        scores["clv_12m"] = mean_spend * scores["expected_purchases_365d"]
+        per_history["clv_12m"] = mean_spend * per_history["expected_purchases_365d"]
+    per_history["next_order_date"] = _next_order_dates(buying, history, end)
+    for column, values in per_history.items():
+        scores[column] = np.asarray(values)[row]
     low, high = RISK_BANDS
     scores["churn_risk"] = np.select(
         [scores.p_alive < low, scores.p_alive < high], ["high", "medium"], "low"
     )
-    scores["next_order_date"] = _next_order_dates(buying, summary, end)
+    scores["next_order_date"] = pd.to_datetime(scores["next_order_date"]).dt.date
     ranks = scores.clv_12m.rank(method="first", pct=True)
     scores["value_decile"] = np.ceil(ranks * 10).clip(1, 10).astype("int64")
     return Scores(
@@ -209,14 +217,14 @@ def _fit_spend(repeaters: pd.DataFrame) -> GammaGammaModel | None:
         return None
 
 
-def _next_order_dates(buying: Any, summary: pd.DataFrame, end: dt.date) -> pd.Series:
+def _next_order_dates(buying: Any, summary: Any, end: dt.date) -> np.ndarray:
     """The first day on the grid by which P(at least one order) reaches one half.
 
     The chance only grows with the horizon, so each customer's day is found by bisection over
     the grid: six evaluations for everyone at once instead of one per grid day.
     """
     grid = _NEXT_ORDER_GRID
-    n = len(summary)
+    n = len(summary["frequency"])
     low = np.zeros(n, dtype=np.intp)  # invariant: the answer's index is in [low, high]
     high = np.full(n, len(grid) - 1, dtype=np.intp)
     reaches = 1.0 - buying.probability_of_purchases(summary, 0, grid[-1]) >= 0.5
@@ -228,5 +236,4 @@ def _next_order_dates(buying: Any, summary: pd.DataFrame, end: dt.date) -> pd.Se
         high = np.where(open_rows & above, middle, high)
         low = np.where(open_rows & ~above, middle + 1, low)
     offsets = np.where(reaches, grid[low], np.nan)
-    dates = pd.Timestamp(end) + pd.to_timedelta(offsets, unit="D")
-    return pd.Series(dates, index=summary.index).dt.date
+    return (pd.Timestamp(end) + pd.to_timedelta(offsets, unit="D")).to_numpy()

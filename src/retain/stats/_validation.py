@@ -139,20 +139,17 @@ def weights_of(columns: Columns) -> np.ndarray:
     return weight
 
 
-def compress(
-    columns: Columns, keys: Iterable[str], weights: np.ndarray
-) -> tuple[Columns, np.ndarray]:
-    """Merge identical rows of ``keys`` into one row whose weight is the sum of theirs.
+def distinct_rows(columns: Columns, keys: Iterable[str]) -> tuple[Columns, np.ndarray]:
+    """The distinct rows of ``keys`` and, for every row, the index of its distinct row.
 
-    Real summaries repeat the same (frequency, recency, T) many times (every one-time buyer of
-    a cohort shares one row), so the likelihood is evaluated once per distinct row.
+    Sorts by a 64-bit hash of each row (one argsort instead of a lexicographic sort on every
+    column), then starts a group wherever a column changes. Identical rows share a hash, so
+    they sit together unless a colliding row lands between them, which only leaves them in
+    two groups: the callers sum or repeat per group, so that costs a little speed, never
+    correctness.
     """
     keys = list(keys)
     key_columns = [np.ascontiguousarray(columns[k], dtype=float) for k in keys]
-    # Sort by a 64-bit hash of each row (one argsort instead of a lexicographic sort on every
-    # column), then start a group wherever a column changes. Identical rows share a hash, so
-    # they sit together unless a colliding row lands between them, which only leaves them in
-    # two groups: the likelihood is a sum, so that costs a little speed, never correctness.
     mixed = np.zeros(len(key_columns[0]), dtype=np.uint64)
     for i, column in enumerate(key_columns):
         bits = column.view(np.uint64)
@@ -164,12 +161,26 @@ def compress(
     for column in key_columns:
         ordered = column[order]
         changed[1:] |= ordered[1:] != ordered[:-1]
-    starts = np.flatnonzero(changed)
-    if len(starts) == len(order):  # nothing to merge
-        return dict(zip(keys, key_columns, strict=True)), weights
-    first_rows = order[starts]
-    summed = np.add.reduceat(weights[order], starts) if len(starts) else weights[:0]
-    return {k: column[first_rows] for k, column in zip(keys, key_columns, strict=True)}, summed
+    inverse = np.empty(len(order), dtype=np.intp)
+    inverse[order] = np.cumsum(changed) - 1
+    first_rows = order[changed]
+    return {k: column[first_rows] for k, column in zip(keys, key_columns, strict=True)}, inverse
+
+
+def compress(
+    columns: Columns, keys: Iterable[str], weights: np.ndarray
+) -> tuple[Columns, np.ndarray]:
+    """Merge identical rows of ``keys`` into one row whose weight is the sum of theirs.
+
+    Real summaries repeat the same (frequency, recency, T) many times (every one-time buyer of
+    a cohort shares one row), so the likelihood is evaluated once per distinct row.
+    """
+    keys = list(keys)
+    unique, inverse = distinct_rows(columns, keys)
+    if len(unique[keys[0]]) == len(inverse):  # nothing to merge
+        return {k: np.ascontiguousarray(columns[k], dtype=float) for k in keys}, weights
+    summed = np.bincount(inverse, weights=weights, minlength=len(unique[keys[0]]))
+    return unique, summed
 
 
 def horizon_of(t: float | np.ndarray, n_rows: int | None) -> np.ndarray:
