@@ -50,6 +50,13 @@ def test_scores_are_the_refitted_models_predictions(cdnow_scores, cdnow_transact
         cdnow_scores.customers.p_alive, model.probability_alive(summary), rtol=1e-9
     )
     assert cdnow_scores.params == pytest.approx(model.params_, rel=1e-9)
+    from retain.stats import GammaGammaModel, customer_lifetime_value
+
+    spend = GammaGammaModel.from_params(**cdnow_scores.spend_params)
+    clv = customer_lifetime_value(
+        model, spend, summary, horizon_months=12, time_unit="D", annual_discount_rate=0.10
+    )
+    np.testing.assert_allclose(cdnow_scores.customers.clv_12m, clv, rtol=1e-8)
 
 
 def test_churn_risk_bands_follow_p_alive(cdnow_scores) -> None:

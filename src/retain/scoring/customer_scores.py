@@ -27,9 +27,10 @@ from retain.stats import (
     GammaGammaModel,
     ModifiedBetaGeoModel,
     ParetoNBDModel,
-    customer_lifetime_value,
+    discounted_expected_purchases,
 )
 from retain.stats._validation import distinct_rows
+from retain.stats.clv import expected_spend_per_purchase
 
 CANDIDATES = {
     "BG/NBD": BetaGeoModel,
@@ -38,7 +39,7 @@ CANDIDATES = {
 }
 #: P(alive) below which churn risk is high, and below which it is medium.
 RISK_BANDS = (0.3, 0.7)
-_HISTORY = ("frequency", "recency", "T", "monetary_value")
+_HISTORY = ("frequency", "recency", "T")
 # At most this many customers, drawn at random, are used to choose the model.
 _CHOICE_SAMPLE = 200_000
 # Horizons (days) on which the chance of a next order is evaluated, for its median date.
@@ -124,27 +125,28 @@ def score_customers(
     repeaters = summary[summary.frequency > 0]
     spend = _fit_spend(repeaters)
     scores = summary[["customer_id", "frequency", "recency", "T", "monetary_value"]].copy()
-    # Customers with the same history get the same scores: compute each distinct history once
-    # (in whole days most customers share theirs with others) and spread the results back.
+    # Customers with the same (frequency, recency, T) get the same predictions: compute each
+    # distinct history once (in whole days many customers share one) and spread them back.
     history, row = distinct_rows({name: scores[name].to_numpy() for name in _HISTORY}, _HISTORY)
     per_history = {"p_alive": buying.probability_alive(history)}
     for days in (30, 90, 365):
         per_history[f"expected_purchases_{days}d"] = buying.expected_purchases(history, float(days))
-    if spend is not None:
-        per_history["clv_12m"] = customer_lifetime_value(
-            buying,
-            spend,
-            history,
-            horizon_months=12,
-            time_unit="D",
-            annual_discount_rate=annual_discount_rate,
-        )
-    else:  # too few repeat buyers for a spend model: value at the observed mean spend
-        mean_spend = float(repeaters.monetary_value.mean()) if len(repeaters) else 0.0
-        per_history["clv_12m"] = mean_spend * per_history["expected_purchases_365d"]
+    # CLV = spend per purchase (per customer, closed form) x discounted purchases (per history).
+    discounted = discounted_expected_purchases(
+        buying,
+        history,
+        horizon_months=12,
+        time_unit="D",
+        annual_discount_rate=annual_discount_rate,
+    )
     per_history["next_order_date"] = _next_order_dates(buying, history, end)
     for column, values in per_history.items():
         scores[column] = np.asarray(values)[row]
+    if spend is not None:
+        per_purchase = expected_spend_per_purchase(spend, scores)
+    else:  # too few repeat buyers for a spend model: value at the observed mean spend
+        per_purchase = float(repeaters.monetary_value.mean()) if len(repeaters) else 0.0
+    scores["clv_12m"] = per_purchase * discounted[row]
     low, high = RISK_BANDS
     scores["churn_risk"] = np.select(
         [scores.p_alive < low, scores.p_alive < high], ["high", "medium"], "low"

@@ -141,11 +141,12 @@ def customer_lifetime_value(
         time_unit=time_unit,
         annual_discount_rate=annual_discount_rate,
     )
-    return margin * _expected_spend(spend_model, data) * transactions
+    return margin * expected_spend_per_purchase(spend_model, data) * transactions
 
 
-def _expected_spend(spend_model: SpendModel, data: Any) -> np.ndarray:
-    """The spend model's prediction; customers without a repeat purchase get the mean."""
+def expected_spend_per_purchase(spend_model: SpendModel, data: Any) -> np.ndarray:
+    """The spend model's prediction per customer; those without a repeat purchase get the
+    population mean (their ``monetary_value`` says nothing yet)."""
     columns = read_columns(data, ("frequency", "monetary_value"))
     repeaters = columns["frequency"] > 0
     spend = np.empty(len(repeaters))
