@@ -64,3 +64,14 @@ def test_bad_thresholds_are_refused(dormant, churned) -> None:
         lifecycle_stages(
             make_orders(BASE), as_of="2024-12-31", dormant_after=dormant, churned_after=churned
         )
+
+
+def test_transitions_between_stage_tables_equal_the_direct_count() -> None:
+    from retain.analytics.lifecycle import transitions_between
+
+    orders = random_orders(2_000, 300, seed=9)
+    direct = lifecycle_transitions(orders, start="2024-06-30", end="2024-12-31")
+    composed = transitions_between(
+        lifecycle_stages(orders, as_of="2024-06-30"), lifecycle_stages(orders, as_of="2024-12-31")
+    )
+    assert composed.equals(direct)

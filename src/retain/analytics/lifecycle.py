@@ -27,7 +27,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from retain.analytics._tables import as_date, deliver
+from retain.analytics._tables import as_date, deliver, to_ibis
 from retain.analytics.cohorts import PERIODS, period_index, period_index_of_day
 from retain.analytics.orders import completed_orders
 from retain.errors import DataError
@@ -137,13 +137,24 @@ def lifecycle_transitions(
     }
     before, lazy = _stages_table(orders, start, period, dormant_after, churned_after, columns)
     after, _ = _stages_table(orders, end, period, dormant_after, churned_after, columns)
+    return deliver(_moves(before, after), lazy=lazy)
+
+
+def transitions_between(before: Any, after: Any) -> Any:
+    """The transition counts between two stage tables from :func:`lifecycle_stages` (when
+    both are already computed, as ``retain analyze`` has them)."""
+    first, lazy = to_ibis(before)
+    second, _ = to_ibis(after)
+    return deliver(_moves(first, second), lazy=lazy)
+
+
+def _moves(before: ir.Table, after: ir.Table) -> ir.Table:
     moved = after.left_join(before, "customer_id").select(
         from_stage=ibis.coalesce(before.stage, ibis.literal("not yet a customer")),
         to_stage=after.stage,
     )
-    result = (
+    return (
         moved.group_by(["from_stage", "to_stage"])
         .aggregate(customers=lambda t: t.count())
         .order_by(["from_stage", "to_stage"])
     )
-    return deliver(result, lazy=lazy)

@@ -19,12 +19,12 @@ from retain.analytics import (
     cohort_retention,
     completed_orders,
     lifecycle_stages,
-    lifecycle_transitions,
     rfm_segments,
     segment_summary,
     subscription_churn,
 )
 from retain.analytics._tables import as_date
+from retain.analytics.lifecycle import transitions_between
 from retain.analytics.orders import mark_checked
 from retain.scoring import Scores, score_customers
 
@@ -115,8 +115,8 @@ def analyze(
     rfm = rfm_segments(kept, observation_end=end)
     step(5)
     stages = lifecycle_stages(kept, as_of=end)
-    half_year_ago = end - dt.timedelta(days=182)
-    transitions = lifecycle_transitions(kept, start=half_year_ago, end=end)
+    half_year_ago = lifecycle_stages(kept, as_of=end - dt.timedelta(days=182))
+    transitions = transitions_between(half_year_ago, stages)
     step(6)
     channels = None
     if customers is not None or "channel" in kept.column_names:
