@@ -98,3 +98,14 @@ def test_segment_summary_on_postgres_matches_duckdb(postgres, shop_orders) -> No
     scores = rfm_segments(shop_orders, observation_end="2024-12-31")
     remote = segment_summary(on_postgres(postgres, scores, "scores"))
     assert_same(remote.to_pyarrow().to_pandas(), segment_summary(scores))
+
+
+def test_subscription_churn_on_postgres_matches_duckdb(postgres) -> None:
+    from retain.analytics import subscription_churn
+
+    subscriptions = make_business(1_500, seed=21).subscriptions
+    remote = subscription_churn(
+        on_postgres(postgres, subscriptions, "subscriptions"), observation_end="2024-12-31"
+    )
+    local = subscription_churn(subscriptions, observation_end="2024-12-31")
+    assert_same(remote.to_pyarrow().to_pandas(), local)

@@ -31,7 +31,6 @@ import datetime as dt
 from typing import Any
 
 import ibis
-import pyarrow as pa
 
 from retain.analytics._tables import (
     as_date,
@@ -91,14 +90,16 @@ def subscription_churn(
 
     first = as_date(runs.start.min().to_pyarrow().as_py(), "first started_at")
     starts = _month_starts(first, end)
-    instants = ibis.memtable(
-        pa.table(
-            {
-                "month_number": list(range(len(starts))),
-                "instant": pa.array(
-                    [dt.datetime(d.year, d.month, 1) for d in starts], type=pa.timestamp("us")
-                ),
-            }
+    # The months as a small table built on the data's own backend (a union of literal rows
+    # over a one-row aggregate), so the whole expression runs where the data lives.
+    one_row = runs.aggregate(rows=runs.count())
+    instants = ibis.union(
+        *(
+            one_row.select(
+                month_number=ibis.literal(i, type="int64"),
+                instant=ibis.literal(dt.datetime(d.year, d.month, 1), type="timestamp"),
+            )
+            for i, d in enumerate(starts)
         )
     )
     running = runs.cross_join(instants)
