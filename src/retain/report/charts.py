@@ -35,7 +35,8 @@ def heatmap(
     Shades run from 0 to ``scale_max`` (default: the largest value); larger values are
     drawn at full depth.
     """
-    left, top = 86, 22
+    # Room for the longest row label (about 6.5 px a character at 11 px).
+    left, top = max(40, round(6.5 * max((len(str(r)) for r in rows), default=0)) + 10), 22
     width, height = left + cell * len(columns) + 4, top + cell * len(rows) + 4
     largest = max((v for row in values for v in row if v is not None), default=1.0)
     top_value = scale_max or largest or 1.0

@@ -97,11 +97,11 @@ def _lifecycle(analysis: Analysis) -> str:
     top = max(float(flow.to_numpy().max()), 1.0)
     flow_chart = heatmap(
         list(flow.index),
-        [s.replace(" ", "\u00a0") for s in flow.columns],
+        list(flow.columns),
         [[float(v) / top for v in row] for row in flow.to_numpy()],
         label="Lifecycle flow over the last six months (rows: then, columns: now)",
         fmt="{:.0%}",
-        cell=40,
+        cell=66,  # wide enough for "reactivated" over its column
     )
     note = '<p class="muted">Flow: share of the largest movement, rows then, columns now.</p>'
     return _section("Lifecycle", reading, chart + note + flow_chart, "lifecycle")
