@@ -16,6 +16,7 @@ import pytest
 
 from retain.analytics import (
     cohort_retention,
+    lifecycle_history,
     lifecycle_stages,
     lifecycle_transitions,
     rfm_segments,
@@ -74,8 +75,9 @@ def assert_same(remote: pd.DataFrame, local: pd.DataFrame) -> None:
         (rfm_segments, {"observation_end": "1998-06-30"}),
         (lifecycle_stages, {"as_of": "1998-06-30"}),
         (lifecycle_transitions, {"start": "1998-01-31", "end": "1998-06-30"}),
+        (lifecycle_history, {"until": "1998-06-30"}),
     ],
-    ids=["cohorts-month", "cohorts-week", "rfm-segments", "lifecycle", "transitions"],
+    ids=["cohorts-month", "cohorts-week", "rfm-segments", "lifecycle", "transitions", "history"],
 )
 def test_postgres_matches_duckdb(postgres, request, data, analysis, options) -> None:
     frame = request.getfixturevalue(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from retain.analytics.lifecycle import STAGES, lifecycle_stages, lifecycle_transitions
@@ -75,3 +76,26 @@ def test_transitions_between_stage_tables_equal_the_direct_count() -> None:
         lifecycle_stages(orders, as_of="2024-06-30"), lifecycle_stages(orders, as_of="2024-12-31")
     )
     assert composed.equals(direct)
+
+
+def test_history_agrees_with_the_stage_on_every_month_end() -> None:
+    from retain.analytics.lifecycle import lifecycle_history
+
+    orders = random_orders(1_500, 200, seed=10)
+    history = lifecycle_history(orders, until="2024-12-31")
+    for month_end in ("2023-03-31", "2023-11-30", "2024-06-30", "2024-12-31"):
+        start = pd.Timestamp(month_end).replace(day=1).date()
+        in_month = history[history.period == start].set_index("customer_id").stage
+        on_day = lifecycle_stages(orders, as_of=month_end).set_index("customer_id").stage
+        assert in_month.sort_index().equals(on_day.sort_index()), month_end
+
+
+def test_history_has_every_period_from_the_first_order() -> None:
+    from retain.analytics.lifecycle import lifecycle_history
+
+    history = lifecycle_history(make_orders(BASE), until="2024-12-31")
+    customer_4 = history[history.customer_id == 4]
+    assert len(customer_4) == 8  # May to December
+    assert customer_4.stage.tolist() == [
+        "new", "at risk", "at risk", "dormant", "dormant", "dormant", "churned", "reactivated",
+    ]  # fmt: skip

@@ -5,7 +5,12 @@ from retain.analytics.channels import channel_value, wilson_interval
 from retain.analytics.churn import subscription_churn
 from retain.analytics.cohorts import cohort_retention
 from retain.analytics.inputs import check_complaints, check_customers, check_survey_answers
-from retain.analytics.lifecycle import STAGES, lifecycle_stages, lifecycle_transitions
+from retain.analytics.lifecycle import (
+    STAGES,
+    lifecycle_history,
+    lifecycle_stages,
+    lifecycle_transitions,
+)
 from retain.analytics.orders import EXCLUDED_STATUSES, completed_orders
 from retain.analytics.rfm import rfm_summary
 from retain.analytics.segments import SEGMENTS, rfm_segments, segment_summary
@@ -21,6 +26,7 @@ __all__ = [
     "check_survey_answers",
     "cohort_retention",
     "completed_orders",
+    "lifecycle_history",
     "lifecycle_stages",
     "lifecycle_transitions",
     "rfm_segments",

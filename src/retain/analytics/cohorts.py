@@ -36,7 +36,7 @@ def period_index(when: ir.TimestampValue, period: str) -> ir.IntegerValue:
     return ((when.date().epoch_days() - 4) / 7).floor().cast("int64")
 
 
-def _period_start(index: ir.IntegerValue, period: str) -> ir.DateValue:
+def period_start(index: ir.IntegerValue, period: str) -> ir.DateValue:
     if period == "month":
         year = (index / 12).floor().cast("int64")
         return ibis.date(year, index - year * 12 + 1, 1)
@@ -116,7 +116,7 @@ def cohort_retention(
     revenue = full.revenue.fill_null(0.0)
     result = full.select(
         *keys,
-        cohort=_period_start(full.cohort_index, period),
+        cohort=period_start(full.cohort_index, period),
         period_number=full.period_number,
         cohort_size=full.cohort_size,
         active_customers=active,

@@ -28,7 +28,7 @@ import ibis
 import ibis.expr.types as ir
 
 from retain.analytics._tables import as_date, deliver, to_ibis
-from retain.analytics.cohorts import PERIODS, period_index, period_index_of_day
+from retain.analytics.cohorts import PERIODS, period_index, period_index_of_day, period_start
 from retain.analytics.orders import completed_orders
 from retain.errors import DataError
 
@@ -38,13 +38,7 @@ STAGES = ("new", "active", "returning", "reactivated", "at risk", "dormant", "ch
 def _stages_table(
     orders: Any, as_of: Any, period: str, dormant_after: int, churned_after: int, columns: dict
 ) -> tuple[ir.Table, bool]:
-    if period not in PERIODS:
-        raise DataError(f"period must be one of {list(PERIODS)}, got {period!r}", column="period")
-    if not 1 < dormant_after < churned_after:
-        raise DataError(
-            f"need 1 < dormant_after < churned_after, got {dormant_after} and {churned_after}",
-            column="dormant_after",
-        )
+    _check(period, dormant_after, churned_after)
     day = as_date(as_of, "as_of")
     table, lazy = completed_orders(orders, **columns)
     now = period_index_of_day(day, period)
@@ -66,9 +60,39 @@ def _stages_table(
         "customer_id", "first", "last", "previous"
     )
     since = now - history["last"]
-    pause = history["last"] - history.previous
-    stage = ibis.cases(
-        ((since == 0) & (history["first"] == now), "new"),
+    stage = _stage(
+        ibis.literal(now), history["first"], history["last"], history.previous,
+        dormant_after, churned_after,
+    )  # fmt: skip
+    result = history.select("customer_id", periods_since_last_order=since, stage=stage).order_by(
+        "customer_id"
+    )
+    return result, lazy
+
+
+def _check(period: str, dormant_after: int, churned_after: int) -> None:
+    if period not in PERIODS:
+        raise DataError(f"period must be one of {list(PERIODS)}, got {period!r}", column="period")
+    if not 1 < dormant_after < churned_after:
+        raise DataError(
+            f"need 1 < dormant_after < churned_after, got {dormant_after} and {churned_after}",
+            column="dormant_after",
+        )
+
+
+def _stage(
+    now: ir.IntegerValue,
+    first: ir.IntegerValue,
+    last: ir.IntegerValue,
+    previous: ir.IntegerValue,
+    dormant_after: int,
+    churned_after: int,
+) -> ir.StringValue:
+    """The rule table of the module docstring, for period ``now``."""
+    since = now - last
+    pause = last - previous
+    return ibis.cases(
+        ((since == 0) & (first == now), "new"),
         ((since == 0) & (pause == 1), "active"),
         ((since == 0) & (pause < dormant_after), "returning"),
         (since == 0, "reactivated"),
@@ -76,10 +100,60 @@ def _stages_table(
         (since < churned_after, "dormant"),
         else_="churned",
     )
-    result = history.select("customer_id", periods_since_last_order=since, stage=stage).order_by(
-        "customer_id"
+
+
+def lifecycle_history(
+    orders: Any,
+    *,
+    until: Any,
+    period: str = "month",
+    dormant_after: int = 3,
+    churned_after: int = 6,
+    customer_id: str = "customer_id",
+    order_id: str = "order_id",
+    ordered_at: str = "ordered_at",
+    amount: str = "amount",
+) -> Any:
+    """Every customer's stage in every period from their first order to ``until``'s period.
+
+    Between two ordering periods a customer's stage follows from the earlier one alone, so
+    each ordering period spawns the run of periods up to the next (no customers x periods
+    grid to join). The stage in each period is what :func:`lifecycle_stages` gives on a day
+    in it.
+
+    Returns
+    -------
+    One row per customer and period: ``customer_id``, ``period`` (its first day) and
+    ``stage``, ordered by customer and period.
+    """
+    _check(period, dormant_after, churned_after)
+    day = as_date(until, "until")
+    table, lazy = completed_orders(
+        orders, customer_id=customer_id, order_id=order_id, ordered_at=ordered_at, amount=amount
     )
-    return result, lazy
+    now = period_index_of_day(day, period)
+    periods = (
+        table.select("customer_id", index=period_index(table.ordered_at, period))
+        .filter(lambda t: t.index <= now)
+        .distinct()
+    )
+    by_customer = ibis.window(group_by="customer_id", order_by="index")
+    spans = periods.mutate(
+        previous=periods.index.lag().over(by_customer),
+        following=periods.index.lead().over(by_customer),
+        first=periods.index.min().over(ibis.window(group_by="customer_id")),
+    )
+    spans = spans.mutate(
+        period_number=ibis.range(spans.index, spans.following.fill_null(now + 1))
+    ).unnest("period_number")
+    stage = _stage(
+        spans.period_number, spans["first"], spans.index, spans.previous,
+        dormant_after, churned_after,
+    )  # fmt: skip
+    result = spans.select(
+        "customer_id", period=period_start(spans.period_number, period), stage=stage
+    ).order_by(["customer_id", "period"])
+    return deliver(result, lazy=lazy)
 
 
 def lifecycle_stages(
