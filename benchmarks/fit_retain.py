@@ -9,10 +9,11 @@ import pandas as pd
 
 from _timing import RESULTS, save, timed
 from retain.errors import ConvergenceError
-from retain.stats import BetaGeoModel, ParetoNBDModel
+from retain.stats.beta_geo import BetaGeoModel
+from retain.stats.pareto_nbd import ParetoNBDModel
 
 MODELS = {"bg": BetaGeoModel, "pareto": ParetoNBDModel}
-DATASETS = {"cdnow": ("cdnow.csv", 7), "bg_1m": ("bg_1m.csv", 3), "pareto_1m": ("pareto_1m.csv", 3)}
+DATASETS = {"cdnow": ("cdnow.csv", 7), "bg_1m": ("bg_1m.csv", 5), "pareto_1m": ("pareto_1m.csv", 3)}
 
 
 def main() -> None:
