@@ -35,14 +35,24 @@ COMPLAINT_CATEGORIES = ("delivery", "billing", "product", "service")
 
 @dataclass(frozen=True)
 class Truth:
-    """How the business was generated, per customer (indexed like ``customers``)."""
+    """How the business was generated.
 
-    purchase_rate: np.ndarray
-    dropout: np.ndarray
-    alive: np.ndarray
+    The per-customer fields are pandas Series indexed by ``customer_id`` (in the order of
+    ``Business.customers``): ``purchase_rate`` (BG/NBD ``lambda``, orders per day),
+    ``dropout`` (BG/NBD ``p``, chance of leaving after each repeat order), ``alive`` (still
+    active at ``end``), ``dropped_at`` (when the customer left; NaT if alive), ``mean_spend``
+    (Gamma-Gamma expected order value ``p / nu``) and ``channel`` (acquisition channel).
+    ``loyal_channel`` is the channel with the lowest mean dropout, ``lapsing_big_spenders``
+    the ids of the planted top-decile spenders who stopped buying 6-9 months before ``end``,
+    and ``params`` the generating parameters.
+    """
+
+    purchase_rate: pd.Series
+    dropout: pd.Series
+    alive: pd.Series
     dropped_at: pd.Series
-    mean_spend: np.ndarray
-    channel: np.ndarray
+    mean_spend: pd.Series
+    channel: pd.Series
     loyal_channel: str
     lapsing_big_spenders: np.ndarray
     params: dict = field(default_factory=dict)
@@ -50,6 +60,11 @@ class Truth:
 
 @dataclass(frozen=True)
 class Business:
+    """The tables of a synthetic shop, its window ``start`` to ``end`` and its ``truth``.
+
+    All timestamps are ``datetime64[ns]`` without time zone; missing ones are NaT.
+    """
+
     customers: pd.DataFrame
     orders: pd.DataFrame
     subscriptions: pd.DataFrame
@@ -63,7 +78,32 @@ class Business:
 def make_business(
     n_customers: int, seed: int = 0, *, start: str = "2023-01-01", end: str = "2024-12-31"
 ) -> Business:
-    """Draw a business of ``n_customers`` customers; the same seed gives the same tables."""
+    """Draw a business of ``n_customers`` customers; the same seed gives the same tables.
+
+    Every customer places a first order on the signup day; repeat orders follow the BG/NBD
+    process (Fader, Hardie & Lee 2005, section 2): Poisson purchases at a rate
+    ``lambda ~ Gamma(r, alpha)`` per day, and after each repeat order the customer leaves with
+    probability ``p ~ Beta(a, b)``, with ``a, b`` depending on the acquisition channel
+    (``CHANNEL_DROPOUT``). Order values are Gamma-Gamma (Fader, Hardie & Lee 2005, "RFM and
+    CLV"): ``amount ~ Gamma(p, nu)``, ``nu ~ Gamma(q, v)``. Event times are drawn, not
+    summaries, in a handful of vectorised passes: 250,000 customers (about a million orders)
+    take under two seconds.
+
+    Parameters
+    ----------
+    n_customers
+        Customers to draw; about four orders each over the default two years.
+    seed
+        Seed of the ``numpy`` generator.
+    start, end
+        The window (inclusive days). Signups fall in its first 92 %.
+
+    Returns
+    -------
+    Business
+        ``customers``, ``orders``, ``subscriptions``, ``complaints``, ``survey_answers`` and
+        the generating ``truth`` (:class:`Truth`).
+    """
     rng = np.random.default_rng(seed)
     first, last = pd.Timestamp(start), pd.Timestamp(end)
     span = float((last - first).days)
@@ -81,7 +121,8 @@ def make_business(
     planted = rng.choice(np.flatnonzero(signup < 0.4 * span), n_planted, replace=False)
     rate[planted] = rng.uniform(0.05, 0.08, n_planted)
     dropout[planted] = 0.0
-    nu[planted] = nu[planted] / 4.0
+    # Their mean spend is at least the population's 98th percentile: surely the top decile.
+    nu[planted] = np.minimum(nu[planted] / 4.0, np.quantile(nu, 0.02))
     window = span - signup
     window[planted] = span - rng.uniform(180, 270, n_planted) - signup[planted]
 
@@ -117,7 +158,7 @@ def make_business(
         + pd.to_timedelta(np.floor(all_days).astype("int64"), unit="D")
         + pd.to_timedelta(seconds, unit="s")
     )
-    amounts = np.round(rng.gamma(SPEND["p"], 1.0 / nu[all_owner]), 2) + 0.01
+    amounts = np.maximum(np.round(rng.gamma(SPEND["p"], 1.0 / nu[all_owner]), 2), 0.01)
     orders = pd.DataFrame(
         {
             "customer_id": ids[all_owner],
@@ -145,27 +186,42 @@ def make_business(
     )
     mean_spend = SPEND["p"] / nu
     loyal = min(CHANNELS, key=lambda c: CHANNEL_DROPOUT[c][0] / sum(CHANNEL_DROPOUT[c]))
+    index = pd.Index(ids, name="customer_id")
     truth = Truth(
-        purchase_rate=rate,
-        dropout=dropout,
-        alive=alive,
-        dropped_at=pd.Series(first + pd.to_timedelta(ended, unit="D"), index=ids),
-        mean_spend=mean_spend,
-        channel=channel,
+        purchase_rate=pd.Series(rate, index=index),
+        dropout=pd.Series(dropout, index=index),
+        alive=pd.Series(alive, index=index),
+        dropped_at=_ns(pd.Series(first + pd.to_timedelta(ended, unit="D"), index=index)),
+        mean_spend=pd.Series(mean_spend, index=index),
+        channel=pd.Series(channel, index=index),
         loyal_channel=loyal,
         lapsing_big_spenders=np.sort(ids[planted]),
-        params={"purchase_rate": PURCHASE_RATE, "spend": SPEND, "dropout": CHANNEL_DROPOUT},
+        params={
+            "purchase_rate": PURCHASE_RATE,
+            "spend": SPEND,
+            "dropout": CHANNEL_DROPOUT,
+            "channel_shares": dict(zip(CHANNELS, CHANNEL_SHARES, strict=True)),
+            "plans": PLANS,
+        },
     )
     return Business(
-        customers=customers,
-        orders=orders,
-        subscriptions=_subscriptions(rng, ids, signup, span, first),
-        complaints=_complaints(rng, ids, signup, span, first),
-        survey_answers=_survey_answers(rng, ids, signup, span, first),
+        customers=_ns(customers),
+        orders=_ns(orders),
+        subscriptions=_ns(_subscriptions(rng, ids, signup, span, first)),
+        complaints=_ns(_complaints(rng, ids, signup, span, first)),
+        survey_answers=_ns(_survey_answers(rng, ids, signup, span, first)),
         truth=truth,
         start=first,
         end=last,
     )
+
+
+def _ns(table: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    """Timestamps as ``datetime64[ns]`` (pandas 3 infers microseconds from some inputs)."""
+    if isinstance(table, pd.Series):
+        return table.astype("datetime64[ns]")
+    kinds = {c: "datetime64[ns]" for c in table if pd.api.types.is_datetime64_dtype(table[c])}
+    return table.astype(kinds)
 
 
 def _subscriptions(
@@ -176,19 +232,23 @@ def _subscriptions(
     months = rng.geometric(0.03, chosen.size).astype(float)
     stop = signup[chosen] + months * 30.4375
     plan = rng.choice(np.array(list(PLANS)), chosen.size)
-    mrr = np.array([PLANS[p] for p in plan])
+    prices = np.array(list(PLANS.values()))
+    names = np.array(list(PLANS))
+    current = (plan[:, None] == names).argmax(axis=1)
+    mrr = prices[current]
     change = rng.random(chosen.size) < 0.2
     switch = signup[chosen] + rng.uniform(0.2, 0.8, chosen.size) * (
         np.minimum(stop, span) - signup[chosen]
     )
-    new_plan = rng.choice(np.array(list(PLANS)), chosen.size)
+    # Always another plan: an expansion or a contraction, never a no-op row.
+    new_index = (current + rng.integers(1, names.size, chosen.size)) % names.size
     first_stop = np.where(change, switch, stop)
     rows = {
         "customer_id": np.concatenate([ids[chosen], ids[chosen][change]]),
         "start": np.concatenate([signup[chosen], switch[change]]),
         "stop": np.concatenate([first_stop, stop[change]]),
-        "plan": np.concatenate([plan, new_plan[change]]),
-        "mrr": np.concatenate([mrr, np.array([PLANS[p] for p in new_plan[change]])]),
+        "plan": np.concatenate([plan, names[new_index[change]]]),
+        "mrr": np.concatenate([mrr, prices[new_index[change]]]),
     }
     frame = pd.DataFrame(rows)
     frame["started_at"] = first + pd.to_timedelta(np.floor(frame.start).astype("int64"), unit="D")
