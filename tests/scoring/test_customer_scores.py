@@ -96,3 +96,18 @@ def test_too_short_a_window_is_refused() -> None:
     )
     with pytest.raises(DataError, match="30"):
         score_customers(orders, observation_end="2024-01-10")
+
+
+def test_a_large_base_chooses_the_model_on_a_stable_hashed_sample(cdnow_transactions) -> None:
+    orders = cdnow_transactions.rename(columns={"date": "ordered_at"}).assign(
+        order_id=range(len(cdnow_transactions))
+    )
+    whole = score_customers(orders, observation_end="1998-06-30")
+    sampled = score_customers(orders, observation_end="1998-06-30", choice_customers=600)
+    again = score_customers(orders, observation_end="1998-06-30", choice_customers=600)
+    everyone = whole.model_choice.actual_purchases.iloc[0]
+    in_sample = sampled.model_choice.actual_purchases.iloc[0]
+    # 2,357 customers in 4 buckets: about a quarter of the held-out purchases are compared.
+    assert 0.1 * everyone < in_sample < 0.45 * everyone
+    pd.testing.assert_frame_equal(sampled.model_choice, again.model_choice)
+    assert len(sampled.customers) == len(whole.customers)  # everyone is still scored

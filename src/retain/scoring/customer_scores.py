@@ -4,9 +4,10 @@ The orders are summarised in days (:func:`retain.analytics.rfm_summary`). To cho
 transaction model, the last part of the window is held out: each candidate (BG/NBD,
 Pareto/NBD, MBG/NBD) is fitted to what came before and predicts every customer's purchases in
 the held-out days; the one with the smallest mean absolute error per customer wins, and the
-comparison is returned with the scores. Beyond 200,000 customers the choice is made on a
-random 200,000 of them. The winner is then refitted to the whole window, with
-Gamma-Gamma for spend, and scores every customer as of the observation end.
+comparison is returned with the scores. Beyond :data:`CHOICE_CUSTOMERS` customers the choice
+is made on about that many, picked inside the engine by a hash of the customer id before the
+orders are summarised (the same customers on every run). The winner is then refitted to the
+whole window, with Gamma-Gamma for spend, and scores every customer as of the observation end.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ CANDIDATES = {
 #: P(alive) below which churn risk is high, and below which it is medium.
 RISK_BANDS = (0.3, 0.7)
 _HISTORY = ("frequency", "recency", "T")
-# At most this many customers, drawn at random, are used to choose the model.
-_CHOICE_SAMPLE = 200_000
+#: Beyond this many customers the model is chosen on about this many (hash buckets).
+CHOICE_CUSTOMERS = 200_000
 # Horizons (days) on which the chance of a next order is evaluated, for its median date.
 _NEXT_ORDER_GRID = np.unique(np.round(np.geomspace(1, 1095, 40)))
 
@@ -62,6 +63,7 @@ def score_customers(
     *,
     observation_end: Any,
     holdout_days: int | None = None,
+    choice_customers: int = CHOICE_CUSTOMERS,
     annual_discount_rate: float = 0.10,
     customer_id: str = "customer_id",
     order_id: str = "order_id",
@@ -79,6 +81,8 @@ def score_customers(
     holdout_days
         Days at the end of the window held out to choose the model; by default a third of
         the window, at most 180 days.
+    choice_customers
+        Beyond this many customers, the model is chosen on about this many of them.
     annual_discount_rate
         For the lifetime value.
 
@@ -106,9 +110,6 @@ def score_customers(
         )
     holdout = holdout_days or min(180, span // 3)
     calibration_end = end - dt.timedelta(days=holdout)
-    choice = _choose_model(table, calibration_end, end)
-    name = choice.sort_values("mean_absolute_error").model.iloc[0]
-
     summary = (
         rfm_summary(
             table,
@@ -121,6 +122,10 @@ def score_customers(
         .to_pyarrow()
         .to_pandas()
     )
+    choice = _choose_model(
+        _choice_sample(table, len(summary), choice_customers), calibration_end, end
+    )
+    name = choice.sort_values("mean_absolute_error").model.iloc[0]
     buying = CANDIDATES[name]().fit(summary)
     repeaters = summary[summary.frequency > 0]
     spend = _fit_spend(repeaters)
@@ -161,6 +166,14 @@ def score_customers(
         params=buying.params_,
         spend_params=None if spend is None else spend.params_,
     )
+
+
+def _choice_sample(table: Any, n_customers: int, wanted: int) -> Any:
+    """The orders of about ``wanted`` customers: one of ``m`` buckets of the id's hash."""
+    buckets = -(-n_customers // wanted)
+    if buckets <= 1:
+        return table
+    return table.filter(table.customer_id.hash() % buckets == 0)
 
 
 def _choose_model(table: Any, calibration_end: dt.date, end: dt.date) -> pd.DataFrame:
