@@ -108,10 +108,16 @@ def _lifecycle(analysis: Analysis) -> str:
 
 
 def _rfm(analysis: Analysis) -> str:
-    scores = analysis.scores.dropna(subset=["rfm_score"])
-    r = scores.rfm_score.str[0].astype(int)
-    f = scores.rfm_score.str[1].astype(int)
-    grid = pd.crosstab(r, f).reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5], fill_value=0)
+    # Counted per score first: 125 distinct scores, however many customers.
+    per_score = analysis.scores.rfm_score.value_counts()
+    r = per_score.index.str[0].astype(int)
+    f = per_score.index.str[1].astype(int)
+    grid = (
+        pd.crosstab(r, f, values=per_score.to_numpy(), aggfunc="sum")
+        .reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5])
+        .fillna(0)
+        .astype(int)
+    )
     total = max(int(grid.to_numpy().sum()), 1)
     chart = heatmap(
         [f"R{v}" for v in grid.index],

@@ -72,6 +72,8 @@ def log_probability_while_alive(
     function ``I_z(n, r)``, ``z = t/(alpha+t)`` (no sum of terms to cancel).
     """
     log_odds_stay = np.log(alpha) - np.log(alpha + t)
+    if not np.any(n > 0):  # no purchase, no dropout: only the NBD's zero term is left
+        return r * log_odds_stay + np.zeros_like(n, dtype=float)
     log_odds_buy = np.log(t) - np.log(alpha + t)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_nbd = (
