@@ -36,6 +36,8 @@ STAGES = (
     "lifecycle",
     "channels and big spenders",
 )
+#: The order columns the analysis reads (``channel`` too, when there is one).
+ORDER_COLUMNS = ("customer_id", "order_id", "ordered_at", "amount")
 #: Columns of the scores file, in order.
 SCORE_COLUMNS = (
     "customer_id",
@@ -93,8 +95,10 @@ def analyze(
 
     step(1)
     checked, _ = completed_orders(orders)
-    # Checked once and held in memory as Arrow: every later step reads the same table.
-    kept = mark_checked(checked.to_pyarrow())
+    # Checked once and held in memory as Arrow, with only the columns the steps read: every
+    # later step reads the same table.
+    needed = [c for c in (*ORDER_COLUMNS, "channel") if c in checked.columns]
+    kept = mark_checked(checked.select(*needed).to_pyarrow())
     table, _ = completed_orders(kept)
     counts = (
         table.aggregate(
