@@ -5,6 +5,8 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 LINT_PATHS := src tests $(wildcard benchmarks)
+# The store tests run a second time on PostgreSQL (they fail, never skip, without it).
+POSTGRES_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .PHONY: demo test lint bench clean
 
@@ -21,6 +23,7 @@ test: $(UV)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(VENV)/bin/pytest -n 2
+	DATABASE_URL=$(POSTGRES_TEST_URL) $(VENV)/bin/pytest -n 2 -m store
 
 lint: $(UV)
 	$(UV) sync --locked --python $(PYTHON) --extra dev

@@ -1,15 +1,37 @@
-"""Fixtures shared across the suite: the reference data sets, summarised once per session."""
+"""Fixtures shared across the suite: the reference data sets, summarised once per session,
+and the store's settings.
+
+Store tests (under the Django apps' folders) are marked ``store``: ``make test`` runs them on
+the embedded SQLite and again on PostgreSQL (``DATABASE_URL``), where they fail, never skip,
+when the server cannot be reached.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import pandas as pd
 import pytest
+
+# Before Django reads its settings: a workspace of the test run's own.
+os.environ.setdefault("RETAIN_HOME", tempfile.mkdtemp(prefix="retain-test-"))
 
 from retain.analytics import rfm_summary
 from retain.datasets import load_cdnow_transactions
 
 CDNOW_CALIBRATION_END = "1997-09-30"
 CDNOW_OBSERVATION_END = "1998-06-30"
+STORE_FOLDERS = ("accounts", "customers", "ingest", "worker", "server")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        parts = Path(item.path).relative_to(root).parts
+        if parts and parts[0] in STORE_FOLDERS:
+            item.add_marker(pytest.mark.store)
 
 
 @pytest.fixture(scope="session")

@@ -70,6 +70,36 @@ def _analyze(args: argparse.Namespace) -> None:
     )
 
 
+def _serve(args: argparse.Namespace) -> None:
+    from retain.server.commands import serve
+
+    print(f"retain serving on http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
+    serve(host=args.host, port=args.port, workers=args.workers)
+
+
+def _worker(args: argparse.Namespace) -> None:
+    from retain.server.commands import work
+
+    ran = work(max_jobs=args.max_jobs)
+    print(f"worker stopped after {ran} job(s)", file=sys.stderr)
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from retain.server.commands import migrate_store
+
+    migrate_store()
+    print("the store is up to date")
+
+
+def _keys_create(args: argparse.Namespace) -> None:
+    from retain.server.commands import create_key
+
+    scopes = [scope.strip() for scope in args.scopes.split(",") if scope.strip()]
+    plain = create_key(args.name, scopes)
+    print(f"API key {args.name!r} with scopes {', '.join(sorted(set(scopes)))}; keep it safe:")
+    print(plain)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="retain",
@@ -106,6 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--observation-end", help="day of the analysis (default: last order)")
     analyze.add_argument("--out", required=True, help="folder for the scores and the report")
     analyze.set_defaults(handler=_analyze)
+    serve = commands.add_parser("serve", help="run the web server (store, tracking API, REST API)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    serve.set_defaults(handler=_serve)
+    worker = commands.add_parser("worker", help="run background jobs from the store's queue")
+    worker.add_argument("--max-jobs", type=int, help="stop after this many jobs")
+    worker.set_defaults(handler=_worker)
+    migrate = commands.add_parser("migrate", help="create or update the store's tables")
+    migrate.set_defaults(handler=_migrate)
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(
+        dest="keys_command", required=True, metavar="ACTION"
+    )
+    create = keys.add_parser("create", help="create an API key; it is printed on the last line")
+    create.add_argument("name")
+    create.add_argument("--scopes", required=True, help="comma-separated: track,read,import,write")
+    create.set_defaults(handler=_keys_create)
     return parser
 
 

@@ -1,0 +1,48 @@
+"""Users (with a role) and API keys (with scopes); a key's secret is stored only as a hash."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+#: What an API key may be allowed to do.
+SCOPES = ("track", "read", "import", "write")
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    ANALYST = "analyst", "Analyst"
+    AGENT = "agent", "Agent"
+
+
+#: The scopes a signed-in user has by role.
+ROLE_SCOPES = {
+    Role.ADMIN: frozenset(SCOPES),
+    Role.ANALYST: frozenset({"read", "import"}),
+    Role.AGENT: frozenset({"read"}),
+}
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return ROLE_SCOPES[Role(self.role)]
+
+
+class ApiKey(models.Model):
+    """``rk_<prefix>_<secret>``: the prefix finds the row, the secret's SHA-256 proves it."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}, {', '.join(self.scopes)})"

@@ -1,0 +1,205 @@
+"""Customers and what is known of them: identities, consent, orders, subscriptions,
+behavioural events, complaints and survey answers (as data), their scores, and the domain
+events other apps react to.
+
+Every row that comes from outside carries the shop's own key (``external_id``) or a natural
+key with a unique constraint, so importing or replaying the same input changes nothing.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Customer(models.Model):
+    external_id = models.CharField("customer id", max_length=200, unique=True)
+    email = models.EmailField(max_length=254, blank=True, db_index=True)
+    name = models.CharField(max_length=200, blank=True)
+    signed_up_at = models.DateTimeField(null=True, blank=True)
+    acquisition_channel = models.CharField(max_length=100, blank=True)
+    birthday = models.DateField(null=True, blank=True)
+    segment = models.CharField("own segment", max_length=100, blank=True)
+    traits = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class IdentityKind(models.TextChoices):
+    USER_ID = "user_id"
+    ANONYMOUS_ID = "anonymous_id"
+    EMAIL = "email"
+
+
+class Identity(models.Model):
+    """Another id under which the same customer reaches us (a device, an alias, an email)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(max_length=16, choices=IdentityKind.choices)
+    value = models.CharField(max_length=254)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="one_identity")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class ConsentChannel(models.TextChoices):
+    EMAIL = "email"
+    SMS = "sms"
+    PUSH = "push"
+    PHONE = "phone"
+
+
+class Consent(models.Model):
+    """Whether a customer agreed to hear from us on a channel, and since when."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(max_length=8, choices=ConsentChannel.choices)
+    granted = models.BooleanField()
+    source = models.CharField(max_length=50, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "channel"], name="one_consent_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.channel}: {'yes' if self.granted else 'no'}"
+
+
+class Order(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
+    external_id = models.CharField("order id", max_length=200, unique=True)
+    ordered_at = models.DateTimeField(db_index=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, blank=True)
+    channel = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=20, default="completed")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Subscription(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="subscriptions")
+    plan = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    mrr = models.DecimalField("monthly recurring revenue", max_digits=12, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "plan", "started_at"], name="one_subscription_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.plan} from {self.started_at:%Y-%m-%d}"
+
+
+class EventKind(models.TextChoices):
+    TRACK = "track"
+    PAGE = "page"
+    SCREEN = "screen"
+    GROUP = "group"
+
+
+class Event(models.Model):
+    """A behavioural event (a Segment ``track``, ``page``, ``screen`` or ``group`` call)."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    anonymous_id = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=8, choices=EventKind.choices)
+    name = models.CharField(max_length=200, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    message_id = models.CharField(max_length=200, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+class Complaint(models.Model):
+    """A complaint as data (handling, routing and SLAs belong to ``support``)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="complaints")
+    external_id = models.CharField("complaint id", max_length=200, unique=True)
+    opened_at = models.DateTimeField()
+    category = models.CharField(max_length=100, blank=True)
+    severity = models.PositiveSmallIntegerField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    description = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class SurveyAnswer(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="survey_answers")
+    survey = models.CharField(max_length=100)
+    answered_at = models.DateTimeField()
+    score = models.SmallIntegerField()
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "survey", "answered_at"], name="one_answer_per_moment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.survey}={self.score}"
+
+
+class Score(models.Model):
+    """The latest scores of a customer, written by the rescoring job."""
+
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, primary_key=True, related_name="score"
+    )
+    p_alive = models.FloatField()
+    expected_purchases_30d = models.FloatField()
+    expected_purchases_90d = models.FloatField()
+    expected_purchases_365d = models.FloatField()
+    clv_12m = models.FloatField()
+    churn_risk = models.CharField(max_length=8)
+    next_order_date = models.DateField(null=True, blank=True)
+    value_decile = models.PositiveSmallIntegerField()
+    rfm_segment = models.CharField(max_length=32, blank=True)
+    rfm_score = models.CharField(max_length=3, blank=True)
+    lifecycle_stage = models.CharField(max_length=16, blank=True)
+    model = models.CharField(max_length=16)
+    scored_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.lifecycle_stage}, P(alive) {self.p_alive:.2f}"
+
+
+class DomainEvent(models.Model):
+    """A fact other apps react to (``lifecycle.changed``, ``segment.changed``), recorded in
+    the transaction that made it true."""
+
+    name = models.CharField(max_length=64)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="domain_events"
+    )
+    data = models.JSONField(default=dict)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["name", "id"], name="domain_event_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk}"

@@ -1,0 +1,1 @@
+"""The doors data comes in by: the Segment-compatible tracking API and bulk imports."""

@@ -1,0 +1,40 @@
+"""The REST API (Django Ninja, OpenAPI at ``/api/v1/docs``); each domain adds its router."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from retain import __version__
+from retain.errors import RetainError
+from retain.server.problems import problem, problem_from
+
+api = NinjaAPI(
+    title="retain",
+    version=__version__,
+    urls_namespace="api-v1",
+    description="Customers, their scores and what is known of them. Send "
+    "`Authorization: Bearer <API key>` (see `retain keys create`) or sign in.",
+)
+
+
+@api.exception_handler(RetainError)
+def _retain_error(request: HttpRequest, error: RetainError) -> HttpResponse:
+    return problem_from(error)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    return problem(422, "validation_error", "the request does not match the schema",
+                   errors=error.errors)  # fmt: skip
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    return problem(401, "permission_denied", "authentication required")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    return problem(error.status_code, "http_error", str(error))

@@ -1,0 +1,60 @@
+"""What the store's CLI commands do, as plain functions (``retain serve``, ``worker``, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from retain.server import setup
+
+
+def migrate_store() -> None:
+    """Bring the store's tables up to date (idempotent)."""
+    setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def is_embedded() -> bool:
+    setup()
+    from django.db import connection
+
+    return connection.vendor == "sqlite"
+
+
+def serve(*, host: str, port: int, workers: int) -> None:
+    """Run the ASGI app under uvicorn; the embedded store is migrated first."""
+    import uvicorn
+
+    if is_embedded():
+        migrate_store()
+    uvicorn.run(
+        "retain.server.asgi:application",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+    )
+
+
+def create_key(name: str, scopes: Iterable[str]) -> str:
+    """A new API key's plain text (shown once)."""
+    setup()
+    from django.db import transaction
+
+    from retain.accounts.services import create_api_key
+
+    with transaction.atomic():
+        _, plain = create_api_key(name, scopes=scopes)
+    return plain
+
+
+def work(*, max_jobs: int | None = None) -> int:
+    setup()
+    from retain.worker.loop import run_worker
+
+    if is_embedded():
+        migrate_store()
+    return run_worker(max_jobs=max_jobs)

@@ -1,0 +1,78 @@
+"""Where the store lives: the workspace folder, the database URL, the secret key.
+
+The embedded default needs nothing: SQLite in WAL mode in ``RETAIN_HOME``
+(``./retain-data``). Production sets ``DATABASE_URL=postgres://user@host:5432/name``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from retain.errors import ConfigError
+
+# WAL lets readers go on while one writer commits; IMMEDIATE takes the write lock at BEGIN, so
+# two writers queue on busy_timeout instead of failing halfway through a transaction.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA busy_timeout=10000;"
+    "PRAGMA foreign_keys=ON;"
+)
+
+
+def workspace() -> Path:
+    """The workspace folder (``RETAIN_HOME``, default ``./retain-data``), created if missing."""
+    home = Path(os.environ.get("RETAIN_HOME", "retain-data")).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def database(url: str | None, home: Path) -> dict[str, Any]:
+    """Django's ``DATABASES['default']`` for ``url``, or the embedded SQLite file in ``home``."""
+    if not url:
+        return sqlite(home / "retain.sqlite3")
+    parts = urlsplit(url)
+    options = dict(parse_qsl(parts.query))
+    if parts.scheme in ("sqlite", "sqlite3"):
+        path = unquote(parts.path)
+        return sqlite(Path(path[1:] if path.startswith("//") else path or home / "retain.sqlite3"))
+    if parts.scheme in ("postgres", "postgresql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")) or "retain",
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "OPTIONS": options,
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    raise ConfigError(
+        f"DATABASE_URL: unknown scheme {parts.scheme!r}; use postgres://... or sqlite:///path"
+    )
+
+
+def sqlite(path: Path) -> dict[str, Any]:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {"init_command": SQLITE_PRAGMAS, "transaction_mode": "IMMEDIATE"},
+        # A file, not memory, so tests see WAL and a server or worker process can share it.
+        "TEST": {"NAME": str(path.with_name(f"test_{path.name}"))},
+    }
+
+
+def secret_key(home: Path) -> str:
+    """``RETAIN_SECRET_KEY``, else one generated once and kept in the workspace."""
+    if key := os.environ.get("RETAIN_SECRET_KEY"):
+        return key
+    path = home / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()

@@ -1,0 +1,74 @@
+"""Enqueue a job; claim and run the next one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from retain.worker.models import Job, JobStatus
+from retain.worker.registry import job_function
+
+logger = logging.getLogger(__name__)
+#: A job that failed this many times is left failed for a person to look at.
+MAX_ATTEMPTS = 5
+
+
+def enqueue(name: str, *, unique_key: str | None = None, **payload: Any) -> Job | None:
+    """Add a job in the caller's transaction. With ``unique_key``, a ready job with the same
+    key already waiting makes this a no-op (returns ``None``)."""
+    if unique_key is not None:
+        try:
+            with transaction.atomic():
+                return Job.objects.create(name=name, payload=payload, unique_key=unique_key)
+        except IntegrityError:
+            return None
+    return Job.objects.create(name=name, payload=payload)
+
+
+def run_next_job(*, now: dt.datetime | None = None) -> Job | None:
+    """Claim the oldest ready job and run it in the same transaction; ``None`` if none is due.
+
+    The job's own writes and its ``done`` mark commit together. A job that raises is rolled
+    back to the claim and retried later with a growing delay, up to :data:`MAX_ATTEMPTS`.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        job = (
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(status=JobStatus.READY, run_after__lte=now)
+            .order_by("run_after", "id")
+            .first()
+        )
+        if job is None:
+            return None
+        job.attempts += 1
+        try:
+            with transaction.atomic():
+                job_function(job.name)(**job.payload)
+        except Exception:
+            job.last_error = traceback.format_exc(limit=20)
+            logger.warning("job %s failed (attempt %d)", job, job.attempts)
+            if job.attempts >= MAX_ATTEMPTS:
+                job.status = JobStatus.FAILED
+                job.unique_key = None
+            else:
+                job.run_after = now + dt.timedelta(seconds=2**job.attempts)
+        else:
+            job.status = JobStatus.DONE
+            job.unique_key = None
+        job.finished_at = timezone.now()
+        job.save()
+        return job
+
+
+def run_jobs_until_idle(*, limit: int | None = None) -> int:
+    """Run due jobs until none is left (or ``limit`` ran); the number run."""
+    count = 0
+    while (limit is None or count < limit) and run_next_job() is not None:
+        count += 1
+    return count

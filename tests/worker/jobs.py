@@ -1,0 +1,25 @@
+"""Jobs the worker tests enqueue (registered on import, as an app's tasks.py would be)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from retain.customers.models import Customer
+from retain.worker.registry import job
+
+
+@job("tests.create_customers")
+def create_customers(*, prefix: str, count: int, pause_flag: str = "") -> None:
+    """Create customers, then (with ``pause_flag``) say so in a file and wait to be killed."""
+    Customer.objects.bulk_create(Customer(external_id=f"{prefix}{i}") for i in range(count))
+    if pause_flag:
+        Path(pause_flag).write_text(str(os.getpid()))
+        time.sleep(60)
+
+
+@job("tests.fail")
+def fail(*, prefix: str) -> None:
+    Customer.objects.create(external_id=f"{prefix}-written-before-the-failure")
+    raise RuntimeError("this job always fails")
