@@ -7,7 +7,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from retain import __version__
+from retain.customers.api import router as customers_router
 from retain.errors import RetainError
+from retain.ingest.api import router as imports_router
 from retain.server.problems import problem, problem_from
 
 api = NinjaAPI(
@@ -38,3 +40,7 @@ def _authentication_error(request: HttpRequest, error: AuthenticationError) -> H
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     return problem(error.status_code, "http_error", str(error))
+
+
+api.add_router("/customers", customers_router)
+api.add_router("/imports", imports_router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 from retain.server.api import api
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("v1/", include("retain.ingest.urls")),
 ]

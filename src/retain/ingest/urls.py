@@ -1,0 +1,5 @@
+"""The Segment-compatible tracking door, mounted at ``/v1/``."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
