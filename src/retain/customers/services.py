@@ -1,0 +1,279 @@
+"""Single-record operations on customers: who someone is, what they ordered, what they did.
+
+Each runs in the caller's transaction and never commits. Every one is idempotent on the
+input's own key (the shop's customer id, the order id, the message id), so applying the same
+input twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from retain.customers.models import (
+    Consent,
+    ConsentChannel,
+    Customer,
+    Event,
+    EventKind,
+    Identity,
+    IdentityKind,
+    Order,
+)
+from retain.errors import Conflict, DataError, NotFound
+
+ORDER_REFUNDED = "refunded"
+
+
+def find_customer_by_identity(*, kind: str, value: str) -> Customer | None:
+    """The customer known under ``kind:value`` (a user id, an anonymous id, an email)."""
+    if kind == IdentityKind.USER_ID:
+        found = Customer.objects.filter(external_id=value).first()
+        if found is not None:
+            return found
+    identity = Identity.objects.select_related("customer").filter(kind=kind, value=value).first()
+    return identity.customer if identity is not None else None
+
+
+def get_or_create_customer(*, external_id: str) -> Customer:
+    """The customer with the shop's id ``external_id``, created (with its identity) if new."""
+    customer, created = Customer.objects.get_or_create(external_id=external_id)
+    if created:
+        Identity.objects.get_or_create(
+            kind=IdentityKind.USER_ID, value=external_id, defaults={"customer": customer}
+        )
+    return customer
+
+
+def resolve_customer(*, user_id: str | None, anonymous_id: str | None) -> Customer | None:
+    """The customer a call is about: by ``user_id`` (created if new), else the one an
+    ``anonymous_id`` was linked to; ``None`` for a visitor nobody has identified yet."""
+    if user_id:
+        customer = find_customer_by_identity(kind=IdentityKind.USER_ID, value=user_id)
+        customer = customer or get_or_create_customer(external_id=user_id)
+        if anonymous_id:
+            link_identity(customer=customer, kind=IdentityKind.ANONYMOUS_ID, value=anonymous_id)
+        return customer
+    if anonymous_id:
+        return find_customer_by_identity(kind=IdentityKind.ANONYMOUS_ID, value=anonymous_id)
+    return None
+
+
+def link_identity(*, customer: Customer, kind: str, value: str) -> Identity:
+    """Record that ``kind:value`` is ``customer``; events recorded under an anonymous id
+    before anyone knew whose it was become that customer's.
+
+    :class:`Conflict` if the identity already belongs to another customer (merging two known
+    customers is a person's decision, not a side effect of tracking).
+    """
+    identity, created = Identity.objects.get_or_create(
+        kind=kind, value=value, defaults={"customer": customer}
+    )
+    if identity.customer_id != customer.pk:
+        raise Conflict(
+            f"{kind} {value!r} already belongs to customer {identity.customer_id}",
+            kind=kind, value=value, customer=identity.customer_id,
+        )  # fmt: skip
+    if created and kind == IdentityKind.ANONYMOUS_ID:
+        Event.objects.filter(customer__isnull=True, anonymous_id=value).update(customer=customer)
+    return identity
+
+
+#: Traits that are columns of the customer (Segment's reserved trait names first).
+_NAME_TRAITS = ("name",)
+_CHANNEL_TRAITS = ("acquisition_channel", "acquisitionChannel")
+_SIGNUP_TRAITS = ("createdAt", "created_at", "signed_up_at")
+#: Consent traits: trait name -> (channel, whether a true value grants consent).
+CONSENT_TRAITS = {
+    "email_consent": (ConsentChannel.EMAIL, True),
+    "emailConsent": (ConsentChannel.EMAIL, True),
+    "unsubscribed": (ConsentChannel.EMAIL, False),
+    "sms_consent": (ConsentChannel.SMS, True),
+    "smsConsent": (ConsentChannel.SMS, True),
+    "push_consent": (ConsentChannel.PUSH, True),
+    "phone_consent": (ConsentChannel.PHONE, True),
+}
+
+
+def identify_customer(
+    *,
+    user_id: str | None,
+    anonymous_id: str | None = None,
+    traits: dict[str, Any] | None = None,
+    at: dt.datetime,
+) -> Customer | None:
+    """Apply an ``identify`` call: the customer (created if new) takes the known traits into
+    its columns (email, name, birthday, sign-up time, acquisition channel), consent traits
+    into :class:`Consent`, and keeps every trait in ``traits``.
+
+    An anonymous call (no ``user_id``) updates the customer its anonymous id was linked to,
+    and does nothing for a visitor nobody has identified yet (returns ``None``).
+    """
+    traits = traits or {}
+    customer = resolve_customer(user_id=user_id, anonymous_id=anonymous_id)
+    if customer is None:
+        return None
+    if (email := traits.get("email")) is not None:
+        customer.email = _email(email)
+        if customer.email:
+            link_identity(customer=customer, kind=IdentityKind.EMAIL, value=customer.email)
+    if name := _first(traits, _NAME_TRAITS) or _full_name(traits):
+        customer.name = str(name)[:200]
+    if (birthday := traits.get("birthday")) is not None:
+        customer.birthday = _date(birthday, "traits.birthday")
+    if (channel := _first(traits, _CHANNEL_TRAITS)) is not None:
+        customer.acquisition_channel = str(channel)[:100]
+    if (signed_up := _first(traits, _SIGNUP_TRAITS)) is not None:
+        customer.signed_up_at = _datetime(signed_up, "traits.createdAt")
+    customer.traits = {**customer.traits, **traits}
+    customer.save()
+    for trait, (channel_name, true_grants) in CONSENT_TRAITS.items():
+        if trait in traits:
+            granted = _boolean(traits[trait], f"traits.{trait}")
+            set_consent(
+                customer=customer, channel=channel_name, granted=granted == true_grants,
+                source="identify", at=at,
+            )  # fmt: skip
+    return customer
+
+
+def set_consent(
+    *, customer: Customer, channel: str, granted: bool, source: str, at: dt.datetime
+) -> Consent:
+    """Record the customer's latest answer on ``channel`` (an older answer never wins)."""
+    consent, created = Consent.objects.get_or_create(
+        customer=customer, channel=channel,
+        defaults={"granted": granted, "source": source, "updated_at": at},
+    )  # fmt: skip
+    if not created and consent.updated_at <= at:
+        consent.granted, consent.source, consent.updated_at = granted, source, at
+        consent.save(update_fields=["granted", "source", "updated_at"])
+    return consent
+
+
+def record_order(
+    *,
+    customer: Customer,
+    order_id: str,
+    ordered_at: dt.datetime,
+    amount: Decimal,
+    currency: str = "",
+    channel: str = "",
+) -> Order:
+    """The completed order ``order_id``, created once (a replay returns the existing one)."""
+    order, _ = Order.objects.get_or_create(
+        external_id=order_id,
+        defaults={
+            "customer": customer, "ordered_at": ordered_at, "amount": amount,
+            "currency": currency.upper()[:3], "channel": channel[:100],
+        },
+    )  # fmt: skip
+    if order.customer_id != customer.pk:
+        raise Conflict(
+            f"order {order_id!r} belongs to customer {order.customer_id}", order_id=order_id
+        )
+    return order
+
+
+def refund_order(*, order_id: str) -> Order:
+    """Mark the order refunded; :class:`NotFound` if it is not known."""
+    order = Order.objects.filter(external_id=order_id).first()
+    if order is None:
+        raise NotFound(f"no order {order_id!r} to refund", order_id=order_id)
+    if order.status != ORDER_REFUNDED:
+        order.status = ORDER_REFUNDED
+        order.save(update_fields=["status"])
+    return order
+
+
+def record_event(
+    *,
+    customer: Customer | None,
+    kind: str,
+    name: str,
+    occurred_at: dt.datetime,
+    message_id: str,
+    anonymous_id: str = "",
+    properties: dict[str, Any] | None = None,
+) -> Event:
+    """A behavioural event, recorded once per ``message_id``."""
+    if kind not in EventKind.values:
+        raise DataError(f"event kind must be one of {', '.join(EventKind.values)}", kind=kind)
+    event, _ = Event.objects.get_or_create(
+        message_id=message_id,
+        defaults={
+            "customer": customer, "kind": kind, "name": name[:200],
+            "anonymous_id": anonymous_id[:200], "properties": properties or {},
+            "occurred_at": occurred_at,
+        },
+    )  # fmt: skip
+    return event
+
+
+def link_alias(*, previous_id: str, user_id: str) -> Customer:
+    """Apply an ``alias`` call: ``previous_id`` (an anonymous id, or an old user id) is now
+    known as ``user_id``; the customer ``user_id`` is created if new.
+
+    :class:`Conflict` when ``previous_id`` is another known customer (no silent merges).
+    """
+    customer = get_or_create_customer(external_id=user_id)
+    if previous_id == user_id:
+        return customer
+    other = find_customer_by_identity(kind=IdentityKind.USER_ID, value=previous_id)
+    if other is not None and other.pk != customer.pk:
+        raise Conflict(
+            f"alias: {previous_id!r} and {user_id!r} are two known customers; merge them by hand",
+            previous_id=previous_id, user_id=user_id,
+        )  # fmt: skip
+    link_identity(customer=customer, kind=IdentityKind.ANONYMOUS_ID, value=previous_id)
+    return customer
+
+
+def _first(traits: dict[str, Any], names: tuple[str, ...]) -> Any:
+    return next((traits[name] for name in names if traits.get(name) is not None), None)
+
+
+def _full_name(traits: dict[str, Any]) -> str:
+    parts = [traits.get("firstName") or traits.get("first_name"),
+             traits.get("lastName") or traits.get("last_name")]  # fmt: skip
+    return " ".join(str(part) for part in parts if part)
+
+
+def _email(value: Any) -> str:
+    text = str(value).strip().lower()
+    if not text:
+        return ""
+    try:
+        validate_email(text)
+    except ValidationError:
+        raise DataError("traits.email is not an email address", example=value) from None
+    return text
+
+
+def _date(value: Any, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise DataError(f"{field} is not a date (YYYY-MM-DD)", example=value) from None
+
+
+def _datetime(value: Any, field: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise DataError(f"{field} is not an ISO 8601 time", example=value) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _boolean(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in ("true", "yes", "1"):
+        return True
+    if str(value).strip().lower() in ("false", "no", "0"):
+        return False
+    raise DataError(f"{field} must be true or false", example=value)

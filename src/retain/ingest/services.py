@@ -1,0 +1,303 @@
+"""Accepting Segment tracking calls, and applying them to the customer store.
+
+Accepting is cheap on purpose: check every message, insert them all in one statement with
+``messageId`` as the durable key (a replayed message is skipped by the database), and enqueue
+``ingest.apply_messages``, in the caller's transaction. A bad message refuses the whole call,
+so a call is stored completely or not at all.
+
+Applying runs in the job: pending messages in arrival order, each in a savepoint, marked
+applied in the same transaction as its effects; a message that cannot be applied keeps its
+error and is not retried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import DataError as DatabaseDataError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from retain.accounts.models import ApiKey
+from retain.customers.models import EventKind
+from retain.customers.services import (
+    identify_customer,
+    link_alias,
+    record_event,
+    record_order,
+    refund_order,
+    resolve_customer,
+)
+from retain.errors import DataError, RetainError
+from retain.ingest.models import Message
+from retain.worker.services import enqueue
+
+#: Segment's limits: a call (one message) and a batch, in bytes of JSON after decompression.
+CALL_LIMIT = 32 * 1024
+BATCH_LIMIT = 500 * 1024
+MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
+APPLY_JOB = "ingest.apply_messages"
+#: Messages applied per job run (one transaction); a full run enqueues the next.
+APPLY_BATCH = 500
+ORDER_COMPLETED = "Order Completed"
+ORDER_REFUNDED = "Order Refunded"
+_OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
+_SHOWN_PROBLEMS = 20
+
+
+def accept_calls(
+    document: Any, *, kind: str | None, source: ApiKey | None, received_at: dt.datetime
+) -> int:
+    """Check and store the messages of one request; the number of messages in it.
+
+    ``kind`` is the endpoint's call type (``"track"`` for ``/v1/track``), or ``None`` for
+    ``/v1/batch``. :class:`DataError` (nothing stored) names the field, the count of bad
+    messages and an example.
+    """
+    messages, sent_at = messages_of(document, kind=kind)
+    rows = check_messages(messages, sent_at=sent_at, received_at=received_at)
+    unique, seen = [], set()
+    for row in rows:  # a message repeated within the request is stored once, as it came first
+        if row.message_id not in seen:
+            seen.add(row.message_id)
+            row.source = source
+            unique.append(row)
+    Message.objects.bulk_create(unique, ignore_conflicts=True, batch_size=_insert_batch_size())
+    enqueue(APPLY_JOB, unique_key=APPLY_JOB)
+    return len(messages)
+
+
+def messages_of(document: Any, *, kind: str | None) -> tuple[list[Any], Any]:
+    """The messages of a request body and its ``sentAt`` (the batch's, or the call's)."""
+    if not isinstance(document, dict):
+        raise DataError("the body must be a JSON object", field="(body)", example=_short(document))
+    if kind is not None:
+        if document.get("type", kind) != kind:
+            raise DataError(
+                f"/v1/{kind} takes {kind} calls; this one says type {document['type']!r}",
+                field="type", example=_short(document),
+            )  # fmt: skip
+        return [{**document, "type": kind}], document.get("sentAt")
+    batch = document.get("batch")
+    if not isinstance(batch, list) or not batch:
+        raise DataError("'batch' must be a non-empty list of messages", field="batch",
+                        example=_short(batch))  # fmt: skip
+    return batch, document.get("sentAt")
+
+
+def check_messages(messages: list[Any], *, sent_at: Any, received_at: dt.datetime) -> list[Message]:
+    """Unsaved :class:`Message` rows for ``messages``, or :class:`DataError` for all the
+    problems found (grouped by field, the first field named in the message)."""
+    problems: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    rows = []
+    measure = len(messages) > 1  # a single call was measured as the request body
+    for index, message in enumerate(messages):
+        found = _problems_of(message, measure=measure)
+        if not found:
+            try:
+                rows.append(_row(message, batch_sent_at=sent_at, received_at=received_at))
+            except DataError as error:
+                found = [(error.details["field"], error.message)]
+        for field, problem in found:
+            problems[field].append(
+                {"index": index, "messageId": _message_id_of(message), "problem": problem}
+            )
+    if problems:
+        raise _refusal(problems, total=len(messages))
+    return rows
+
+
+def _problems_of(message: Any, *, measure: bool) -> list[tuple[str, str]]:
+    if not isinstance(message, dict):
+        return [("(message)", "a message must be a JSON object")]
+    found = []
+    kind = message.get("type")
+    if kind not in MESSAGE_TYPES:
+        found.append(("type", f"type must be one of {', '.join(MESSAGE_TYPES)}"))
+    message_id = message.get("messageId")
+    if not isinstance(message_id, str) or not message_id.strip():
+        found.append(("messageId", "messageId is required (a non-empty string)"))
+    elif len(message_id) > 200:
+        found.append(("messageId", "messageId is longer than 200 characters"))
+    if kind == "alias":
+        for field in ("userId", "previousId"):
+            if not _is_id(message.get(field)):
+                found.append((field, f"alias needs {field}"))
+    elif not (_is_id(message.get("userId")) or _is_id(message.get("anonymousId"))):
+        found.append(("userId", "userId or anonymousId is required"))
+    if kind == "track" and not (isinstance(message.get("event"), str) and message["event"]):
+        found.append(("event", "track needs an event name"))
+    if kind == "group" and not _is_id(message.get("groupId")):
+        found.append(("groupId", "group needs a groupId"))
+    for field in _OBJECT_FIELDS:
+        if message.get(field) is not None and not isinstance(message[field], dict):
+            found.append((field, f"{field} must be an object"))
+    if measure and len(json.dumps(message, separators=(",", ":"))) > CALL_LIMIT:
+        found.append(("(message)", f"a message must be at most {CALL_LIMIT // 1024} KB"))
+    return found
+
+
+def _row(message: dict[str, Any], *, batch_sent_at: Any, received_at: dt.datetime) -> Message:
+    """The row for a checked message: its time corrected for the sender's clock skew as
+    Segment does it, ``timestamp + (receivedAt - sentAt)``, when ``sentAt`` is given."""
+    sent_at = message.get("sentAt", batch_sent_at)
+    original = message.get("timestamp")
+    timestamp = _time(original, "timestamp") if original is not None else received_at
+    if sent_at is not None and original is not None:
+        timestamp += received_at - _time(sent_at, "sentAt")
+    return Message(
+        message_id=message["messageId"], type=message["type"], payload=message,
+        received_at=received_at, timestamp=timestamp,
+    )  # fmt: skip
+
+
+def _time(value: Any, field: str) -> dt.datetime:
+    if not isinstance(value, str):
+        raise DataError(f"{field} must be an ISO 8601 string", field=field, example=value)
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise DataError(f"{field} is not an ISO 8601 time", field=field, example=value) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _refusal(problems: dict[str, list[dict[str, Any]]], *, total: int) -> DataError:
+    field, bad = next(iter(problems.items()))
+    count = len({entry["index"] for entries in problems.values() for entry in entries})
+    example = bad[0]
+    shown = [{"field": name, **entry} for name, entries in problems.items() for entry in entries]
+    return DataError(
+        f"{field}: {example['problem']} ({len(bad)} bad message(s), e.g. message "
+        f"{example['index']} with messageId {example['messageId']!r}); nothing was stored",
+        field=field, bad_rows=count, total=total, example=example,
+        errors=shown[:_SHOWN_PROBLEMS],
+    )  # fmt: skip
+
+
+def _is_id(value: Any) -> bool:
+    return (isinstance(value, str) and value != "") or (
+        isinstance(value, int) and not isinstance(value, bool)
+    )
+
+
+def _message_id_of(message: Any) -> Any:
+    return message.get("messageId") if isinstance(message, dict) else None
+
+
+def _short(value: Any) -> str:
+    return repr(value)[:80]
+
+
+def _insert_batch_size() -> int | None:
+    # SQLite allows 32,766 variables per statement since 3.32, but Django assumes 999.
+    return 4000 if connection.vendor == "sqlite" else None
+
+
+def apply_pending_messages(*, limit: int = APPLY_BATCH, now: dt.datetime | None = None) -> int:
+    """Apply up to ``limit`` pending messages in arrival order; the number claimed.
+
+    Each message runs in a savepoint: one that fails keeps its error (and is not claimed
+    again) while the others go on. Run inside the job's transaction, so the effects and the
+    applied marks commit together. Claimed with ``SKIP LOCKED`` on PostgreSQL, so two workers
+    never apply the same message.
+    """
+    now = now or timezone.now()
+    pending = list(
+        Message.objects.select_for_update(skip_locked=True)
+        .filter(applied_at__isnull=True, error="")
+        .order_by("id")[:limit]
+    )
+    applied, failed = [], []
+    for message in pending:
+        try:
+            with transaction.atomic():
+                apply_message(message)
+        except (RetainError, ValueError, TypeError, ArithmeticError, IntegrityError,
+                DatabaseDataError) as error:  # fmt: skip
+            message.error = f"{type(error).__name__}: {error}"[:2000] or type(error).__name__
+            failed.append(message)
+        else:
+            applied.append(message.pk)
+    Message.objects.filter(pk__in=applied).update(applied_at=now)
+    for message in failed:
+        message.save(update_fields=["error"])
+    return len(pending)
+
+
+def apply_message(message: Message) -> None:
+    """Apply one message's effects to the customer store (see ``docs/store.md``)."""
+    payload = message.payload
+    user_id, anonymous_id = _text(payload.get("userId")), _text(payload.get("anonymousId"))
+    kind = message.type
+    if kind == "identify":
+        identify_customer(
+            user_id=user_id, anonymous_id=anonymous_id, traits=payload.get("traits") or {},
+            at=message.timestamp,
+        )  # fmt: skip
+    elif kind == "alias":
+        link_alias(previous_id=_text(payload["previousId"]), user_id=user_id)
+    elif kind == "track" and payload.get("event") == ORDER_COMPLETED:
+        _complete_order(message, user_id=user_id, anonymous_id=anonymous_id)
+    elif kind == "track" and payload.get("event") == ORDER_REFUNDED:
+        refund_order(order_id=_order_id(payload.get("properties") or {}))
+    elif kind in EventKind.values:
+        record_event(
+            customer=resolve_customer(user_id=user_id, anonymous_id=anonymous_id),
+            kind=kind, name=_event_name(payload), occurred_at=message.timestamp,
+            message_id=message.message_id, anonymous_id=anonymous_id or "",
+            properties=payload.get("properties") or payload.get("traits") or {},
+        )  # fmt: skip
+    else:
+        raise DataError(f"unknown message type {kind!r}", field="type", example=kind)
+
+
+def _complete_order(message: Message, *, user_id: str | None, anonymous_id: str | None) -> None:
+    properties = message.payload.get("properties") or {}
+    customer = resolve_customer(user_id=user_id, anonymous_id=anonymous_id)
+    if customer is None:
+        raise DataError("an order needs a userId (or an anonymousId already identified)",
+                        field="userId", example=anonymous_id)  # fmt: skip
+    record_order(
+        customer=customer, order_id=_order_id(properties), ordered_at=message.timestamp,
+        amount=_amount(properties), currency=str(properties.get("currency") or ""),
+        channel=str(properties.get("channel") or ""),
+    )  # fmt: skip
+
+
+def _order_id(properties: dict[str, Any]) -> str:
+    order_id = _text(properties.get("order_id") or properties.get("orderId"))
+    if not order_id:
+        raise DataError("properties.order_id is required", field="properties.order_id")
+    return order_id
+
+
+def _amount(properties: dict[str, Any]) -> Decimal:
+    value = next((properties[name] for name in ("total", "revenue", "value")
+                  if properties.get(name) is not None), None)  # fmt: skip
+    if value is None or isinstance(value, bool):
+        raise DataError("properties.total (or revenue) is required", field="properties.total")
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise DataError("properties.total is not a number", field="properties.total",
+                        example=value) from None  # fmt: skip
+    if not amount.is_finite():
+        raise DataError("properties.total is not a number", field="properties.total")
+    return amount
+
+
+def _event_name(payload: dict[str, Any]) -> str:
+    if payload["type"] == "track":
+        return payload["event"]
+    if payload["type"] == "group":
+        return str(payload.get("groupId") or "")
+    parts = (payload.get("category"), payload.get("name"))
+    return " ".join(str(part) for part in parts if part)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)

@@ -1,0 +1,20 @@
+"""Background entry points of ingest: applying accepted tracking calls."""
+
+from __future__ import annotations
+
+from retain.ingest.services import APPLY_BATCH, APPLY_JOB, apply_pending_messages
+from retain.worker.registry import job
+from retain.worker.services import enqueue
+
+
+@job(APPLY_JOB)
+def apply_messages(*, limit: int = APPLY_BATCH) -> int:
+    """Apply up to ``limit`` pending messages in one transaction (the job's).
+
+    A full run leaves more behind, so it enqueues its continuation (without the unique key:
+    this run still holds it while its transaction lasts), keeping each transaction short.
+    """
+    claimed = apply_pending_messages(limit=limit)
+    if claimed >= limit:
+        enqueue(APPLY_JOB, limit=limit)
+    return claimed

@@ -1,0 +1,150 @@
+"""The Segment-compatible tracking API (``POST /v1/identify``, ``track``, ``page``,
+``screen``, ``group``, ``alias``, ``batch``): thin views over :mod:`retain.ingest.services`.
+
+They speak Segment's HTTP: the write key as the HTTP Basic user (or ``Bearer``, or
+``writeKey`` in the body), an optionally gzipped JSON body, ``{"success": true}`` on success.
+Refusals are problem+json and carry ``message`` too, which Segment's clients log.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from retain.accounts.models import ApiKey
+from retain.accounts.services import authenticate_api_key
+from retain.errors import DataError, PermissionDenied, RetainError
+from retain.ingest.services import BATCH_LIMIT, CALL_LIMIT, accept_calls
+from retain.server.problems import problem, status_of
+
+SCOPE = "track"
+#: How long a process trusts a key it checked (a revoked key stops working within this).
+KEY_CACHE_SECONDS = 5.0
+_KEY_CACHE_SIZE = 1000
+_key_cache: dict[str, tuple[float, ApiKey]] = {}
+_SUCCESS = b'{"success": true}'
+
+
+def _door(kind: str | None) -> Callable[[HttpRequest], HttpResponse]:
+    @csrf_exempt
+    @require_POST
+    def view(request: HttpRequest) -> HttpResponse:
+        try:
+            received_at = timezone.now()
+            limit = CALL_LIMIT if kind else BATCH_LIMIT
+            header_key = _key_from_header(request)
+            body = _body(request, limit=limit)
+            if header_key is not None:  # a wrong key is refused before the body is read
+                source = _authenticated(header_key)
+            document = _json(body)
+            if header_key is None:
+                source = _authenticated(_key_from_body(document))
+            with transaction.atomic():
+                accept_calls(document, kind=kind, source=source, received_at=received_at)
+        except RetainError as error:
+            return _refusal(error)
+        return HttpResponse(_SUCCESS, content_type="application/json")
+
+    view.__name__ = kind or "batch"
+    view.__doc__ = f"Accept {'a ' + kind + ' call' if kind else 'a batch of calls'}."
+    return view
+
+
+identify = _door("identify")
+track = _door("track")
+page = _door("page")
+screen = _door("screen")
+group = _door("group")
+alias = _door("alias")
+batch = _door(None)
+
+
+def _body(request: HttpRequest, *, limit: int) -> bytes:
+    """The request body, gunzipped if sent so, refused beyond ``limit`` bytes."""
+    raw = request.body
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding == "gzip":
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            body = inflater.decompress(raw, limit + 1)
+        except zlib.error:
+            raise DataError("the body is not valid gzip", field="(body)") from None
+    elif encoding in ("", "identity"):
+        body = raw
+    else:
+        raise DataError(f"unsupported Content-Encoding {encoding!r}; use gzip or none",
+                        field="Content-Encoding", status=415)  # fmt: skip
+    if len(body) > limit:
+        raise DataError(
+            f"the body is larger than {limit // 1024} KB (Segment's limit for this call)",
+            field="(body)", limit_bytes=limit, status=400,
+        )  # fmt: skip
+    return body
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise DataError(f"the body is not valid JSON: {error}", field="(body)") from None
+
+
+def _key_from_header(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    kind, _, credential = header.partition(" ")
+    if kind.lower() == "bearer":
+        return credential.strip()
+    if kind.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credential.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise PermissionDenied("the Basic credentials are not base64", status=401) from None
+        return decoded.partition(":")[0]
+    raise PermissionDenied("send the write key as the Basic user or as a Bearer token",
+                           status=401)  # fmt: skip
+
+
+def _key_from_body(document: Any) -> str:
+    key = document.get("writeKey") if isinstance(document, dict) else None
+    if not isinstance(key, str) or not key:
+        raise PermissionDenied("a write key is required (HTTP Basic user or writeKey)",
+                               status=401)  # fmt: skip
+    return key
+
+
+def _authenticated(plain: str) -> ApiKey:
+    """The key behind ``plain`` with the ``track`` scope; trusted for a few seconds per
+    process, so a busy door does not look the same key up on every call."""
+    now = time.monotonic()
+    cached = _key_cache.get(plain)
+    if cached is not None and cached[0] > now:
+        key = cached[1]
+    else:
+        try:
+            key = authenticate_api_key(plain, scope=SCOPE)
+        except PermissionDenied as error:
+            error.details.setdefault("status", 403 if "scope" in error.details else 401)
+            raise
+        if len(_key_cache) >= _KEY_CACHE_SIZE:
+            _key_cache.clear()
+        _key_cache[plain] = (now + KEY_CACHE_SECONDS, key)
+    return key
+
+
+def _refusal(error: RetainError) -> HttpResponse:
+    details = {k: v for k, v in error.details.items() if k != "status" and v is not None}
+    return problem(status_of(error), error.code, error.message, message=error.message,
+                   success=False, **details)  # fmt: skip
