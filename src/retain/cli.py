@@ -91,6 +91,24 @@ def _migrate(args: argparse.Namespace) -> None:
     print("the store is up to date")
 
 
+def _rescore(args: argparse.Namespace) -> None:
+    import datetime as dt
+
+    from retain.server.commands import is_embedded, migrate_store
+
+    if is_embedded():
+        migrate_store()
+    from django.db import transaction
+
+    from retain.customers.rescoring import rescore_customers
+
+    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    with transaction.atomic():
+        summary = rescore_customers(as_of=as_of)
+    for line in summary.lines():
+        print(line)
+
+
 def _keys_create(args: argparse.Namespace) -> None:
     from retain.server.commands import create_key
 
@@ -144,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run background jobs from the store's queue")
     worker.add_argument("--max-jobs", type=int, help="stop after this many jobs")
     worker.set_defaults(handler=_worker)
+    rescore = commands.add_parser(
+        "rescore", help="recompute every customer's scores, segment and stage in the store now"
+    )
+    rescore.add_argument("--as-of", help="day of the scores, YYYY-MM-DD (default: today, UTC)")
+    rescore.set_defaults(handler=_rescore)
     migrate = commands.add_parser("migrate", help="create or update the store's tables")
     migrate.set_defaults(handler=_migrate)
     keys = commands.add_parser("keys", help="API keys").add_subparsers(

@@ -57,4 +57,7 @@ def work(*, max_jobs: int | None = None) -> int:
 
     if is_embedded():
         migrate_store()
+    from retain.customers.tasks import ensure_rescoring_scheduled
+
+    ensure_rescoring_scheduled()
     return run_worker(max_jobs=max_jobs)

@@ -18,16 +18,24 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
-def enqueue(name: str, *, unique_key: str | None = None, **payload: Any) -> Job | None:
-    """Add a job in the caller's transaction. With ``unique_key``, a ready job with the same
-    key already waiting makes this a no-op (returns ``None``)."""
+def enqueue(
+    name: str,
+    *,
+    unique_key: str | None = None,
+    run_after: dt.datetime | None = None,
+    **payload: Any,
+) -> Job | None:
+    """Add a job in the caller's transaction, due now or at ``run_after``. With
+    ``unique_key``, a ready job with the same key already waiting makes this a no-op
+    (returns ``None``)."""
+    when = {"run_after": run_after} if run_after is not None else {}
     if unique_key is not None:
         try:
             with transaction.atomic():
-                return Job.objects.create(name=name, payload=payload, unique_key=unique_key)
+                return Job.objects.create(name=name, payload=payload, unique_key=unique_key, **when)
         except IntegrityError:
             return None
-    return Job.objects.create(name=name, payload=payload)
+    return Job.objects.create(name=name, payload=payload, **when)
 
 
 def run_next_job(*, now: dt.datetime | None = None) -> Job | None:

@@ -1,0 +1,169 @@
+"""Living scores: every customer's value scores, RFM segment and lifecycle stage recomputed
+from the store's orders and written back, with an event for each stage or segment change.
+
+The analytics library does the thinking (which orders count, the models, the segments, the
+stages); this module reads the store in bulk (:mod:`retain.customers.store_tables`), calls
+the library, and merges the result in set-based SQL (:mod:`retain.customers.score_sql`).
+
+Choices, documented in ``docs/store.md``:
+
+- A customer with no counted order (none yet, or all refunded / cancelled) has no ``Score``
+  row; one scored before loses it. No event is recorded for that.
+- The first score of a customer records no event (a change "from nothing" is not news a
+  journey should react to); later runs record ``lifecycle.changed`` and ``segment.changed``
+  with ``{"from": old, "to": new}``.
+- Values are stored rounded (probabilities and expected purchases to 6 decimals, CLV to the
+  cent), so a rerun on the same orders rewrites nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from django.db import transaction
+from django.utils import timezone
+
+from retain.analytics import completed_orders, lifecycle_stages, rfm_segments
+from retain.analytics.orders import mark_checked
+from retain.customers.score_sql import STAGED_COLUMNS, write_scores
+from retain.customers.store_tables import read_orders_table
+from retain.errors import DataError
+from retain.scoring import score_customers
+
+#: Decimals kept per stored value.
+_ROUNDING = {
+    "p_alive": 6,
+    "expected_purchases_30d": 6,
+    "expected_purchases_90d": 6,
+    "expected_purchases_365d": 6,
+    "clv_12m": 2,
+}
+
+
+@dataclass(frozen=True)
+class RescoreSummary:
+    """What a rescoring did, and how long each stage took."""
+
+    as_of: dt.date
+    customers_scored: int
+    stage_changes: int
+    segment_changes: int
+    scores_written: int
+    scores_removed: int
+    model: str | None
+    seconds: float
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """The summary as the CLI prints it."""
+        stages = ", ".join(
+            f"{name} {seconds:.1f} s" for name, seconds in self.stage_seconds.items()
+        )
+        return [
+            f"{self.customers_scored:,} customers scored as of {self.as_of} "
+            f"with {self.model or 'no model'} in {self.seconds:.1f} s ({stages})",
+            f"{self.stage_changes:,} lifecycle stage changes, "
+            f"{self.segment_changes:,} segment changes",
+            f"{self.scores_written:,} scores written, {self.scores_removed:,} removed",
+        ]
+
+
+def rescore_customers(
+    *, as_of: dt.date | None = None, now: dt.datetime | None = None
+) -> RescoreSummary:
+    """Recompute and store every customer's scores from the orders placed up to ``as_of``
+    (inclusive; default: the UTC day of ``now``, itself defaulting to the clock).
+
+    The writes (scores, removals, events) happen in one transaction (a savepoint inside the
+    caller's): a failure leaves the old scores and no events.
+
+    Raises
+    ------
+    DataError
+        The counted orders cover too short a window to fit the models (from
+        :func:`retain.scoring.score_customers`); nothing is written.
+    """
+    now = now or timezone.now()
+    day = as_of or now.astimezone(dt.UTC).date()
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    orders = read_orders_table(
+        before=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+    )
+    seconds["read"] = time.perf_counter() - started
+    counted = count_orders(orders)
+    model = None
+    if counted.num_rows:
+        rows, model = score_orders(counted, as_of=day)
+    else:  # nobody has a counted order: every stored score goes
+        rows = pa.Table.from_pylist([], schema=_staged_schema())
+    seconds["score"] = time.perf_counter() - started - seconds["read"]
+    with transaction.atomic():
+        written = write_scores(rows, model=model or "", scored_at=now)
+    seconds["write"] = time.perf_counter() - started - seconds["read"] - seconds["score"]
+    return RescoreSummary(
+        as_of=day,
+        customers_scored=rows.num_rows,
+        stage_changes=written.changes["lifecycle.changed"],
+        segment_changes=written.changes["segment.changed"],
+        scores_written=written.written,
+        scores_removed=written.removed,
+        model=model,
+        seconds=time.perf_counter() - started,
+        stage_seconds=seconds,
+    )
+
+
+def count_orders(orders: pa.Table) -> pa.Table:
+    """The orders that count (the analytics' rule), checked once and marked so the three
+    analyses that follow do not check them again."""
+    table, _ = completed_orders(orders)
+    return mark_checked(
+        table.select("customer_id", "order_id", "ordered_at", "amount").to_pyarrow()
+    )
+
+
+def score_orders(orders: pa.Table, *, as_of: dt.date) -> tuple[pa.Table, str]:
+    """One row per customer with a counted order (the :data:`STAGED_COLUMNS`), and the name
+    of the transaction model chosen."""
+    scored = score_customers(orders, observation_end=as_of)
+    segments = rfm_segments(orders, observation_end=as_of)[["customer_id", "segment", "rfm_score"]]
+    stages = lifecycle_stages(orders, as_of=as_of)[["customer_id", "stage"]]
+    table = (
+        scored.customers.merge(segments, on="customer_id", how="left", validate="one_to_one")
+        .merge(stages, on="customer_id", how="left", validate="one_to_one")
+        .rename(columns={"segment": "rfm_segment", "stage": "lifecycle_stage"})
+    )
+    missing = table.rfm_segment.isna() | table.lifecycle_stage.isna()
+    if missing.any():  # the three analyses read the same orders: they must list the same people
+        raise DataError(
+            "customers scored but missing a segment or stage",
+            column="customer_id",
+            bad_rows=int(missing.sum()),
+            example=table[missing].iloc[0].to_dict(),
+        )
+    for column, decimals in _ROUNDING.items():
+        table[column] = table[column].astype("float64").round(decimals)
+    table["next_order_date"] = pd.to_datetime(table["next_order_date"]).dt.date
+    return pa.Table.from_pandas(table[list(STAGED_COLUMNS)], preserve_index=False).cast(
+        _staged_schema()
+    ), scored.model
+
+
+def _staged_schema() -> pa.Schema:
+    kinds: dict[str, Any] = {
+        "customer_id": pa.int64(),
+        "next_order_date": pa.date32(),
+        "value_decile": pa.int16(),
+    }
+    return pa.schema(
+        [
+            (name, kinds.get(name, pa.string() if sql == "text" else pa.float64()))
+            for name, sql in STAGED_COLUMNS.items()
+        ]
+    )

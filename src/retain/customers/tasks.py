@@ -1,0 +1,73 @@
+"""Background entry points of the customers app: the rescoring, which schedules its own next
+run (every ``RETAIN_RESCORE_EVERY_HOURS`` hours, default 24)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+
+from django.utils import timezone
+
+from retain.customers.rescoring import RescoreSummary, rescore_customers
+from retain.errors import ConfigError, DataError
+from retain.worker.models import Job, JobStatus
+from retain.worker.registry import job
+from retain.worker.services import enqueue
+
+logger = logging.getLogger(__name__)
+RESCORE_JOB = "customers.rescore"
+
+
+def rescore_every() -> dt.timedelta:
+    """The time between two rescorings, from ``RETAIN_RESCORE_EVERY_HOURS``."""
+    text = os.environ.get("RETAIN_RESCORE_EVERY_HOURS", "24")
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = -1.0
+    if not hours > 0:
+        raise ConfigError(
+            f"RETAIN_RESCORE_EVERY_HOURS must be a positive number of hours, got {text!r}"
+        )
+    return dt.timedelta(hours=hours)
+
+
+@job(RESCORE_JOB)
+def rescore() -> RescoreSummary | None:
+    """Rescore everyone, then schedule the next run.
+
+    Orders that cannot be scored yet (less than 30 days of history) are not a failure to
+    retry: the run is skipped with a warning and the next one scheduled all the same.
+    """
+    moment = timezone.now()
+    try:
+        summary = rescore_customers(now=moment)
+    except DataError as error:
+        logger.warning("rescoring skipped: %s", error)
+        summary = None
+    _release_own_key()
+    enqueue(RESCORE_JOB, unique_key=RESCORE_JOB, run_after=moment + rescore_every())
+    return summary
+
+
+def ensure_rescoring_scheduled(*, now: dt.datetime | None = None) -> Job | None:
+    """Make sure a rescoring is waiting (a worker calls this as it starts): enqueue one due
+    now unless one is already scheduled. Returns the new job, or ``None``."""
+    if Job.objects.filter(name=RESCORE_JOB, status=JobStatus.READY).exists():
+        return None
+    return enqueue(RESCORE_JOB, unique_key=RESCORE_JOB, run_after=now or timezone.now())
+
+
+def _release_own_key() -> None:
+    """Let the running job's successor take the schedule's key.
+
+    The queue keeps the running job ``ready`` (with its key) until the job returns, so the
+    next run could not be enqueued under the same key. The running job is the only ready one
+    with that key and its row is locked by this very transaction; its key is cleared in the
+    database only (the worker then saves it done, or restores it on a rollback). Run outside
+    the worker this would free a waiting job's key: call :func:`rescore_customers` there.
+    """
+    Job.objects.filter(name=RESCORE_JOB, status=JobStatus.READY, unique_key=RESCORE_JOB).update(
+        unique_key=None
+    )
