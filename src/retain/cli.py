@@ -118,6 +118,37 @@ def _keys_create(args: argparse.Namespace) -> None:
     print(plain)
 
 
+def _users_create(args: argparse.Namespace) -> None:
+    import getpass
+    import os
+
+    from retain.server.commands import is_embedded, migrate_store
+
+    if is_embedded():
+        migrate_store()
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    from retain.accounts.models import User
+    from retain.errors import Conflict, RuleViolation
+
+    password = os.environ.get("RETAIN_PASSWORD")
+    if password is None:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            raise RuleViolation("the two passwords differ", field="password")
+    try:
+        validate_password(password, User(username=args.username, role=args.role))
+    except ValidationError as error:
+        raise RuleViolation(f"password: {' '.join(error.messages)}", field="password") from None
+    with transaction.atomic():
+        if User.objects.filter(username=args.username).exists():
+            raise Conflict(f"a user named {args.username!r} exists already", field="username")
+        User.objects.create_user(username=args.username, password=password, role=args.role)
+    print(f"user {args.username!r} created with the {args.role} role")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="retain",
@@ -176,6 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--scopes", required=True, help="comma-separated: track,read,import,write")
     create.set_defaults(handler=_keys_create)
+    users = commands.add_parser("users", help="people who sign in").add_subparsers(
+        dest="users_command", required=True, metavar="ACTION"
+    )
+    create_user = users.add_parser(
+        "create", help="create a user; the password comes from RETAIN_PASSWORD or a prompt"
+    )
+    create_user.add_argument("username")
+    create_user.add_argument("--role", required=True, choices=["admin", "analyst", "agent"])
+    create_user.set_defaults(handler=_users_create)
     return parser
 
 

@@ -1,7 +1,31 @@
-"""REST routes for customers (``/api/v1/customers``): thin, over queries and services."""
+"""REST routes for customers (``/api/v1/customers``): thin, over queries and services.
+
+The server mounts this router behind the ``read`` scope (an API key holding it, or a
+signed-in user: every role reads customers), so this app needs nothing from ``accounts``.
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from retain.customers.queries import get_customer_360, search_customers
+from retain.customers.schemas import Customer360Out, CustomerPageOut, CustomerSearch
 
 router = Router(tags=["customers"])
+
+
+@router.get("", response=CustomerPageOut)
+def list_customers(request: HttpRequest, params: Query[CustomerSearch]) -> Any:
+    """Search customers by id, email or name (any case, any part); paged, ordered by id."""
+    return search_customers(
+        params.q, page=params.page, page_size=params.page_size, filters=params.filters()
+    )
+
+
+@router.get("/{customer_id}", response=Customer360Out)
+def get_customer(request: HttpRequest, customer_id: str) -> Any:
+    """Everything known of one customer, by the shop's own customer id."""
+    return get_customer_360(customer_id)

@@ -1,0 +1,141 @@
+"""Read-side getters for customers: the 360 view of one customer and the paged search.
+
+Both run a fixed number of queries whatever a customer holds (rows are prefetched per
+relation, never loaded one by one), so a customer with 10,000 orders costs what one with
+none does, apart from the rows themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import ceil
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from retain.customers.models import (
+    Complaint,
+    Customer,
+    Event,
+    Order,
+    Score,
+    Subscription,
+    SurveyAnswer,
+)
+from retain.errors import NotFound, RuleViolation
+
+#: How many of the newest behavioural events the 360 view carries.
+RECENT_EVENTS = 20
+#: The largest page :func:`search_customers` serves.
+MAX_PAGE_SIZE = 200
+#: Fields of a customer's latest :class:`~retain.customers.models.Score` a search may filter on.
+SCORE_FILTERS = ("lifecycle_stage", "churn_risk", "rfm_segment")
+#: Fields of the customer itself a search may filter on.
+PROFILE_FILTERS = ("acquisition_channel", "segment")
+
+
+def get_customer_360(external_id: str) -> Customer:
+    """The customer with the shop's id ``external_id``, everything known of them prefetched.
+
+    The returned customer has ``score`` loaded (or no score row), and its identities,
+    consents, orders (newest first), subscriptions, complaints and survey answers
+    prefetched; ``recent_events`` holds its :data:`RECENT_EVENTS` newest events.
+    Raises :class:`~retain.errors.NotFound` for an unknown id. Eight queries in all.
+    """
+    newest_events = Event.objects.order_by("-occurred_at", "-id")
+    customer = (
+        Customer.objects.select_related("score")
+        .prefetch_related(
+            "identities",
+            "consents",
+            Prefetch("orders", queryset=Order.objects.order_by("-ordered_at", "-id")),
+            Prefetch("subscriptions", queryset=Subscription.objects.order_by("-started_at", "-id")),
+            Prefetch("complaints", queryset=Complaint.objects.order_by("-opened_at", "-id")),
+            Prefetch(
+                "survey_answers", queryset=SurveyAnswer.objects.order_by("-answered_at", "-id")
+            ),
+            Prefetch("events", queryset=newest_events[:RECENT_EVENTS], to_attr="recent_events"),
+        )
+        .filter(external_id=external_id)
+        .first()
+    )
+    if customer is None:
+        raise NotFound(f"no customer with id {external_id!r}", customer_id=external_id)
+    return customer
+
+
+def score_of(customer: Customer) -> Score | None:
+    """The customer's latest score, or ``None`` when it was never scored."""
+    try:
+        return customer.score
+    except Customer.score.RelatedObjectDoesNotExist:
+        return None
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    """One page of a search, with what a client needs to fetch the next one."""
+
+    items: list[Customer]
+    total: int
+    page: int
+    page_size: int
+    pages: int = field(init=False)
+    next_page: int | None = field(init=False)
+    previous_page: int | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        pages = ceil(self.total / self.page_size)
+        object.__setattr__(self, "pages", pages)
+        object.__setattr__(self, "next_page", self.page + 1 if self.page < pages else None)
+        previous = min(self.page - 1, pages) if self.page > 1 else None
+        object.__setattr__(self, "previous_page", previous or None)
+
+
+def search_customers(
+    query: str = "",
+    *,
+    page: int = 1,
+    page_size: int = 50,
+    filters: dict[str, str] | None = None,
+) -> CustomerPage:
+    """Customers whose id, email or name contains ``query`` (case-insensitive), paged.
+
+    Ordered by the shop's customer id, which is unique, so pages never overlap or skip.
+    ``filters`` match exactly on :data:`SCORE_FILTERS` (the latest score) and
+    :data:`PROFILE_FILTERS`; empty values are ignored. A page past the last one is empty.
+    Two queries: the count and the page (with each customer's score joined).
+    """
+    if page < 1:
+        raise RuleViolation(f"page must be 1 or more; got {page}", field="page")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise RuleViolation(
+            f"page_size must be between 1 and {MAX_PAGE_SIZE}; got {page_size}",
+            field="page_size",
+        )
+    matching = _matching(query.strip(), filters or {})
+    total = matching.count()
+    start = (page - 1) * page_size
+    items = list(
+        matching.select_related("score").order_by("external_id")[start : start + page_size]
+    )
+    return CustomerPage(items=items, total=total, page=page, page_size=page_size)
+
+
+def _matching(query: str, filters: dict[str, str]) -> QuerySet[Customer]:
+    unknown = sorted(set(filters) - set(SCORE_FILTERS) - set(PROFILE_FILTERS))
+    if unknown:
+        raise RuleViolation(
+            f"unknown filter(s) {', '.join(unknown)}; use "
+            f"{', '.join(SCORE_FILTERS + PROFILE_FILTERS)}",
+            field=unknown[0],
+        )
+    customers = Customer.objects.all()
+    if query:
+        customers = customers.filter(
+            Q(external_id__icontains=query) | Q(email__icontains=query) | Q(name__icontains=query)
+        )
+    for name, value in filters.items():
+        if value:
+            lookup = f"score__{name}" if name in SCORE_FILTERS else name
+            customers = customers.filter(**{lookup: value})
+    return customers
