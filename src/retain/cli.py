@@ -118,6 +118,23 @@ def _keys_create(args: argparse.Namespace) -> None:
     print(plain)
 
 
+def _import(args: argparse.Namespace) -> None:
+    from retain.server import setup
+    from retain.server.commands import is_embedded, migrate_store
+
+    setup()
+    if is_embedded():
+        migrate_store()
+    from retain.ingest.imports import import_file
+
+    result = import_file(args.kind, args.file)
+    print(
+        f"{result.kind}: {result.rows:,} row(s): {result.created:,} created, "
+        f"{result.updated:,} updated, {result.unchanged:,} unchanged; "
+        f"{result.customers_created:,} new customer(s) from their ids"
+    )
+
+
 def _users_create(args: argparse.Namespace) -> None:
     import getpass
     import os
@@ -216,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("username")
     create_user.add_argument("--role", required=True, choices=["admin", "analyst", "agent"])
     create_user.set_defaults(handler=_users_create)
+    imports = commands.add_parser(
+        "import", help="check a CSV or Parquet file whole, then load it into the store"
+    )
+    imports.add_argument(
+        "kind", choices=["customers", "orders", "subscriptions", "complaints", "survey-answers"]
+    )
+    imports.add_argument("file", help="CSV or Parquet file (see docs/store.md)")
+    imports.set_defaults(handler=_import)
     return parser
 
 

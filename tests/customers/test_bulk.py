@@ -1,0 +1,95 @@
+"""Bulk upserts: keyed by the shop's ids, only differing rows written, columns the input does
+not carry left alone, unknown customer ids become bare customers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from retain.customers.bulk import (
+    WRITE_CHUNK,
+    UpsertCounts,
+    upsert_customers,
+    upsert_orders,
+    upsert_subscriptions,
+    upsert_survey_answers,
+)
+from retain.customers.models import Customer, Order, Subscription, SurveyAnswer
+from tests.customers.builders import make_customer, make_order, make_subscription
+
+pytestmark = pytest.mark.django_db
+NOON = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)
+
+
+def order_row(number: int, customer: str = "c1", amount: str = "10.00") -> dict:
+    return {"customer": customer, "external_id": f"o{number}", "ordered_at": NOON,
+            "amount": Decimal(amount), "status": "completed"}  # fmt: skip
+
+
+ORDER_FIELDS = ("customer", "external_id", "ordered_at", "amount", "status")
+
+
+def test_unchanged_customers_are_not_written_and_keep_their_updated_at() -> None:
+    kept = make_customer(external_id="c1", name="Ann")
+    changed = make_customer(external_id="c2", name="Bob")
+    rows = [{"external_id": "c1", "name": "Ann"}, {"external_id": "c2", "name": "Robert"},
+            {"external_id": "c3", "name": "Cy"}]  # fmt: skip
+
+    counts = upsert_customers(rows, fields=("external_id", "name"))
+
+    assert counts == UpsertCounts(created=1, updated=1, unchanged=1)
+    assert Customer.objects.get(pk=kept.pk).updated_at == kept.updated_at
+    after = Customer.objects.get(pk=changed.pk)
+    assert after.name == "Robert" and after.updated_at > changed.updated_at
+    assert after.created_at == changed.created_at and after.email == changed.email
+
+
+def test_orders_for_unknown_customers_create_bare_ones_once() -> None:
+    make_customer(external_id="c1")
+    rows = [order_row(1), order_row(2, customer="new"), order_row(3, customer="new")]
+
+    counts = upsert_orders(rows, fields=ORDER_FIELDS)
+
+    assert counts == UpsertCounts(created=3, customers_created=1)
+    bare = Customer.objects.get(external_id="new")
+    assert (bare.email, bare.signed_up_at, bare.orders.count()) == ("", None, 2)
+    assert upsert_orders(rows, fields=ORDER_FIELDS) == UpsertCounts(unchanged=3)
+
+
+def test_an_order_moved_to_another_customer_is_an_update() -> None:
+    order = make_order(external_id="o1", channel="app")
+
+    counts = upsert_orders([order_row(1, customer="c9")], fields=ORDER_FIELDS)
+
+    assert counts == UpsertCounts(updated=1, customers_created=1)
+    order.refresh_from_db()
+    assert order.customer.external_id == "c9"
+    assert order.channel == "app"  # not in the input: left as stored
+
+
+def test_many_rows_are_written_in_chunks() -> None:
+    rows = [order_row(number, customer=f"c{number % 50}") for number in range(WRITE_CHUNK + 7)]
+
+    counts = upsert_orders(rows, fields=ORDER_FIELDS)
+
+    assert counts.created == Order.objects.count() == WRITE_CHUNK + 7
+    assert counts.customers_created == 50
+
+
+def test_subscriptions_and_answers_are_keyed_by_customer_and_moment() -> None:
+    existing = make_subscription(customer=make_customer(external_id="c1"), started_at=NOON)
+    rows = [
+        {"customer": "c1", "plan": existing.plan, "started_at": NOON, "mrr": Decimal("19.00")},
+        {"customer": "c1", "plan": "pro", "started_at": NOON, "mrr": Decimal("49.00")},
+    ]
+    counts = upsert_subscriptions(rows, fields=("customer", "plan", "started_at", "mrr"))
+    assert counts == UpsertCounts(created=1, updated=1)
+    assert Subscription.objects.get(pk=existing.pk).mrr == Decimal("19.00")
+
+    answer = {"customer": "c1", "survey": "nps", "answered_at": NOON, "score": 9}
+    fields = ("customer", "survey", "answered_at", "score")
+    assert upsert_survey_answers([answer], fields=fields) == UpsertCounts(created=1)
+    assert upsert_survey_answers([{**answer, "score": 3}], fields=fields).updated == 1
+    assert SurveyAnswer.objects.get().score == 3
