@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from retain.accounts.api import require
 from retain.accounts.models import Role, User
 from retain.accounts.services import revoke_api_key
 from retain.cli import main
+from retain.errors import PermissionDenied
 from tests.accounts.builders import make_api_key, make_user
 from tests.customers.api_builders import make_customer
 
@@ -173,3 +175,22 @@ def test_users_create_prompts_twice_without_the_variable(monkeypatch, capsys) ->
     monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
     assert main(["users", "create", "dee", "--role", "agent"]) == 0
     assert User.objects.get(username="dee").check_password("correct horse battery")
+
+
+def test_a_session_write_to_a_scoped_route_needs_the_csrf_token(rf) -> None:
+    """``require(scope)`` guards future write routes too: a session POST without the token
+    is refused, a session GET or a keyed POST is not."""
+    session_user, bearer_key = require("read")[1], require("read")[0]
+    user = make_user(role=Role.AGENT)
+    post = rf.post("/api/v1/anything")
+    post.user = user
+    with pytest.raises(PermissionDenied, match="CSRF") as caught:
+        session_user(post)
+    assert caught.value.details["status"] == 403
+    get = rf.get("/api/v1/anything")
+    get.user = user
+    assert session_user(get).user == user
+    _, plain = make_api_key("read")
+    keyed = rf.post("/api/v1/anything", headers={"Authorization": f"Bearer {plain}"})
+    keyed.user = user
+    assert bearer_key(keyed).key is not None
