@@ -44,9 +44,25 @@ def _to_arrow(table: Any) -> pa.Table:
     return pa.table(table)
 
 
+def fetch(expression: ir.Table) -> pa.Table:
+    """Execute a table expression and return its rows as Arrow, on any backend.
+
+    ibis 12 fetches PySpark results through ``toPandas()``, which warns on pandas 3 (and
+    converts row by row); there the compiled query runs on the session and comes back
+    through Spark's own ``toArrow()``, cast to the expression's schema.
+    """
+    backend = ibis.get_backend(expression)
+    if backend.name != "pyspark":
+        return expression.to_pyarrow()
+    frame = backend.raw_sql(backend.compile(expression))
+    if not hasattr(frame, "toArrow"):  # PySpark 3.5
+        return expression.to_pyarrow()
+    return frame.toArrow().cast(expression.schema().to_pyarrow())
+
+
 def deliver(result: ir.Table, *, lazy: bool) -> Any:
     """An ibis expression for ibis input, else the executed pandas DataFrame."""
-    return result if lazy else result.to_pyarrow().to_pandas()
+    return result if lazy else fetch(result).to_pandas()
 
 
 def require_columns(table: ir.Table, names: dict[str, str]) -> None:
@@ -64,7 +80,7 @@ def scalar(expression: ir.Scalar) -> Any:
     ibis 12's ``execute`` goes through a pandas option that pandas 3 deprecates (a warning
     on every call), so results are always fetched as Arrow.
     """
-    return expression.to_pyarrow().as_py()
+    return fetch(expression.as_table()).column(0)[0].as_py()
 
 
 def reject_any(table: ir.Table, rules: list[tuple[str, ir.BooleanValue, str]]) -> None:
@@ -72,16 +88,14 @@ def reject_any(table: ir.Table, rules: list[tuple[str, ir.BooleanValue, str]]) -
     rule's bad rows; the first rule with any raises as :func:`reject_rows` would."""
     if not rules:
         return
-    counts = (
+    counts = fetch(
         table.aggregate(
             **{
                 f"rule_{i}": ibis.ifelse(bad.fill_null(False), 1, 0).sum()
                 for i, (_, bad, _) in enumerate(rules)
             }
         )
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
+    ).to_pylist()[0]
     for i, (column, bad, rule) in enumerate(rules):
         if counts[f"rule_{i}"]:
             reject_rows(table, column, bad, rule)
@@ -92,7 +106,7 @@ def reject_rows(table: ir.Table, column: str, bad: ir.BooleanValue, rule: str) -
     flagged = table.filter(bad)
     count = scalar(flagged.count())
     if count:
-        example = flagged.limit(1).to_pyarrow().to_pylist()[0]
+        example = fetch(flagged.limit(1)).to_pylist()[0]
         raise DataError(rule, column=column, bad_rows=count, example=example)
 
 

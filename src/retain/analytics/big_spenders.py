@@ -20,7 +20,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from retain.analytics._tables import as_date, epoch_days
+from retain.analytics._tables import as_date, epoch_days, fetch
 from retain.analytics.orders import completed_orders
 from retain.errors import DataError
 
@@ -78,7 +78,7 @@ def big_spenders_at_risk(
         earlier_gap_days=gaps.gap.mean(where=~gaps.is_last),
         last_gap_days=gaps.gap.max(where=gaps.is_last),
     )
-    frame = per_customer.to_pyarrow().to_pandas()
+    frame = fetch(per_customer).to_pandas()
     if not {"customer_id", "p_alive"} <= set(scores.columns):
         raise DataError("scores need customer_id and p_alive columns", column="p_alive")
     frame = frame.merge(scores[["customer_id", "p_alive"]], on="customer_id", how="left")

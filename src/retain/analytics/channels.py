@@ -18,7 +18,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from retain.analytics._tables import as_date, epoch_days, require_columns, to_ibis
+from retain.analytics._tables import as_date, epoch_days, fetch, require_columns, to_ibis
 from retain.analytics.orders import completed_orders
 from retain.errors import DataError
 
@@ -104,7 +104,7 @@ def channel_value(
         old_enough=ibis.ifelse(firsts.first_day <= year_ago, 1, 0),
         retained=repeat.retained.fill_null(0),
     )
-    frame = per_customer.to_pyarrow().to_pandas()
+    frame = fetch(per_customer).to_pandas()
     if "clv_12m" not in scores or "customer_id" not in scores:
         raise DataError("scores need customer_id and clv_12m columns", column="clv_12m")
     frame = frame.merge(scores[["customer_id", "clv_12m"]], on="customer_id", how="left")

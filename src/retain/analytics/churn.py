@@ -37,6 +37,7 @@ from retain.analytics._tables import (
     deliver,
     reject_rows,
     require_columns,
+    scalar,
     to_ibis,
 )
 
@@ -88,7 +89,7 @@ def subscription_churn(
     reject_rows(table, mrr, value < 0, "mrr is negative")
     runs = table.select(customer_id=table[customer_id], start=start_time, stop=end_time, mrr=value)
 
-    first = as_date(runs.start.min().to_pyarrow().as_py(), "first started_at")
+    first = as_date(scalar(runs.start.min()), "first started_at")
     starts = _month_starts(first, end)
     # The months as a small table built on the data's own backend (a union of literal rows
     # over a one-row aggregate), so the whole expression runs where the data lives.

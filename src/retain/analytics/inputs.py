@@ -30,7 +30,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from retain.analytics._tables import reject_rows, require_columns, scalar, to_ibis
+from retain.analytics._tables import fetch, reject_rows, require_columns, scalar, to_ibis
 
 SCORE_RANGES = {"nps": (0, 10), "csat": (1, 5), "exit": (1, 5)}
 
@@ -52,7 +52,7 @@ def _unique(table: ir.Table, name: str) -> None:
     counts = table.group_by(table[name].name("key")).aggregate(n=lambda t: t.count())
     repeated = counts.filter(counts.n > 1)
     if scalar(repeated.count()):
-        key = repeated.limit(1).to_pyarrow().to_pylist()[0]["key"]
+        key = fetch(repeated.limit(1)).to_pylist()[0]["key"]
         reject_rows(table, name, table[name] == ibis.literal(key), f"{name} repeats")
 
 

@@ -28,7 +28,14 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from retain.analytics._tables import reject_any, reject_rows, require_columns, scalar, to_ibis
+from retain.analytics._tables import (
+    fetch,
+    reject_any,
+    reject_rows,
+    require_columns,
+    scalar,
+    to_ibis,
+)
 
 #: Statuses whose orders are excluded from every analysis.
 EXCLUDED_STATUSES = ("refunded", "cancelled", "canceled", "returned", "failed", "void")
@@ -98,7 +105,7 @@ def completed_orders(
     duplicated = table.group_by(table[order_id].name("order_id")).aggregate(n=lambda t: t.count())
     repeats = scalar(duplicated.filter(duplicated.n > 1).count())
     if repeats:
-        example = duplicated.filter(duplicated.n > 1).limit(1).to_pyarrow().to_pylist()[0]
+        example = fetch(duplicated.filter(duplicated.n > 1).limit(1)).to_pylist()[0]
         reject_rows(
             table,
             order_id,
