@@ -35,6 +35,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Each test run gets a database of its own: a SQLite file in its temporary folder, or a
+    PostgreSQL database named after the process, so runs side by side never share one."""
+    from django.db import connections
+
+    test = connections["default"].settings_dict["TEST"]
+    if connections["default"].vendor == "sqlite":
+        test["NAME"] = str(tmp_path_factory.mktemp("store") / Path(test["NAME"]).name)
+    else:
+        test["NAME"] = f"{test['NAME'] or 'test_retain'}_{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
 def cdnow_transactions() -> pd.DataFrame:
     return load_cdnow_transactions()
 
