@@ -23,3 +23,13 @@ def create_customers(*, prefix: str, count: int, pause_flag: str = "") -> None:
 def fail(*, prefix: str) -> None:
     Customer.objects.create(external_id=f"{prefix}-written-before-the-failure")
     raise RuntimeError("this job always fails")
+
+
+@job("tests.chain")
+def chain(*, remaining: int) -> None:
+    """Enqueue its own successor under its own key, as a schedule does."""
+    from retain.worker.services import enqueue
+
+    Customer.objects.create(external_id=f"chain-{remaining}")
+    if remaining > 0:
+        enqueue("tests.chain", unique_key="chain", remaining=remaining - 1)

@@ -78,3 +78,19 @@ def test_a_worker_killed_mid_job_loses_nothing_and_repeats_nothing(tmp_path) -> 
     assert run_next_job().pk == job.pk
     assert Customer.objects.filter(external_id__startswith="k").count() == 50
     assert run_next_job() is None
+
+
+@pytest.mark.django_db
+def test_a_running_job_can_enqueue_its_successor_under_its_own_key() -> None:
+    enqueue("tests.chain", unique_key="chain", remaining=2)
+    assert run_jobs_until_idle() == 3
+    assert Customer.objects.filter(external_id__startswith="chain-").count() == 3
+
+
+@pytest.mark.django_db
+def test_a_failed_attempt_waits_again_under_its_key() -> None:
+    job = enqueue("tests.fail", unique_key="flaky", prefix="g")
+    run_next_job()
+    job.refresh_from_db()
+    assert job.status == JobStatus.READY and job.unique_key == "flaky"
+    assert enqueue("tests.fail", unique_key="flaky", prefix="g") is None

@@ -46,7 +46,6 @@ def rescore() -> RescoreSummary | None:
     except DataError as error:
         logger.warning("rescoring skipped: %s", error)
         summary = None
-    _release_own_key()
     enqueue(RESCORE_JOB, unique_key=RESCORE_JOB, run_after=moment + rescore_every())
     return summary
 
@@ -57,17 +56,3 @@ def ensure_rescoring_scheduled(*, now: dt.datetime | None = None) -> Job | None:
     if Job.objects.filter(name=RESCORE_JOB, status=JobStatus.READY).exists():
         return None
     return enqueue(RESCORE_JOB, unique_key=RESCORE_JOB, run_after=now or timezone.now())
-
-
-def _release_own_key() -> None:
-    """Let the running job's successor take the schedule's key.
-
-    The queue keeps the running job ``ready`` (with its key) until the job returns, so the
-    next run could not be enqueued under the same key. The running job is the only ready one
-    with that key and its row is locked by this very transaction; its key is cleared in the
-    database only (the worker then saves it done, or restores it on a rollback). Run outside
-    the worker this would free a waiting job's key: call :func:`rescore_customers` there.
-    """
-    Job.objects.filter(name=RESCORE_JOB, status=JobStatus.READY, unique_key=RESCORE_JOB).update(
-        unique_key=None
-    )

@@ -55,6 +55,11 @@ def run_next_job(*, now: dt.datetime | None = None) -> Job | None:
         if job is None:
             return None
         job.attempts += 1
+        # A running job no longer waits: its key is free (inside this transaction, so a
+        # crash restores it) and the job may enqueue its own successor under the same key.
+        key, job.unique_key = job.unique_key, None
+        if key is not None:
+            Job.objects.filter(pk=job.pk).update(unique_key=None)
         try:
             with transaction.atomic():
                 job_function(job.name)(**job.payload)
@@ -63,12 +68,12 @@ def run_next_job(*, now: dt.datetime | None = None) -> Job | None:
             logger.warning("job %s failed (attempt %d)", job, job.attempts)
             if job.attempts >= MAX_ATTEMPTS:
                 job.status = JobStatus.FAILED
-                job.unique_key = None
             else:
                 job.run_after = now + dt.timedelta(seconds=2**job.attempts)
+                waiting = Job.objects.filter(status=JobStatus.READY, unique_key=key).exists()
+                job.unique_key = None if waiting else key  # waits again, keyed as before
         else:
             job.status = JobStatus.DONE
-            job.unique_key = None
         job.finished_at = timezone.now()
         job.save()
         return job
