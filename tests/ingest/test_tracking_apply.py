@@ -125,3 +125,11 @@ def test_a_full_run_enqueues_the_next_one(client: Client) -> None:
     assert Job.objects.filter(status=JobStatus.READY).count() == 1  # the continuation
     run_jobs_until_idle()
     assert Event.objects.count() == 7
+
+
+def test_an_alias_links_the_events_before_it_in_the_same_run(client: Client) -> None:
+    send(client, [make_track(userId=None, anonymousId="anon-8"), make_track(userId="c-8"),
+                  make_alias(previousId="anon-8", userId="c-8"),
+                  make_track(userId="c-8")])  # fmt: skip
+    assert apply_pending_messages() == 4
+    assert Event.objects.filter(customer__external_id="c-8").count() == 3

@@ -214,6 +214,23 @@ def record_event(
     return event
 
 
+def record_events(events: list[dict[str, Any]]) -> None:
+    """Many behavioural events in one insert (each a dict of :func:`record_event`'s
+    arguments); one whose ``message_id`` is already recorded is skipped."""
+    Event.objects.bulk_create(
+        [
+            Event(
+                customer=event["customer"], kind=event["kind"], name=event["name"][:200],
+                anonymous_id=(event.get("anonymous_id") or "")[:200],
+                properties=event.get("properties") or {}, occurred_at=event["occurred_at"],
+                message_id=event["message_id"],
+            )
+            for event in events
+        ],
+        ignore_conflicts=True,
+    )  # fmt: skip
+
+
 def link_alias(*, previous_id: str, user_id: str) -> Customer:
     """Apply an ``alias`` call: ``previous_id`` (an anonymous id, or an old user id) is now
     known as ``user_id``; the customer ``user_id`` is created if new.

@@ -23,11 +23,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from retain.accounts.models import ApiKey
-from retain.customers.models import EventKind
+from retain.customers.models import Customer, EventKind
 from retain.customers.services import (
     identify_customer,
     link_alias,
     record_event,
+    record_events,
     record_order,
     refund_order,
     resolve_customer,
@@ -47,6 +48,13 @@ ORDER_COMPLETED = "Order Completed"
 ORDER_REFUNDED = "Order Refunded"
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 _SHOWN_PROBLEMS = 20
+#: What makes a message unappliable (kept as its error); other errors fail the whole job.
+_APPLY_ERRORS = (RetainError, ValueError, TypeError, ArithmeticError, IntegrityError,
+                 DatabaseDataError)  # fmt: skip
+#: Rows per INSERT: 6 parameters each stays under SQLite's 32,766 and PostgreSQL's 65,535.
+_ROWS_PER_INSERT = 4000
+#: A checked message as stored: messageId, type, payload JSON, receivedAt, corrected time.
+MessageRow = tuple[str, str, str, dt.datetime, dt.datetime]
 
 
 def accept_calls(
@@ -60,15 +68,34 @@ def accept_calls(
     """
     messages, sent_at = messages_of(document, kind=kind)
     rows = check_messages(messages, sent_at=sent_at, received_at=received_at)
-    unique, seen = [], set()
-    for row in rows:  # a message repeated within the request is stored once, as it came first
-        if row.message_id not in seen:
-            seen.add(row.message_id)
-            row.source = source
-            unique.append(row)
-    Message.objects.bulk_create(unique, ignore_conflicts=True, batch_size=_insert_batch_size())
+    insert_messages(rows, source=source)
     enqueue(APPLY_JOB, unique_key=APPLY_JOB)
     return len(messages)
+
+
+def insert_messages(rows: list[MessageRow], *, source: ApiKey | None) -> None:
+    """One ``INSERT ... ON CONFLICT (message_id) DO NOTHING`` for the rows (more only beyond
+    :data:`_ROWS_PER_INSERT`): a message already stored, or repeated in ``rows``, is skipped.
+
+    Written in SQL rather than ``bulk_create`` because the door's time goes here: the payloads
+    are serialised once (by :func:`check_messages`) and no model instances are built.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    payload = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    source_id = source.pk if source is not None else None
+    table = Message._meta.db_table
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        values = ",".join([f"(%s, %s, {payload}, %s, %s, %s, '')"] * len(chunk))
+        parameters = []
+        for message_id, kind, text, received_at, timestamp in chunk:
+            parameters += [message_id, kind, text, adapt(received_at), adapt(timestamp), source_id]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (message_id, type, payload, received_at, timestamp, "
+                f"source_id, error) VALUES {values} ON CONFLICT (message_id) DO NOTHING",
+                parameters,
+            )
 
 
 def messages_of(document: Any, *, kind: str | None) -> tuple[list[Any], Any]:
@@ -89,19 +116,23 @@ def messages_of(document: Any, *, kind: str | None) -> tuple[list[Any], Any]:
     return batch, document.get("sentAt")
 
 
-def check_messages(messages: list[Any], *, sent_at: Any, received_at: dt.datetime) -> list[Message]:
-    """Unsaved :class:`Message` rows for ``messages``, or :class:`DataError` for all the
-    problems found (grouped by field, the first field named in the message)."""
+def check_messages(
+    messages: list[Any], *, sent_at: Any, received_at: dt.datetime
+) -> list[MessageRow]:
+    """The rows to store for ``messages`` (payloads serialised), or :class:`DataError` for
+    all the problems found (grouped by field, the first field named in the message)."""
     problems: dict[str, list[dict[str, Any]]] = defaultdict(list)
     rows = []
-    measure = len(messages) > 1  # a single call was measured as the request body
     for index, message in enumerate(messages):
-        found = _problems_of(message, measure=measure)
+        found = _problems_of(message)
         if not found:
             try:
                 rows.append(_row(message, batch_sent_at=sent_at, received_at=received_at))
             except DataError as error:
                 found = [(error.details["field"], error.message)]
+            else:
+                if len(rows[-1][2]) > CALL_LIMIT:
+                    found = [("(message)", f"a message must be at most {CALL_LIMIT // 1024} KB")]
         for field, problem in found:
             problems[field].append(
                 {"index": index, "messageId": _message_id_of(message), "problem": problem}
@@ -111,7 +142,7 @@ def check_messages(messages: list[Any], *, sent_at: Any, received_at: dt.datetim
     return rows
 
 
-def _problems_of(message: Any, *, measure: bool) -> list[tuple[str, str]]:
+def _problems_of(message: Any) -> list[tuple[str, str]]:
     if not isinstance(message, dict):
         return [("(message)", "a message must be a JSON object")]
     found = []
@@ -136,12 +167,10 @@ def _problems_of(message: Any, *, measure: bool) -> list[tuple[str, str]]:
     for field in _OBJECT_FIELDS:
         if message.get(field) is not None and not isinstance(message[field], dict):
             found.append((field, f"{field} must be an object"))
-    if measure and len(json.dumps(message, separators=(",", ":"))) > CALL_LIMIT:
-        found.append(("(message)", f"a message must be at most {CALL_LIMIT // 1024} KB"))
     return found
 
 
-def _row(message: dict[str, Any], *, batch_sent_at: Any, received_at: dt.datetime) -> Message:
+def _row(message: dict[str, Any], *, batch_sent_at: Any, received_at: dt.datetime) -> MessageRow:
     """The row for a checked message: its time corrected for the sender's clock skew as
     Segment does it, ``timestamp + (receivedAt - sentAt)``, when ``sentAt`` is given."""
     sent_at = message.get("sentAt", batch_sent_at)
@@ -149,10 +178,8 @@ def _row(message: dict[str, Any], *, batch_sent_at: Any, received_at: dt.datetim
     timestamp = _time(original, "timestamp") if original is not None else received_at
     if sent_at is not None and original is not None:
         timestamp += received_at - _time(sent_at, "sentAt")
-    return Message(
-        message_id=message["messageId"], type=message["type"], payload=message,
-        received_at=received_at, timestamp=timestamp,
-    )  # fmt: skip
+    text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    return message["messageId"], message["type"], text, received_at, timestamp
 
 
 def _time(value: Any, field: str) -> dt.datetime:
@@ -192,18 +219,14 @@ def _short(value: Any) -> str:
     return repr(value)[:80]
 
 
-def _insert_batch_size() -> int | None:
-    # SQLite allows 32,766 variables per statement since 3.32, but Django assumes 999.
-    return 4000 if connection.vendor == "sqlite" else None
-
-
 def apply_pending_messages(*, limit: int = APPLY_BATCH, now: dt.datetime | None = None) -> int:
     """Apply up to ``limit`` pending messages in arrival order; the number claimed.
 
     Each message runs in a savepoint: one that fails keeps its error (and is not claimed
-    again) while the others go on. Run inside the job's transaction, so the effects and the
-    applied marks commit together. Claimed with ``SKIP LOCKED`` on PostgreSQL, so two workers
-    never apply the same message.
+    again) while the others go on. Plain events are inserted together, and a customer
+    already resolved in this run is not looked up again. Run inside the job's transaction,
+    so the effects and the applied marks commit together. Claimed with ``SKIP LOCKED`` on
+    PostgreSQL, so two workers never apply the same message.
     """
     now = now or timezone.now()
     pending = list(
@@ -212,20 +235,57 @@ def apply_pending_messages(*, limit: int = APPLY_BATCH, now: dt.datetime | None 
         .order_by("id")[:limit]
     )
     applied, failed = [], []
+    events: list[dict[str, Any]] = []  # plain events, inserted together
+    customers: dict[str, Customer] = {}  # by userId, as resolved earlier in this run
     for message in pending:
+        plain = _is_plain_event(message)
+        if not plain:  # what it does may depend on the events before it (an alias links them)
+            record_events(events)
+            events = []
+        user_id = _text(message.payload.get("userId"))
+        if plain and user_id in customers and not message.payload.get("anonymousId"):
+            events.append(_event_of(message, customers[user_id]))
+            applied.append(message.pk)
+            continue
         try:
             with transaction.atomic():
-                apply_message(message)
-        except (RetainError, ValueError, TypeError, ArithmeticError, IntegrityError,
-                DatabaseDataError) as error:  # fmt: skip
+                if plain:
+                    customer = resolve_customer(
+                        user_id=user_id, anonymous_id=_text(message.payload.get("anonymousId"))
+                    )
+                else:
+                    apply_message(message)
+        except _APPLY_ERRORS as error:
             message.error = f"{type(error).__name__}: {error}"[:2000] or type(error).__name__
             failed.append(message)
-        else:
-            applied.append(message.pk)
+            continue
+        if plain:
+            events.append(_event_of(message, customer))
+            if user_id and customer is not None:
+                customers[user_id] = customer
+        applied.append(message.pk)
+    record_events(events)
     Message.objects.filter(pk__in=applied).update(applied_at=now)
     for message in failed:
         message.save(update_fields=["error"])
     return len(pending)
+
+
+def _is_plain_event(message: Message) -> bool:
+    """A call that only becomes an :class:`Event` (not an identify, alias or order)."""
+    if message.type == "track":
+        return message.payload.get("event") not in (ORDER_COMPLETED, ORDER_REFUNDED)
+    return message.type in EventKind.values
+
+
+def _event_of(message: Message, customer: Customer | None) -> dict[str, Any]:
+    payload = message.payload
+    return {
+        "customer": customer, "kind": message.type, "name": _event_name(payload),
+        "occurred_at": message.timestamp, "message_id": message.message_id,
+        "anonymous_id": _text(payload.get("anonymousId")) or "",
+        "properties": payload.get("properties") or payload.get("traits") or {},
+    }  # fmt: skip
 
 
 def apply_message(message: Message) -> None:
@@ -245,12 +305,8 @@ def apply_message(message: Message) -> None:
     elif kind == "track" and payload.get("event") == ORDER_REFUNDED:
         refund_order(order_id=_order_id(payload.get("properties") or {}))
     elif kind in EventKind.values:
-        record_event(
-            customer=resolve_customer(user_id=user_id, anonymous_id=anonymous_id),
-            kind=kind, name=_event_name(payload), occurred_at=message.timestamp,
-            message_id=message.message_id, anonymous_id=anonymous_id or "",
-            properties=payload.get("properties") or payload.get("traits") or {},
-        )  # fmt: skip
+        customer = resolve_customer(user_id=user_id, anonymous_id=anonymous_id)
+        record_event(**_event_of(message, customer))
     else:
         raise DataError(f"unknown message type {kind!r}", field="type", example=kind)
 
