@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from retain.customers.bulk import (
-    WRITE_CHUNK,
     UpsertCounts,
     upsert_customers,
     upsert_orders,
@@ -21,6 +20,7 @@ from tests.customers.builders import make_customer, make_order, make_subscriptio
 
 pytestmark = pytest.mark.django_db
 NOON = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)
+LOOKUP_ROWS = 5_100  # more keys than one IN (...) takes, on SQLite and PostgreSQL
 
 
 def order_row(number: int, customer: str = "c1", amount: str = "10.00") -> dict:
@@ -69,13 +69,16 @@ def test_an_order_moved_to_another_customer_is_an_update() -> None:
     assert order.channel == "app"  # not in the input: left as stored
 
 
-def test_many_rows_are_written_in_chunks() -> None:
-    rows = [order_row(number, customer=f"c{number % 50}") for number in range(WRITE_CHUNK + 7)]
+def test_more_rows_than_one_lookup_holds_are_compared_in_chunks() -> None:
+    rows = [order_row(number, customer=f"c{number % 50}") for number in range(LOOKUP_ROWS)]
 
     counts = upsert_orders(rows, fields=ORDER_FIELDS)
+    rows[-1] = {**rows[-1], "amount": Decimal("99.99")}
+    again = upsert_orders(rows, fields=ORDER_FIELDS)
 
-    assert counts.created == Order.objects.count() == WRITE_CHUNK + 7
+    assert counts.created == Order.objects.count() == LOOKUP_ROWS
     assert counts.customers_created == 50
+    assert again == UpsertCounts(updated=1, unchanged=LOOKUP_ROWS - 1)
 
 
 def test_subscriptions_and_answers_are_keyed_by_customer_and_moment() -> None:

@@ -23,12 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
+from django.utils import timezone
 
 from retain.customers.models import Complaint, Customer, Order, Subscription, SurveyAnswer
-
-#: Rows per INSERT ... ON CONFLICT statement (Django lowers it to fit SQLite's 999 variables).
-WRITE_CHUNK = 2000
 
 Row = dict[str, Any]
 
@@ -89,10 +87,7 @@ def customer_ids_for(external_ids: Iterable[str]) -> tuple[dict[str, int], int]:
     wanted = set(external_ids)
     known = _known_customers(wanted)
     missing = sorted(wanted - known.keys())
-    for chunk in _chunks(missing, WRITE_CHUNK):
-        Customer.objects.bulk_create(
-            [Customer(external_id=external_id) for external_id in chunk], ignore_conflicts=True
-        )
+    _write(_CUSTOMERS, [{"external_id": external_id} for external_id in missing], update=())
     if missing:
         known.update(_known_customers(missing))
     return known, len(missing)
@@ -142,13 +137,15 @@ def _upsert(
         else:
             continue
         writes.append(row)
-    _write(target, writes, values)
+    _write(target, writes, update=(*values, *target.touched))
     return UpsertCounts(created, updated, len(rows) - created - updated)
 
 
 def _stored(target: _Target, rows: list[Row], values: tuple[str, ...]) -> dict[tuple, Row]:
     """The stored values of the rows' keys, by key."""
     lookup, *rest = target.key  # the first key column narrows the query; the rest match here
+    if not rows or not target.model.objects.exists():  # a first load: nothing to compare
+        return {}
     wanted = {tuple(row[name] for name in target.key) for row in rows}
     columns = (*target.key, *values)
     stored: dict[tuple, Row] = {}
@@ -161,22 +158,80 @@ def _stored(target: _Target, rows: list[Row], values: tuple[str, ...]) -> dict[t
     return stored
 
 
-def _write(target: _Target, rows: list[Row], values: tuple[str, ...]) -> None:
+def _write(target: _Target, rows: list[Row], update: Sequence[str]) -> None:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE SET <update>`` (``DO NOTHING`` without
+    ``update``): what ``bulk_create(update_conflicts=True)`` sends, with the values adapted
+    once per column instead of through the ORM per value. SQLite runs one prepared statement
+    over all rows (its loop in C); PostgreSQL COPYs the rows into a temporary table and
+    upserts from it in one statement (a long VALUES list is slow to bind and parse)."""
     if not rows:
         return
     model = target.model
-    update_fields = [_name(model, name) for name in (*values, *target.touched)]
-    for chunk in _chunks(rows, WRITE_CHUNK):
-        objects = [model(**row) for row in chunk]
-        if update_fields:
-            model.objects.bulk_create(
-                objects,
-                update_conflicts=True,
-                unique_fields=[_name(model, name) for name in target.key],
-                update_fields=update_fields,
-            )
-        else:  # only a key: nothing to update on a conflict
-            model.objects.bulk_create(objects, ignore_conflicts=True)
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    params = list(zip(*(_column_values(field, rows) for field in fields), strict=True))
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(field.column) for field in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            values = "VALUES (" + ", ".join(["%s"] * len(fields)) + ")"
+            cursor.executemany(_upsert_sql(target, names, values, update), params)
+            return
+        staging = quote(f"import_{model._meta.db_table}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "
+            f"SELECT {names} FROM {quote(model._meta.db_table)} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
+            for row in params:
+                copy.write_row(row)
+        cursor.execute(_upsert_sql(target, names, f"SELECT {names} FROM {staging}", update))
+        cursor.execute(f"DROP TABLE {staging}")
+
+
+def _upsert_sql(target: _Target, names: str, source: str, update: Sequence[str]) -> str:
+    model, quote = target.model, connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(model._meta.get_field(_name(model, name)).column)
+
+    key = ", ".join(column(name) for name in target.key)
+    if update:
+        sets = ", ".join(f"{column(name)} = EXCLUDED.{column(name)}" for name in update)
+        action = f"DO UPDATE SET {sets}"
+    else:
+        action = "DO NOTHING"
+    table = quote(model._meta.db_table)
+    return f"INSERT INTO {table} ({names}) {source} ON CONFLICT ({key}) {action}"
+
+
+def _column_values(field: Field, rows: list[Row]) -> Sequence[Any]:
+    """One column's values as the database takes them; the field's default (adapted once)
+    where the rows do not carry it, ``now`` for ``auto_now`` fields."""
+    adapt = _adapter(field)
+    if field.attname in rows[0]:
+        values = [row[field.attname] for row in rows]
+        return values if adapt is None else [adapt(value) for value in values]
+    automatic = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    default = timezone.now() if automatic else field.get_default()
+    return [default if adapt is None else adapt(default)] * len(rows)
+
+
+def _adapter(field: Field) -> Callable[[Any], Any] | None:
+    """How a value of ``field`` goes to the database as the ORM sends it (None: as it is)."""
+    ops = connection.ops
+    kind = field.get_internal_type()
+    if kind == "DateTimeField" and connection.vendor == "sqlite":
+        zone = connection.timezone  # as the ORM stores it: naive text in the store's zone
+        return lambda value: (
+            None if value is None else str(value.astimezone(zone).replace(tzinfo=None))
+        )
+    if kind == "DateTimeField":
+        return ops.adapt_datetimefield_value
+    if kind == "DateField":
+        return ops.adapt_datefield_value
+    if kind == "JSONField":
+        return lambda value: field.get_db_prep_save(value, connection)
+    return None  # text, numbers, Decimal: the drivers take them as they are
 
 
 def _merge_traits(row: Row, old: Row | None) -> Row:

@@ -172,8 +172,7 @@ def times(*, required: bool) -> Callable[[pa.ChunkedArray], Converted]:
         parsed = _utc(column)
         missing = parsed.isna().tolist()
         given = column.is_valid().to_pylist()
-        stamps = zip(missing, parsed, strict=True)
-        values = [None if gone else stamp.to_pydatetime() for gone, stamp in stamps]
+        values = pa.array(parsed, type=pa.timestamp("us", "UTC")).to_pylist()
         unreadable = [gone and there for gone, there in zip(missing, given, strict=True)]
         problems = [("not an ISO 8601 date or timestamp", unreadable)]
         if required:
