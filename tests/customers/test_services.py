@@ -1,0 +1,97 @@
+"""Single-record customer operations: idempotent on the input's own key, explicit about
+conflicts, and never a silent merge."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from retain.customers.models import Consent, Event, Identity
+from retain.customers.services import (
+    get_or_create_customer,
+    identify_customer,
+    link_alias,
+    record_event,
+    record_events,
+    record_order,
+    refund_order,
+    resolve_customer,
+    set_consent,
+)
+from retain.errors import Conflict, DataError, NotFound
+
+pytestmark = pytest.mark.django_db
+NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+
+
+def test_identify_maps_known_traits_and_keeps_the_rest() -> None:
+    customer = identify_customer(user_id="c-1", at=NOW, traits={
+        "email": " Ann@Example.COM ", "firstName": "Ann", "lastName": "Lee",
+        "birthday": "1990-05-17T00:00:00Z", "acquisitionChannel": "search",
+        "createdAt": "2025-01-02T03:04:05Z", "sms_consent": "yes", "plan": "gold"})  # fmt: skip
+    assert customer.email == "ann@example.com" and customer.name == "Ann Lee"
+    assert customer.birthday == dt.date(1990, 5, 17) and customer.acquisition_channel == "search"
+    assert customer.signed_up_at == dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    assert customer.traits["plan"] == "gold"
+    assert Consent.objects.get(customer=customer, channel="sms").granted
+
+
+def test_identify_refuses_a_bad_trait() -> None:
+    with pytest.raises(DataError, match=r"traits\.email"):
+        identify_customer(user_id="c-1", traits={"email": "not an email"}, at=NOW)
+    with pytest.raises(DataError, match=r"traits\.birthday"):
+        identify_customer(user_id="c-1", traits={"birthday": "soon"}, at=NOW)
+    with pytest.raises(DataError, match=r"traits\.unsubscribed"):
+        identify_customer(user_id="c-1", traits={"unsubscribed": "maybe"}, at=NOW)
+
+
+def test_an_anonymous_identify_of_an_unknown_visitor_does_nothing() -> None:
+    assert identify_customer(user_id=None, anonymous_id="anon", traits={}, at=NOW) is None
+
+
+def test_an_older_consent_answer_never_wins() -> None:
+    customer = get_or_create_customer(external_id="c-2")
+    set_consent(customer=customer, channel="email", granted=False, source="x", at=NOW)
+    set_consent(customer=customer, channel="email", granted=True, source="x",
+                at=NOW - dt.timedelta(days=1))  # fmt: skip
+    assert not Consent.objects.get(customer=customer).granted
+
+
+def test_an_order_is_recorded_once_and_refunded() -> None:
+    customer = get_or_create_customer(external_id="c-3")
+    first = record_order(customer=customer, order_id="o-1", ordered_at=NOW,
+                         amount=Decimal("10.00"), currency="eur")  # fmt: skip
+    again = record_order(customer=customer, order_id="o-1", ordered_at=NOW, amount=Decimal(1))
+    assert first.pk == again.pk and again.amount == Decimal("10.00") and again.currency == "EUR"
+    assert refund_order(order_id="o-1").status == "refunded"
+    with pytest.raises(NotFound):
+        refund_order(order_id="o-2")
+    with pytest.raises(Conflict):
+        record_order(customer=get_or_create_customer(external_id="c-4"), order_id="o-1",
+                     ordered_at=NOW, amount=Decimal(1))  # fmt: skip
+
+
+def test_events_are_recorded_once_per_message_id() -> None:
+    arguments = {"customer": None, "kind": "track", "name": "Viewed", "occurred_at": NOW,
+                 "message_id": "m-1", "anonymous_id": "anon-1"}  # fmt: skip
+    assert record_event(**arguments).pk == record_event(**arguments).pk
+    record_events([arguments, {**arguments, "message_id": "m-2"}])
+    assert Event.objects.count() == 2
+    with pytest.raises(DataError):
+        record_event(**{**arguments, "kind": "purchase"})
+
+
+def test_alias_links_an_anonymous_past_and_refuses_to_merge_two_customers() -> None:
+    record_event(customer=None, kind="page", name="Home", occurred_at=NOW, message_id="m-1",
+                 anonymous_id="anon-9")  # fmt: skip
+    customer = link_alias(previous_id="anon-9", user_id="c-9")
+    assert Event.objects.get().customer == customer
+    assert resolve_customer(user_id=None, anonymous_id="anon-9") == customer
+    get_or_create_customer(external_id="c-10")
+    with pytest.raises(Conflict, match="merge them by hand"):
+        link_alias(previous_id="c-10", user_id="c-9")
+    with pytest.raises(Conflict):  # anon-9 is c-9's already
+        resolve_customer(user_id="c-10", anonymous_id="anon-9")
+    assert Identity.objects.filter(kind="anonymous_id", value="anon-9").count() == 1
