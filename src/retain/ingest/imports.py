@@ -403,9 +403,9 @@ def _library_problems(kind: Kind, table: pa.Table) -> list[Problem]:
             return problems
         except DataError as error:
             column = error.column
-            if column is None or column in {p.column for p in problems}:
-                if column is None:
-                    raise
+            if column is None:  # not about a column (not a table at all): as it is
+                raise
+            if column in {problem.column for problem in problems}:
                 return problems  # the stand-in did not help: report what was found
             problems.append(_from_library(error, table.num_rows))
             if column not in stand_in:
@@ -460,7 +460,7 @@ def _cross_problems(kind: Kind, table: pa.Table, values: dict[str, list]) -> lis
         seen: set[tuple] = set()
         repeated = []
         for key in zip(*(values[name] for name in kind.unique), strict=True):
-            repeated.append(key in seen)
+            repeated.append(key in seen and None not in key)  # a missing part is reported
             seen.add(key)
         if count := sum(repeated):
             example = _example(table, repeated.index(True))
@@ -477,8 +477,7 @@ def check_import(kind_name: str, table: pa.Table, *, source: str = "the file") -
     flagged = {problem.column for problem in problems}
     values, found = _converted(kind, table, flagged)
     problems += found
-    if not problems:
-        problems += _cross_problems(kind, table, values)
+    problems += _cross_problems(kind, table, values)
     if problems:
         listed = "; ".join(problem.describe() for problem in problems)
         raise DataError(
