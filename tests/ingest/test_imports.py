@@ -220,3 +220,16 @@ def test_unknown_kinds_and_file_types_are_refused(tmp_path):
         import_file("refunds", path)
     with pytest.raises(DataError, match=r"use \.csv or \.parquet"):
         import_file("orders", path)
+
+
+def test_a_header_only_file_imports_nothing_and_a_ragged_one_is_refused(tmp_path):
+    empty = tmp_path / "orders.csv"
+    empty.write_text("customer_id,order_id,ordered_at,amount\n")
+    result = import_file("orders", empty)
+    assert (result.rows, result.created, result.customers_created) == (0, 0, 0)
+
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("customer_id,order_id,ordered_at,amount\n1,2,2024-01-01,3.00,extra\n")
+    with pytest.raises(DataError, match="could not be read as csv"):
+        import_file("orders", ragged)
+    assert Order.objects.count() == 0
