@@ -49,7 +49,7 @@ def running_server(*, workers: int = 1) -> Iterator[str]:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/healthz", timeout=1):

@@ -16,8 +16,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from django.core.handlers.asgi import ASGIRequest
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -55,11 +54,6 @@ def _door(kind: str | None) -> Callable[[HttpRequest], HttpResponse]:
                 accept_calls(document, kind=kind, source=source, received_at=received_at)
         except RetainError as error:
             return _refusal(error)
-        finally:
-            if isinstance(request, ASGIRequest):
-                # Under ASGI each request runs in a thread (and connection) of its own that
-                # Django never closes; left open they pile up to PostgreSQL's max_connections.
-                connection.close()
         return HttpResponse(_SUCCESS, content_type="application/json")
 
     view.__name__ = kind or "batch"

@@ -23,6 +23,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON;"
 )
 
+#: Connections each process may hold open to PostgreSQL (``RETAIN_DB_POOL_SIZE``).
+POOL_SIZE = int(os.environ.get("RETAIN_DB_POOL_SIZE", "8"))
+
 
 def workspace() -> Path:
     """The workspace folder (``RETAIN_HOME``, default ``./retain-data``), created if missing."""
@@ -48,9 +51,10 @@ def database(url: str | None, home: Path) -> dict[str, Any]:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "OPTIONS": options,
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
+            # A pool per process: a request borrows a connection instead of opening one
+            # (about 10 ms each on a busy machine), and returns it at its end.
+            "OPTIONS": {"pool": {"min_size": 1, "max_size": POOL_SIZE, "timeout": 30}, **options},
+            "CONN_MAX_AGE": 0,
         }
     raise ConfigError(
         f"DATABASE_URL: unknown scheme {parts.scheme!r}; use postgres://... or sqlite:///path"

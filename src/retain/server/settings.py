@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "retain.ingest",
 ]
 MIDDLEWARE = [
+    "retain.server.middleware.ReturnConnectionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
