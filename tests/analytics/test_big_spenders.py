@@ -48,3 +48,27 @@ def test_bad_share_and_missing_scores_are_named() -> None:
         big_spenders_at_risk(orders, scores, observation_end="2024-12-31", top_share=0)
     with pytest.raises(DataError, match="p_alive"):
         big_spenders_at_risk(orders, scores.drop(columns="p_alive"), observation_end="2024-12-31")
+
+
+def test_gaps_match_the_gaps_between_order_days_counted_longhand() -> None:
+    from retain.datasets import make_business
+
+    shop = make_business(3_000, seed=8)
+    orders = shop.orders[~shop.orders.status.isin(["refunded", "cancelled"])]
+    scores = pd.DataFrame({"customer_id": shop.customers.customer_id, "p_alive": 0.1})
+    found = big_spenders_at_risk(orders, scores, observation_end="2024-12-31", top_share=0.2)
+    days = orders.assign(day=orders.ordered_at.dt.normalize()).groupby(["customer_id", "day"])
+    gaps = (
+        days.amount.sum().reset_index().sort_values(["customer_id", "day"])
+        .assign(gap=lambda t: t.groupby("customer_id").day.diff().dt.days)
+        .groupby("customer_id").gap
+    )  # fmt: skip
+    expected = pd.DataFrame({"usual": gaps.mean(), "last": gaps.last()})
+    got = found.set_index("customer_id")
+    assert len(got) > 100
+    pd.testing.assert_series_equal(
+        got.usual_gap_days, expected.usual.loc[got.index], check_names=False
+    )
+    pd.testing.assert_series_equal(
+        got.last_gap_days.astype(float), expected["last"].loc[got.index], check_names=False
+    )

@@ -20,7 +20,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from retain.analytics._tables import as_date, epoch_days, fetch
+from retain.analytics._tables import as_date, epoch_days, fetch, scalar
 from retain.analytics.orders import completed_orders
 from retain.errors import DataError
 
@@ -60,30 +60,43 @@ def big_spenders_at_risk(
     end = as_date(observation_end, "observation_end")
     table, _ = completed_orders(orders)
     days = (
-        table.mutate(day=table.ordered_at.date().epoch_days())
+        table.select("customer_id", day=table.ordered_at.date().epoch_days(), amount="amount")
         .filter(lambda t: t.day <= epoch_days(end))
         .group_by(["customer_id", "day"])
         .aggregate(amount=lambda t: t.amount.sum())
     )
-    window = ibis.window(group_by="customer_id", order_by="day")
-    gaps = days.mutate(gap=days.day - days.day.lag().over(window))
-    last_day = gaps.day.max().over(ibis.window(group_by="customer_id"))
-    gaps = gaps.mutate(is_last=gaps.day == last_day)
-    per_customer = gaps.group_by("customer_id").aggregate(
-        total_spend=gaps.amount.sum(),
-        orders=gaps.count(),
-        first_day=gaps.day.min(),
-        last_day=gaps.day.max(),
-        usual_gap_days=gaps.gap.mean(),
-        earlier_gap_days=gaps.gap.mean(where=~gaps.is_last),
-        last_gap_days=gaps.gap.max(where=gaps.is_last),
+    per_customer = days.group_by("customer_id").aggregate(
+        total_spend=days.amount.sum(),
+        orders=days.count(),
+        first_day=days.day.min(),
+        last_day=days.day.max(),
     )
-    frame = fetch(per_customer).to_pandas()
+    # The top spenders first (a top-N, not a sort of everyone), then their one-but-last
+    # order day: the gaps between order days telescope, so their mean is (last - first) /
+    # (days - 1) and the mean before the last gap (one-but-last - first) / (days - 2).
+    total = scalar(per_customer.count())
+    count = max(1, int(np.ceil(top_share * total)))
+    big = per_customer.order_by([ibis.desc("total_spend"), "customer_id"]).limit(count)
+    earlier = days.join(big.select("customer_id", "last_day"), "customer_id")
+    previous = (
+        earlier.filter(earlier.day < earlier.last_day)
+        .group_by("customer_id")
+        .aggregate(previous_day=lambda t: t.day.max())
+    )
+    with_previous = big.left_join(previous, "customer_id").select(
+        *[big[name] for name in big.columns], previous.previous_day
+    )
+    big = fetch(with_previous).to_pandas()
     if not {"customer_id", "p_alive"} <= set(scores.columns):
         raise DataError("scores need customer_id and p_alive columns", column="p_alive")
-    frame = frame.merge(scores[["customer_id", "p_alive"]], on="customer_id", how="left")
-    count = max(1, int(np.ceil(top_share * len(frame))))
-    big = frame.nlargest(count, "total_spend", keep="first").copy()
+    big = big.merge(scores[["customer_id", "p_alive"]], on="customer_id", how="left")
+    big = big.sort_values(["total_spend", "customer_id"], ascending=[False, True])
+    gaps = big.orders.to_numpy(dtype=float) - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        big["usual_gap_days"] = np.where(gaps >= 1, (big.last_day - big.first_day) / gaps, np.nan)
+        earlier_gap = (big.previous_day - big.first_day) / (gaps - 1)
+    big["earlier_gap_days"] = np.where(gaps >= 2, earlier_gap, np.nan)
+    big["last_gap_days"] = big.last_day - big.previous_day
     big["days_since_last_order"] = epoch_days(end) - big.last_day
     overdue = big.days_since_last_order > overdue_factor * big.usual_gap_days
     widening = big.last_gap_days > overdue_factor * big.earlier_gap_days

@@ -72,14 +72,16 @@ def channel_value(
     days = table.mutate(day=table.ordered_at.date().epoch_days()).filter(
         lambda t: t.day <= epoch_days(end)
     )
-    rank = ibis.row_number().over(group_by="customer_id", order_by=["ordered_at", "order_id"])
-    ranked = days.mutate(rank=rank)
-    firsts = ranked.filter(ranked["rank"] == 0)
-    if customers is not None:
+    if customers is not None:  # the channel is the customer's: only the first day is needed
         people, _ = to_ibis(customers)
         require_columns(people, {"customer_id": "customer_id", "channel": acquisition_channel})
-        firsts = firsts.select("customer_id", "day").left_join(
-            people.select("customer_id", channel_name=people[acquisition_channel]), "customer_id"
+        firsts = (
+            days.group_by("customer_id")
+            .aggregate(day=lambda t: t.day.min())
+            .left_join(
+                people.select("customer_id", channel_name=people[acquisition_channel]),
+                "customer_id",
+            )
         )
     else:
         if channel not in table.columns:
@@ -88,10 +90,15 @@ def channel_value(
                 "acquisition channel from",
                 column=channel,
             )
+        rank = ibis.row_number().over(group_by="customer_id", order_by=["ordered_at", "order_id"])
+        ranked = days.mutate(rank=rank)
+        firsts = ranked.filter(ranked["rank"] == 0)
         firsts = firsts.select("customer_id", "day", channel_name=firsts[channel])
     firsts = firsts.select("customer_id", first_day="day", channel_name="channel_name")
+    # Only the two columns the test needs go through the join with every order.
+    order_days = days.select("customer_id", "day")
     repeat = (
-        days.join(firsts, "customer_id")
+        order_days.join(firsts.select("customer_id", "first_day"), "customer_id")
         .filter(lambda t: (t.day > t.first_day) & (t.day <= t.first_day + 365))
         .select("customer_id")
         .distinct()
