@@ -67,3 +67,20 @@ def test_orders_marked_as_checked_are_not_checked_again() -> None:
     assert not lazy and again.count().to_pyarrow().as_py() == 2
     # A plain Arrow table with the same rows is checked as any other input.
     assert not is_checked(table.to_pyarrow())
+
+
+def test_orders_in_two_currencies_are_refused_naming_the_minority() -> None:
+    rows = [(1, "2024-01-01", 10.0), (2, "2024-01-02", 5.0), (3, "2024-01-03", 7.0)]
+    orders = make_orders(rows, currency=["EUR", "EUR", "USD"])
+    with pytest.raises(DataError, match=r"2 currencies \(EUR and USD\)") as raised:
+        completed_orders(orders)
+    assert raised.value.column == "currency" and raised.value.bad_rows == 1
+    assert raised.value.example["currency"] == "USD"
+    table, lazy = completed_orders(orders, currency=None)  # a store keeps them all
+    assert len(deliver(table, lazy=lazy)) == 3
+
+
+def test_one_currency_with_some_left_blank_is_fine() -> None:
+    rows = [(1, "2024-01-01", 10.0), (2, "2024-01-02", 5.0)]
+    table, lazy = completed_orders(make_orders(rows, currency=["EUR", None]))
+    assert len(deliver(table, lazy=lazy)) == 2

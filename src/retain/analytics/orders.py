@@ -10,7 +10,7 @@ order_id       any         yes       unique per order
 ordered_at     timestamp   yes       when the order was placed (a date is fine)
 amount         number      yes       order value, >= 0, in ``currency``
 channel        text        no        where it was placed (web, app, store, ...)
-currency       text        no        ISO code; one currency per analysis
+currency       text        no        ISO code; one per analysis (several are refused)
 status         text        no        completed unless refunded / cancelled / ...
 =============  ==========  ========  ================================================
 
@@ -63,6 +63,7 @@ def completed_orders(
     ordered_at: str = "ordered_at",
     amount: str = "amount",
     status: str | None = "status",
+    currency: str | None = "currency",
 ) -> tuple[ir.Table, bool]:
     """Check ``orders`` and keep the ones that count, renamed to the standard columns.
 
@@ -74,8 +75,9 @@ def completed_orders(
     ------
     DataError
         A required column is missing; a customer id, order id or time is missing; a time is
-        not a date; an amount is missing, not a number or negative; an order id repeats.
-        Each names the column, the number of bad rows and one of them.
+        not a date; an amount is missing, not a number or negative; an order id repeats; the
+        amounts are in more than one currency (``currency=None`` skips that check, for a
+        store that keeps them all). Each names the column, the number of bad rows and one.
     """
     if is_checked(orders):
         return ibis.memtable(orders), False
@@ -112,6 +114,8 @@ def completed_orders(
             table[order_id] == ibis.literal(example["order_id"]),
             f"order_id repeats ({repeats} id(s) appear more than once)",
         )
+    if currency is not None and currency in table.columns:
+        _reject_mixed_currencies(table, currency)
     others = [c for c in table.columns if c not in roles.values()]
     standard = table.select(
         customer_id=table[customer_id],
@@ -124,3 +128,22 @@ def completed_orders(
         label = standard[status].cast("string").lower().strip()
         standard = standard.filter(label.isnull() | ~label.isin(list(EXCLUDED_STATUSES)))
     return standard, lazy
+
+
+def _reject_mixed_currencies(table: ir.Table, currency: str) -> None:
+    """Amounts in two currencies cannot be summed: refuse all but the most common one."""
+    code = table[currency]
+    counts = fetch(
+        table.filter(code.notnull()).group_by(code.name("code")).aggregate(n=lambda t: t.count())
+    ).to_pylist()
+    if len(counts) < 2:
+        return
+    main = max(counts, key=lambda row: (row["n"], str(row["code"])))["code"]
+    others = sorted(str(row["code"]) for row in counts if row["code"] != main)
+    reject_rows(
+        table,
+        currency,
+        code.notnull() & (code != ibis.literal(main)),
+        f"orders in {len(counts)} currencies ({main} and {', '.join(others)}); convert the "
+        "amounts to one currency or analyse each currency apart",
+    )

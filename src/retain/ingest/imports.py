@@ -308,7 +308,7 @@ KINDS: dict[str, Kind] = {
         ),
         upsert=bulk.upsert_orders,
         # every order is kept, whatever its status: the checks without the status filter
-        check=lambda table: completed_orders(table, status=None),
+        check=lambda table: completed_orders(table, status=None, currency=None),
         stand_in={
             "customer_id": _serial,
             "order_id": _serial,
