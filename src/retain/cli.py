@@ -139,30 +139,15 @@ def _users_create(args: argparse.Namespace) -> None:
     import getpass
     import os
 
-    from retain.server.commands import is_embedded, migrate_store
-
-    if is_embedded():
-        migrate_store()
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-    from django.db import transaction
-
-    from retain.accounts.models import User
-    from retain.errors import Conflict, RuleViolation
+    from retain.errors import RuleViolation
+    from retain.server.commands import create_store_user
 
     password = os.environ.get("RETAIN_PASSWORD")
     if password is None:
         password = getpass.getpass(f"password for {args.username}: ")
         if getpass.getpass("again: ") != password:
             raise RuleViolation("the two passwords differ", field="password")
-    try:
-        validate_password(password, User(username=args.username, role=args.role))
-    except ValidationError as error:
-        raise RuleViolation(f"password: {' '.join(error.messages)}", field="password") from None
-    with transaction.atomic():
-        if User.objects.filter(username=args.username).exists():
-            raise Conflict(f"a user named {args.username!r} exists already", field="username")
-        User.objects.create_user(username=args.username, password=password, role=args.role)
+    create_store_user(args.username, password=password, role=args.role)
     print(f"user {args.username!r} created with the {args.role} role")
 
 

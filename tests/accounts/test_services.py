@@ -49,3 +49,14 @@ def test_a_revoked_key_is_refused() -> None:
 def test_unknown_scopes_are_a_rule_violation() -> None:
     with pytest.raises(RuleViolation, match="scopes must be some of"):
         create_api_key("shop", scopes=["track", "delete-everything"])
+
+
+def test_an_admin_user_may_use_the_django_admin_and_an_agent_may_not() -> None:
+    from retain.accounts.services import create_user
+
+    admin = create_user("root", password="a long passphrase", role="admin")
+    agent = create_user("ann", password="a long passphrase", role="agent")
+    assert admin.is_staff and admin.is_superuser and admin.scopes >= {"read", "import"}
+    assert not agent.is_staff and agent.scopes == {"read"}
+    with pytest.raises(RuleViolation, match="role must be one of"):
+        create_user("bob", password="a long passphrase", role="owner")

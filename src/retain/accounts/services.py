@@ -1,4 +1,4 @@
-"""Creating and checking API keys. Services never commit; the caller's transaction does."""
+"""Users and API keys: creating and checking them. Services never commit; the caller does."""
 
 from __future__ import annotations
 
@@ -7,16 +7,35 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from retain.accounts.models import SCOPES, ApiKey
-from retain.errors import PermissionDenied, RuleViolation
+from retain.accounts.models import SCOPES, ApiKey, Role, User
+from retain.errors import Conflict, PermissionDenied, RuleViolation
 
 _PREFIX = "rk_"
 
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_user(username: str, *, password: str, role: str) -> User:
+    """A user with ``role``; admins may also use the Django admin. The password must pass
+    Django's validators (length, not a common one)."""
+    if role not in Role.values:
+        raise RuleViolation(f"role must be one of {', '.join(Role.values)}", field="role")
+    try:
+        validate_password(password, User(username=username, role=role))
+    except ValidationError as error:
+        raise RuleViolation(f"password: {' '.join(error.messages)}", field="password") from None
+    if User.objects.filter(username=username).exists():
+        raise Conflict(f"a user named {username!r} exists already", field="username")
+    admin = role == Role.ADMIN
+    return User.objects.create_user(
+        username=username, password=password, role=role, is_staff=admin, is_superuser=admin
+    )
 
 
 def create_api_key(name: str, *, scopes: Iterable[str]) -> tuple[ApiKey, str]:

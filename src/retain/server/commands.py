@@ -51,6 +51,18 @@ def create_key(name: str, scopes: Iterable[str]) -> str:
     return plain
 
 
+def create_store_user(username: str, *, password: str, role: str) -> None:
+    """A user of the store (the embedded store is migrated first)."""
+    if is_embedded():
+        migrate_store()
+    from django.db import transaction
+
+    from retain.accounts.services import create_user
+
+    with transaction.atomic():
+        create_user(username, password=password, role=role)
+
+
 def work(*, max_jobs: int | None = None) -> int:
     setup()
     from retain.worker.loop import run_worker
