@@ -70,3 +70,12 @@ def test_the_running_server_serves_the_docs_and_their_assets() -> None:
         for asset in re.findall(r'(?:href|src)="([^"]+)"', html):
             with urllib.request.urlopen(f"{base}{asset}") as response:
                 assert response.status == 200 and response.read()
+
+
+@pytest.mark.django_db
+def test_an_unknown_api_address_answers_in_problem_json(client) -> None:
+    for path in ("/api/v1/nothing-here", "/v1/nothing-here"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["code"] == "not_found"

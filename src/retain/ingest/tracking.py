@@ -26,7 +26,7 @@ from retain.accounts.models import ApiKey
 from retain.accounts.services import authenticate_api_key
 from retain.errors import DataError, PermissionDenied, RetainError
 from retain.ingest.services import BATCH_LIMIT, CALL_LIMIT, accept_calls
-from retain.server.problems import problem, status_of
+from retain.problems import problem, status_of
 
 SCOPE = "track"
 #: How long a process trusts a key it checked (a revoked key stops working within this).

@@ -12,8 +12,8 @@ from retain.accounts.api import router as auth_router
 from retain.customers.api import router as customers_router
 from retain.errors import RetainError
 from retain.ingest.api import router as imports_router
+from retain.problems import problem, problem_from
 from retain.server.docs import OfflineSwagger, docs_asset
-from retain.server.problems import problem, problem_from
 
 api = NinjaAPI(
     title="retain",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 
+from retain.problems import problem
 from retain.server.api import api
 
 
@@ -16,6 +18,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok", "database": connection.vendor})
 
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Unknown addresses under the APIs answer in problem+json like the rest of them."""
+    if request.path.startswith(("/api/", "/v1/")):
+        return problem(404, "not_found", f"no such address: {request.path}")
+    return page_not_found(request, exception)
+
+
+handler404 = not_found
 
 urlpatterns = [
     path("healthz", healthz),

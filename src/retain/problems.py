@@ -1,7 +1,7 @@
 """retain's errors as HTTP problem details (RFC 9457, ``application/problem+json``).
 
-The only place that maps the error tree to status codes; each body carries the error's
-stable ``code`` and its details.
+The only place that maps the error tree to status codes, for every door that speaks HTTP (the
+REST API, the tracking API); each body carries the error's stable ``code`` and its details.
 """
 
 from __future__ import annotations
