@@ -8,16 +8,18 @@ from decimal import Decimal
 
 import pytest
 
-from retain.customers.models import Consent, Event, Identity
+from retain.customers.models import Consent, Event, Identity, IdentityKind
 from retain.customers.services import (
     get_or_create_customer,
     identify_customer,
     link_alias,
+    link_identity,
     record_event,
     record_events,
     record_order,
     refund_order,
     resolve_customer,
+    resolve_customers,
     set_consent,
 )
 from retain.errors import Conflict, DataError, NotFound
@@ -95,3 +97,18 @@ def test_alias_links_an_anonymous_past_and_refuses_to_merge_two_customers() -> N
     with pytest.raises(Conflict):  # anon-9 is c-9's already
         resolve_customer(user_id="c-10", anonymous_id="anon-9")
     assert Identity.objects.filter(kind="anonymous_id", value="anon-9").count() == 1
+
+
+def test_many_users_are_resolved_at_once_as_one_by_one_would(django_assert_max_num_queries) -> None:
+    aliased = get_or_create_customer(external_id="old")
+    link_identity(customer=aliased, kind=IdentityKind.USER_ID, value="renamed")
+    known = get_or_create_customer(external_id="known")
+    wanted = {"renamed", "known", *(f"new{i}" for i in range(300))}
+    with django_assert_max_num_queries(12):  # not one per user (SQLite splits big inserts)
+        found = resolve_customers(wanted)
+    assert found["renamed"] == aliased and found["known"] == known
+    assert set(found) == wanted
+    again = resolve_customers(wanted)
+    assert {k: c.pk for k, c in again.items()} == {k: c.pk for k, c in found.items()}
+    identity = Identity.objects.get(kind=IdentityKind.USER_ID, value="new7")
+    assert identity.customer == found["new7"]

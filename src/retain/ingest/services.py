@@ -32,6 +32,7 @@ from retain.customers.services import (
     record_order,
     refund_order,
     resolve_customer,
+    resolve_customers,
 )
 from retain.errors import DataError, RetainError
 from retain.ingest.models import Message
@@ -236,7 +237,20 @@ def apply_pending_messages(*, limit: int = APPLY_BATCH, now: dt.datetime | None 
     )
     applied, failed = [], []
     events: list[dict[str, Any]] = []  # plain events, inserted together
-    customers: dict[str, Customer] = {}  # by userId, as resolved earlier in this run
+    # The users of plain events resolved together up front (a new user costs one insert, not
+    # six queries), except those another kind of call in this run may link or alias first.
+    linked = {
+        _text(m.payload.get(key)) for m in pending if not _is_plain_event(m)
+        for key in ("userId", "previousId")
+    }  # fmt: skip
+    customers: dict[str, Customer] = resolve_customers(
+        {
+            user_id
+            for m in pending
+            if _is_plain_event(m) and not m.payload.get("anonymousId")
+            and (user_id := _text(m.payload.get("userId"))) and user_id not in linked
+        }
+    )  # fmt: skip
     for message in pending:
         plain = _is_plain_event(message)
         if not plain:  # what it does may depend on the events before it (an alias links them)
