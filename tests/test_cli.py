@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +21,12 @@ def demo_output(tmp_path_factory) -> str:
     script = shutil.which("retain", path=str(Path(sys.executable).parent))
     assert script is not None, "the retain console script is not installed in this venv"
     out = tmp_path_factory.mktemp("demo")
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment["RETAIN_HOME"] = str(out / "home")  # the embedded store, empty at first
     done = subprocess.run(
-        [script, "demo", "--out", str(out)], capture_output=True, text=True, timeout=300
-    )
+        [script, "demo", "--out", str(out)],
+        capture_output=True, text=True, timeout=600, env=environment,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     return done.stdout
@@ -77,6 +82,22 @@ def test_demo_analyses_a_synthetic_shop_and_writes_its_report(demo_output) -> No
     report = Path(next(line for line in shop.splitlines() if line.startswith("Report: "))[8:])
     assert report.exists() and report.read_text().startswith("<!doctype html>")
     assert (report.parent / "scores.parquet").exists()
+
+
+def test_demo_loads_the_shop_into_the_store_through_its_doors_and_scores_it(
+    demo_output, tmp_path_factory
+) -> None:
+    assert "imported customers: 10,000 rows, 10,000 created" in demo_output
+    assert "through /v1/batch" in demo_output
+    assert "customer 360: http://127.0.0.1:8000/api/v1/customers/" in demo_output
+    store = next(Path(tmp_path_factory.getbasetemp()).glob("demo*/home/retain.sqlite3"))
+    with sqlite3.connect(store) as database:
+        customers = database.execute("SELECT count(*) FROM customers_customer").fetchone()[0]
+        scored = database.execute("SELECT count(*) FROM customers_score").fetchone()[0]
+        viewed = database.execute(
+            "SELECT count(*) FROM customers_event WHERE name = 'Product Viewed'"
+        ).fetchone()[0]
+    assert customers == 10_000 and 9_000 < scored <= customers and viewed == 200
 
 
 def test_missing_file_is_one_line_and_exit_code_2(tmp_path, capsys) -> None:

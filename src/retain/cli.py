@@ -19,12 +19,19 @@ from retain.io import read_table, write_table
 def _demo(args: argparse.Namespace) -> None:
     from pathlib import Path
 
+    from retain.datasets import make_business
     from retain.demo import render_cdnow_demo, run_business_demo, run_cdnow_demo
+    from retain.demo_store import run_store_demo
 
     for line in render_cdnow_demo(run_cdnow_demo()):
         print(line)
     print()
-    for line in run_business_demo(Path(args.out)):
+    business = make_business(10_000, seed=0)
+    for line in run_business_demo(Path(args.out), business):
+        print(line)
+    print()
+    print("The same shop in the operational store (the embedded SQLite in RETAIN_HOME):")
+    for line in run_store_demo(business, folder=Path(args.out) / "files"):
         print(line)
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from retain.analytics import rfm_summary
-from retain.datasets import load_cdnow_transactions, make_business, published
+from retain.datasets import load_cdnow_transactions, published
+from retain.datasets.synthetic import Business
 from retain.stats import (
     BetaGeoModel,
     GammaGammaModel,
@@ -188,11 +189,10 @@ def render_cdnow_demo(result: DemoResult) -> Iterator[str]:
     )
 
 
-def run_business_demo(out: Path, *, n_customers: int = 10_000) -> Iterator[str]:
+def run_business_demo(out: Path, business: Business) -> Iterator[str]:
     """Analyse a synthetic shop, write scores and report to ``out``; lines to show."""
     from retain.report import analyze, write_outputs
 
-    business = make_business(n_customers, seed=0)
     analysis = analyze(
         business.orders, customers=business.customers, subscriptions=business.subscriptions
     )
