@@ -76,7 +76,7 @@ def main() -> None:
                 [retain, "analyze", str(orders), "--customers", str(customers),
                  "--out", str(RESULTS / f"analyze_{size}")]
             )
-            for _ in range(3 if size == "1m" else 1)
+            for _ in range(3)
         ]  # fmt: skip
         pandas = timed_process([sys.executable, "-c", PANDAS_STEPS, str(orders)])
         steps = timed_process([sys.executable, "-c", RETAIN_STEPS, str(orders)])
