@@ -33,3 +33,10 @@ def chain(*, remaining: int) -> None:
     Customer.objects.create(external_id=f"chain-{remaining}")
     if remaining > 0:
         enqueue("tests.chain", unique_key="chain", remaining=remaining - 1)
+
+
+@job("tests.signed")
+def signed(*, external_id: str, pause: float = 0.0) -> None:
+    """One customer named after the worker process that ran the job."""
+    time.sleep(pause)
+    Customer.objects.create(external_id=external_id, name=str(os.getpid()))

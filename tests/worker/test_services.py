@@ -11,11 +11,12 @@ import sys
 import time
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 import tests.worker.jobs  # noqa: F401  (registers the jobs)
 from retain.customers.models import Customer
-from retain.worker.models import JobStatus
+from retain.worker.models import Job, JobStatus
 from retain.worker.services import MAX_ATTEMPTS, enqueue, run_jobs_until_idle, run_next_job
 from tests.store import child_environment
 
@@ -94,3 +95,23 @@ def test_a_failed_attempt_waits_again_under_its_key() -> None:
     job.refresh_from_db()
     assert job.status == JobStatus.READY and job.unique_key == "flaky"
     assert enqueue("tests.fail", unique_key="flaky", prefix="g") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_one_queue_run_each_job_exactly_once() -> None:
+    jobs = [enqueue("tests.signed", external_id=f"w{i}", pause=0.2) for i in range(30)]
+    program = (
+        "from retain.server import setup; setup(); import tests.worker.jobs; "
+        "from retain.worker.services import run_jobs_until_idle; run_jobs_until_idle()"
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", program], env=child_environment()) for _ in range(2)
+    ]
+    for worker in workers:
+        assert worker.wait(timeout=120) == 0
+    done = Job.objects.filter(pk__in=[job.pk for job in jobs])
+    assert all(job.status == JobStatus.DONE and job.attempts == 1 for job in done)
+    assert Customer.objects.filter(external_id__startswith="w").count() == 30
+    if connection.vendor == "postgresql":  # SKIP LOCKED: both took jobs side by side
+        runners = Customer.objects.filter(external_id__startswith="w").values("name")
+        assert len({runner["name"] for runner in runners}) == 2
