@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30, help="wrk duration per store")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="retain serve processes")
     parser.add_argument("--apply-seconds", type=int, default=20)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--stores", default="postgresql,sqlite")
@@ -92,7 +93,7 @@ def retain(environment: dict[str, str], *arguments: str) -> str:
 
 def measure(store: str, environment: dict[str, str], args: argparse.Namespace) -> dict:
     key = retain(environment, "keys", "create", "bench", "--scopes", "track").split()[-1]
-    with serving(environment) as base:
+    with serving(environment, workers=args.workers) as base:
         # A short warm-up: connections opened, code paths loaded, the key cached.
         wrk(base, key, seconds=3, args=args, run_id="warmup")
         figures = wrk(base, key, seconds=args.seconds, args=args, run_id="load")
@@ -104,12 +105,21 @@ def measure(store: str, environment: dict[str, str], args: argparse.Namespace) -
 
 
 @contextmanager
-def serving(environment: dict[str, str]) -> Iterator[str]:
+def serving(environment: dict[str, str], *, workers: int) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "retain.cli", "serve", "--port", str(port), "--workers", "2"],
+        [
+            sys.executable,
+            "-m",
+            "retain.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=environment,
     )
     base = f"http://127.0.0.1:{port}"
