@@ -15,18 +15,17 @@ import base64
 import json
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+
+from retain.server.background import background_server
 
 ROOT = Path(__file__).resolve().parents[1]
 LUA = Path(__file__).with_name("tracking_load.lua")
@@ -93,7 +92,7 @@ def retain(environment: dict[str, str], *arguments: str) -> str:
 
 def measure(store: str, environment: dict[str, str], args: argparse.Namespace) -> dict:
     key = retain(environment, "keys", "create", "bench", "--scopes", "track").split()[-1]
-    with serving(environment, workers=args.workers) as base:
+    with background_server(workers=args.workers, environment=environment, timeout=180) as base:
         # A short warm-up: connections opened, code paths loaded, the key cached.
         wrk(base, key, seconds=3, args=args, run_id="warmup")
         figures = wrk(base, key, seconds=args.seconds, args=args, run_id="load")
@@ -102,41 +101,6 @@ def measure(store: str, environment: dict[str, str], args: argparse.Namespace) -
     figures["apply_events_per_s"] = applied / elapsed
     figures["applied"] = applied
     return figures
-
-
-@contextmanager
-def serving(environment: dict[str, str], *, workers: int) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "retain.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        env=environment,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180  # a busy machine imports slowly
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("retain serve did not start") from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def wrk(base: str, key: str, *, seconds: int, args: argparse.Namespace, run_id: str) -> dict:

@@ -11,15 +11,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from retain.datasets.synthetic import Business
@@ -37,12 +31,13 @@ _TRACKED_CUSTOMERS = 200
 
 def run_store_demo(business: Business, *, folder: Path) -> Iterator[str]:
     """Load ``business`` into the store through its doors, score it; lines to show."""
+    from retain.server.background import background_server
     from retain.server.commands import create_key, migrate_store
 
     migrate_store()
     key = create_key("demo", ["import", "track", "read"])
     folder.mkdir(parents=True, exist_ok=True)
-    with _serving() as base:
+    with background_server() as base:
         for kind, attribute in IMPORTS.items():
             path = folder / f"{attribute}.parquet"
             getattr(business, attribute).to_parquet(path, index=False)
@@ -99,39 +94,6 @@ def _tracking_calls(business: Business) -> list[dict]:
              "properties": {"product": "gift card"}}
         )  # fmt: skip
     return calls
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def _serving() -> Iterator[str]:
-    """``retain serve`` on a free loopback port, for as long as the block runs."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "retain.cli", "serve", "--port", str(port)],
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("retain serve did not start") from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _post_file(url: str, key: str, path: Path) -> dict:

@@ -23,14 +23,8 @@ def _money(amount: Decimal) -> str:
     return format(amount, "f")
 
 
-class ProfileOut(Schema):
-    email: str | None
-    name: str | None
-    signed_up_at: datetime | None
-    acquisition_channel: str | None
-    birthday: date | None
-    segment: str | None = Field(description="the shop's own segment")
-    traits: dict[str, Any]
+class _BlankTextAsNull(Schema):
+    """A customer's optional text fields: blank in the store, ``null`` in the API."""
 
     @staticmethod
     def resolve_email(customer: Customer) -> str | None:
@@ -47,6 +41,16 @@ class ProfileOut(Schema):
     @staticmethod
     def resolve_segment(customer: Customer) -> str | None:
         return customer.segment or None
+
+
+class ProfileOut(_BlankTextAsNull):
+    email: str | None
+    name: str | None
+    signed_up_at: datetime | None
+    acquisition_channel: str | None
+    birthday: date | None
+    segment: str | None = Field(description="the shop's own segment")
+    traits: dict[str, Any]
 
 
 class IdentityOut(Schema):
@@ -215,7 +219,7 @@ class Customer360Out(Schema):
         return list(customer.survey_answers.all())
 
 
-class CustomerSummaryOut(Schema):
+class CustomerSummaryOut(_BlankTextAsNull):
     """One search hit: who, and the scores a list shows."""
 
     customer_id: str = Field(alias="external_id")
@@ -229,22 +233,6 @@ class CustomerSummaryOut(Schema):
     rfm_segment: str | None
     clv_12m: float | None
     p_alive: float | None
-
-    @staticmethod
-    def resolve_email(customer: Customer) -> str | None:
-        return customer.email or None
-
-    @staticmethod
-    def resolve_name(customer: Customer) -> str | None:
-        return customer.name or None
-
-    @staticmethod
-    def resolve_acquisition_channel(customer: Customer) -> str | None:
-        return customer.acquisition_channel or None
-
-    @staticmethod
-    def resolve_segment(customer: Customer) -> str | None:
-        return customer.segment or None
 
     @staticmethod
     def resolve_lifecycle_stage(customer: Customer) -> str | None:
