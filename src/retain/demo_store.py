@@ -12,6 +12,8 @@ import base64
 import datetime as dt
 import json
 import secrets
+import shutil
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,14 +53,21 @@ def run_store_demo(business: Business, *, folder: Path) -> Iterator[str]:
         yield f"tracked {len(calls):,} calls (identify, Product Viewed) through /v1/batch"
     yield from _apply_and_score(business)
     customer = str(business.customers.customer_id.iloc[0])
+    retain = _command()
     yield ""
     yield "Open the store in a browser:"
-    yield "  retain users create admin --role admin     # choose a password"
-    yield "  retain serve                                # then sign in at http://127.0.0.1:8000/admin/"
+    yield f"  {retain} users create admin --role admin    # choose a password"
+    yield f"  {retain} serve     # then sign in at http://127.0.0.1:8000/admin/"
     yield f"  customer 360: http://127.0.0.1:8000/api/v1/customers/{customer}"
     yield "  API docs:     http://127.0.0.1:8000/api/v1/docs"
     yield f"  or: curl -H 'Authorization: Bearer {key}' \\"
     yield f"        http://127.0.0.1:8000/api/v1/customers/{customer}"
+
+
+def _command() -> str:
+    """How to call ``retain`` from here: by name when it is on the PATH, else its path."""
+    script = Path(sys.executable).with_name("retain")
+    return "retain" if shutil.which("retain") == str(script) else str(script)
 
 
 def _apply_and_score(business: Business) -> Iterator[str]:

@@ -31,3 +31,13 @@ def test_keys_create_prints_the_key_last() -> None:
     )  # fmt: skip
     plain = done.stdout.strip().splitlines()[-1]
     assert authenticate_api_key(plain, scope="track").name == "shop"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_serve_hands_out_the_admin_static_files_itself() -> None:
+    with (
+        running_server() as base,
+        urllib.request.urlopen(f"{base}/static/admin/css/base.css") as response,
+    ):
+        assert response.status == 200
+        assert "text/css" in response.headers["content-type"]

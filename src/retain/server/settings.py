@@ -26,6 +26,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "retain.server.middleware.ReturnConnectionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -62,6 +63,8 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = HOME / "static"
+# The apps' own static files are served from where they are installed (no collectstatic).
+WHITENOISE_USE_FINDERS = True
 # Tracking calls are at most 32 KB and batches 500 KB (checked by the tracking door itself);
 # imports over the API may be larger.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
