@@ -139,3 +139,10 @@ def test_rfm_writes_the_summary(tmp_path, capsys) -> None:
     lines = out.read_text().splitlines()
     assert lines[0].split(",")[:4] == ["customer_id", "frequency", "recency", "T"]
     assert len(lines) == 3
+
+
+def test_a_bad_day_for_rescore_is_a_usage_error(capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["rescore", "--as-of", "2024-13-01"])
+    assert stopped.value.code == 2
+    assert "'2024-13-01' is not a day (YYYY-MM-DD)" in capsys.readouterr().err

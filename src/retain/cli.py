@@ -7,6 +7,7 @@ anything unexpected); ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
 
@@ -99,21 +100,18 @@ def _migrate(args: argparse.Namespace) -> None:
 
 
 def _rescore(args: argparse.Namespace) -> None:
-    import datetime as dt
+    from retain.server.commands import rescore_store
 
-    from retain.server.commands import is_embedded, migrate_store
-
-    if is_embedded():
-        migrate_store()
-    from django.db import transaction
-
-    from retain.customers.rescoring import rescore_customers
-
-    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
-    with transaction.atomic():
-        summary = rescore_customers(as_of=as_of)
-    for line in summary.lines():
+    for line in rescore_store(as_of=args.as_of).lines():
         print(line)
+
+
+def _day(text: str) -> dt.date:
+    """An argument that must be a day, YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
 
 
 def _keys_create(args: argparse.Namespace) -> None:
@@ -205,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     rescore = commands.add_parser(
         "rescore", help="recompute every customer's scores, segment and stage in the store now"
     )
-    rescore.add_argument("--as-of", help="day of the scores, YYYY-MM-DD (default: today, UTC)")
+    rescore.add_argument(
+        "--as-of", type=_day, help="day of the scores, YYYY-MM-DD (default: today, UTC)"
+    )
     rescore.set_defaults(handler=_rescore)
     migrate = commands.add_parser("migrate", help="create or update the store's tables")
     migrate.set_defaults(handler=_migrate)

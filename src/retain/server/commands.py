@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from retain.server import setup
+
+if TYPE_CHECKING:
+    from retain.customers.rescoring import RescoreSummary
 
 
 def migrate_store() -> None:
@@ -61,6 +66,18 @@ def create_store_user(username: str, *, password: str, role: str) -> None:
 
     with transaction.atomic():
         create_user(username, password=password, role=role)
+
+
+def rescore_store(*, as_of: dt.date | None = None) -> RescoreSummary:
+    """Rescore every customer now (the embedded store is migrated first)."""
+    if is_embedded():
+        migrate_store()
+    from django.db import transaction
+
+    from retain.customers.rescoring import rescore_customers
+
+    with transaction.atomic():
+        return rescore_customers(as_of=as_of)
 
 
 def work(*, max_jobs: int | None = None) -> int:
