@@ -124,15 +124,9 @@ def _keys_create(args: argparse.Namespace) -> None:
 
 
 def _import(args: argparse.Namespace) -> None:
-    from retain.server import setup
-    from retain.server.commands import is_embedded, migrate_store
+    from retain.server.commands import import_into_store
 
-    setup()
-    if is_embedded():
-        migrate_store()
-    from retain.ingest.imports import import_file
-
-    result = import_file(args.kind, args.file)
+    result = import_into_store(args.kind, args.file)
     print(
         f"{result.kind}: {result.rows:,} row(s): {result.created:,} created, "
         f"{result.updated:,} updated, {result.unchanged:,} unchanged; "

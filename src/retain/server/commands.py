@@ -10,6 +10,7 @@ from retain.server import setup
 
 if TYPE_CHECKING:
     from retain.customers.rescoring import RescoreSummary
+    from retain.ingest.imports import ImportResult
 
 
 def migrate_store() -> None:
@@ -27,12 +28,26 @@ def is_embedded() -> bool:
     return connection.vendor == "sqlite"
 
 
+def ready_store() -> None:
+    """Django set up, and the embedded store migrated (PostgreSQL is migrated on purpose,
+    with ``retain migrate``)."""
+    if is_embedded():
+        migrate_store()
+
+
+def import_into_store(kind: str, path: str) -> ImportResult:
+    """``retain import KIND FILE``: check the whole file, then load it in one transaction."""
+    ready_store()
+    from retain.ingest.imports import import_file
+
+    return import_file(kind, path)
+
+
 def serve(*, host: str, port: int, workers: int) -> None:
     """Run the ASGI app under uvicorn; the embedded store is migrated first."""
     import uvicorn
 
-    if is_embedded():
-        migrate_store()
+    ready_store()
     uvicorn.run(
         "retain.server.asgi:application",
         host=host,
@@ -58,8 +73,7 @@ def create_key(name: str, scopes: Iterable[str]) -> str:
 
 def create_store_user(username: str, *, password: str, role: str) -> None:
     """A user of the store (the embedded store is migrated first)."""
-    if is_embedded():
-        migrate_store()
+    ready_store()
     from django.db import transaction
 
     from retain.accounts.services import create_user
@@ -70,8 +84,7 @@ def create_store_user(username: str, *, password: str, role: str) -> None:
 
 def rescore_store(*, as_of: dt.date | None = None) -> RescoreSummary:
     """Rescore every customer now (the embedded store is migrated first)."""
-    if is_embedded():
-        migrate_store()
+    ready_store()
     from django.db import transaction
 
     from retain.customers.rescoring import rescore_customers
@@ -84,8 +97,7 @@ def work(*, max_jobs: int | None = None) -> int:
     setup()
     from retain.worker.loop import run_worker
 
-    if is_embedded():
-        migrate_store()
+    ready_store()
     from retain.customers.tasks import ensure_rescoring_scheduled
 
     ensure_rescoring_scheduled()

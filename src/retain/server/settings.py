@@ -62,7 +62,8 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = HOME / "static"
+STATIC_ROOT = HOME / "static"  # for `collectstatic` behind a web server of one's own
+STATIC_ROOT.mkdir(exist_ok=True)
 # The apps' own static files are served from where they are installed (no collectstatic).
 WHITENOISE_USE_FINDERS = True
 # Tracking calls are at most 32 KB and batches 500 KB (checked by the tracking door itself);
