@@ -71,9 +71,13 @@ batch = _door(None)
 
 
 def _body(request: HttpRequest, *, limit: int) -> bytes:
-    """The request body, gunzipped if sent so, refused beyond ``limit`` bytes."""
-    raw = request.body
+    """The request body, gunzipped if sent so, refused beyond ``limit`` bytes (a plain body
+    announced as larger is refused before it is read)."""
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    announced = request.headers.get("Content-Length", "")
+    if encoding in ("", "identity") and announced.isdigit() and int(announced) > limit:
+        raise _too_large(limit)
+    raw = request.body
     if encoding == "gzip":
         inflater = zlib.decompressobj(wbits=31)
         try:
@@ -86,11 +90,15 @@ def _body(request: HttpRequest, *, limit: int) -> bytes:
         raise DataError(f"unsupported Content-Encoding {encoding!r}; use gzip or none",
                         field="Content-Encoding", status=415)  # fmt: skip
     if len(body) > limit:
-        raise DataError(
-            f"the body is larger than {limit // 1024} KB (Segment's limit for this call)",
-            field="(body)", limit_bytes=limit, status=400,
-        )  # fmt: skip
+        raise _too_large(limit)
     return body
+
+
+def _too_large(limit: int) -> DataError:
+    return DataError(
+        f"the body is larger than {limit // 1024} KB (Segment's limit for this call)",
+        field="(body)", limit_bytes=limit, status=400,
+    )  # fmt: skip
 
 
 def _json(body: bytes) -> Any:
