@@ -1,4 +1,4 @@
-"""Load on the tracking door: ``retain serve --workers 2`` on a fresh PostgreSQL database and
+"""Load on the tracking door: ``retain serve --workers 3`` on a fresh PostgreSQL database and
 on a fresh SQLite workspace, driven by wrk over loopback with ``POST /v1/batch`` (100 events a
 request, every messageId unique); then how fast the apply job turns them into events.
 
@@ -48,9 +48,9 @@ print(jobs, time.perf_counter() - start)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=30, help="wrk duration per store")
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2, help="retain serve processes")
+    parser.add_argument("--workers", type=int, default=3, help="retain serve processes")
     parser.add_argument("--apply-seconds", type=int, default=20)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--stores", default="postgresql,sqlite")
