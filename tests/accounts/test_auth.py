@@ -12,7 +12,7 @@ from retain.accounts.services import revoke_api_key
 from retain.cli import main
 from retain.errors import PermissionDenied
 from tests.accounts.builders import make_api_key, make_user
-from tests.customers.api_builders import make_customer
+from tests.customers.builders import make_customer
 
 pytestmark = pytest.mark.django_db
 

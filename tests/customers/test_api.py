@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from tests.accounts.builders import make_api_key
-from tests.customers.api_builders import (
+from tests.customers.builders import (
     MOMENT,
     make_complaint,
     make_consent,

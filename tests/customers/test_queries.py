@@ -15,7 +15,7 @@ from retain.customers.queries import (
     search_customers,
 )
 from retain.errors import NotFound, RuleViolation
-from tests.customers.api_builders import (
+from tests.customers.builders import (
     MOMENT,
     make_customer,
     make_event,

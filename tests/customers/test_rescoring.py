@@ -21,7 +21,7 @@ from retain.errors import DataError
 from retain.scoring import score_customers
 from retain.worker.models import Job, JobStatus
 from retain.worker.services import enqueue, run_jobs_until_idle
-from tests.customers.rescoring_builders import load_business, make_customer, make_order
+from tests.customers.builders import load_business, make_customer, make_order
 
 END = dt.date(2024, 12, 31)
 NOW = dt.datetime(2025, 1, 1, 3, tzinfo=dt.UTC)

@@ -15,7 +15,7 @@ from retain.customers.store_tables import (
     read_customers_table,
     read_orders_table,
 )
-from tests.customers.rescoring_builders import make_customer, make_order
+from tests.customers.builders import make_customer, make_order
 
 
 @pytest.mark.django_db
@@ -23,7 +23,11 @@ def test_orders_come_back_typed_with_every_status() -> None:
     ann = make_customer()
     bob = make_customer()
     paris = dt.timezone(dt.timedelta(hours=2))
-    first = make_order(ann, ordered_at=dt.datetime(2024, 3, 1, 10, 30, 15, 250000, tzinfo=dt.UTC))
+    first = make_order(
+        ann,
+        ordered_at=dt.datetime(2024, 3, 1, 10, 30, 15, 250000, tzinfo=dt.UTC),
+        amount=Decimal("25.00"),
+    )
     second = make_order(
         ann, ordered_at=dt.datetime(2024, 3, 2, 1, tzinfo=paris), amount=Decimal("0.10")
     )
@@ -65,7 +69,9 @@ def test_customers_come_back_with_signup_and_channel() -> None:
     signed = make_customer(
         signed_up_at=dt.datetime(2023, 1, 2, 3, 4, 5, tzinfo=dt.UTC), acquisition_channel="ads"
     )
-    unknown = make_customer(external_id='odd, "quoted"\nid')
+    unknown = make_customer(
+        external_id='odd, "quoted"\nid', signed_up_at=None, acquisition_channel=""
+    )
     table = read_customers_table()
     assert table.schema == CUSTOMER_SCHEMA
     rows = {row["customer_id"]: row for row in table.to_pylist()}
