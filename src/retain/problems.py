@@ -58,6 +58,7 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> HttpResponse:
     )
 
 
-def problem_from(error: RetainError) -> HttpResponse:
+def problem_from(error: RetainError, **extra: Any) -> HttpResponse:
+    """The error's problem details, with its own details and any ``extra`` members."""
     details = {k: v for k, v in error.details.items() if k != "status" and v is not None}
-    return problem(status_of(error), error.code, error.message, **details)
+    return problem(status_of(error), error.code, error.message, **details, **extra)

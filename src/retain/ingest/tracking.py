@@ -26,7 +26,7 @@ from retain.accounts.models import ApiKey
 from retain.accounts.services import authenticate_api_key
 from retain.errors import DataError, PermissionDenied, RetainError
 from retain.ingest.services import BATCH_LIMIT, CALL_LIMIT, accept_calls
-from retain.problems import problem, status_of
+from retain.problems import problem_from
 
 SCOPE = "track"
 #: How long a process trusts a key it checked (a revoked key stops working within this).
@@ -153,6 +153,5 @@ def _authenticated(plain: str) -> ApiKey:
 
 
 def _refusal(error: RetainError) -> HttpResponse:
-    details = {k: v for k, v in error.details.items() if k != "status" and v is not None}
-    return problem(status_of(error), error.code, error.message, message=error.message,
-                   success=False, **details)  # fmt: skip
+    # Segment's clients read ``message`` and ``success``.
+    return problem_from(error, message=error.message, success=False)
