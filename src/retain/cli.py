@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from retain import __version__
-from retain.analytics import rfm_summary
+from retain.analytics import orders_left_out, rfm_summary
 from retain.errors import RetainError
 from retain.io import read_table, write_table
 
@@ -37,8 +37,9 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _rfm(args: argparse.Namespace) -> None:
+    transactions = read_table(args.transactions)
     summary = rfm_summary(
-        read_table(args.transactions),
+        transactions,
         customer_id=args.customer_id,
         datetime=args.datetime,
         monetary=args.monetary,
@@ -46,6 +47,10 @@ def _rfm(args: argparse.Namespace) -> None:
         calibration_end=args.calibration_end,
         time_unit=args.time_unit,
     )
+    left_out = orders_left_out(
+        transactions, observation_end=args.observation_end, ordered_at=args.datetime
+    )
+    print(left_out.line())
     if args.out:
         path = write_table(summary, args.out)
         print(f"wrote {path}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from retain.analytics._tables import deliver
-from retain.analytics.orders import completed_orders
+from retain.analytics.orders import completed_orders, net_refunds, orders_left_out
 from retain.errors import DataError
 from tests.analytics.builders import make_orders
 
@@ -84,3 +84,99 @@ def test_one_currency_with_some_left_blank_is_fine() -> None:
     rows = [(1, "2024-01-01", 10.0), (2, "2024-01-02", 5.0)]
     table, lazy = completed_orders(make_orders(rows, currency=["EUR", None]))
     assert len(deliver(table, lazy=lazy)) == 2
+
+
+@pytest.mark.parametrize(
+    ("label", "counts"),
+    [
+        ("completed", True), ("Refunded", False), (" CANCELLED ", False), ("canceled", False),
+        ("Pending payment", False), ("pending", False), ("pending_payment", False),
+        ("unpaid", False), ("checkout-draft", False), ("processing", True), ("on-hold", True),
+        ("On Hold", True), ("partially refunded", True), ("shipped", True), ("", True),
+    ],
+)  # fmt: skip
+def test_which_statuses_count(label, counts) -> None:
+    orders = make_orders([(1, "2024-01-01", 10.0)], status=[label])
+    table, lazy = completed_orders(orders)
+    assert len(deliver(table, lazy=lazy)) == int(counts)
+    assert orders_left_out(orders).left_out == int(not counts)
+
+
+def test_orders_left_out_counts_each_reason_once() -> None:
+    orders = make_orders(
+        [(1, "2024-01-01", 1.0), (1, "2024-01-02", 1.0), (2, "2024-01-03", 1.0),
+         (2, "2024-03-01", 1.0), (3, "2024-03-02", 1.0), (3, "2024-01-04", 1.0)],
+        status=["completed", "REFUNDED", "refunded", "Cancelled", "completed", "pending"],
+    )  # fmt: skip
+    report = orders_left_out(orders, observation_end="2024-01-31")
+    # The March cancelled order is counted as cancelled (the status comes first).
+    assert report.reasons == {"refunded": 2, "after the observation end": 1, "cancelled": 1,
+                              "pending": 1}  # fmt: skip
+    assert (report.total_orders, report.left_out, report.counted) == (6, 5, 1)
+    assert report.line() == (
+        "left out 5 orders of 6: 2 refunded, 1 after the observation end, 1 cancelled, 1 pending"
+    )
+    clean = orders_left_out(make_orders([(1, "2024-01-01", 1.0)]), observation_end="2024-01-31")
+    assert clean.line() == "counted all 1 orders (none left out)"
+
+
+def test_orders_left_out_runs_where_the_table_is() -> None:
+    import ibis
+    import pyarrow as pa
+
+    orders = make_orders([(1, "2024-01-01", 1.0), (2, "2024-01-02", 1.0)], status=["x", "void"])
+    lazy = ibis.memtable(pa.Table.from_pandas(orders))
+    assert orders_left_out(lazy).reasons == {"void": 1}
+
+
+def _with_refund_rows() -> object:
+    # Order 10 refunded in part, order 11 in full (two refund rows), order 12 untouched.
+    orders = make_orders(
+        [(1, "2024-01-01", 50.0), (1, "2024-01-09", -20.0), (2, "2024-01-02", 30.0),
+         (2, "2024-01-04", -10.0), (2, "2024-01-05", -20.0), (3, "2024-01-03", 7.0)]
+    )  # fmt: skip
+    orders["order_id"] = [10, 10, 11, 11, 11, 12]
+    return orders
+
+
+def test_negative_rows_are_refused_naming_them_unless_netted() -> None:
+    orders = _with_refund_rows()
+    with pytest.raises(DataError, match="refunds='net'") as refused:
+        completed_orders(orders)
+    assert refused.value.column == "amount" and refused.value.bad_rows == 3
+    assert refused.value.example["order_id"] in (10, 11)
+    table, lazy = completed_orders(orders, refunds="net")
+    kept = deliver(table, lazy=lazy).sort_values("order_id")
+    assert kept.order_id.tolist() == [10, 12]
+    assert kept.amount.tolist() == [30.0, 7.0]
+
+
+def test_an_order_refunded_in_full_by_rows_is_left_out_as_refunded() -> None:
+    netted = net_refunds(_with_refund_rows()).sort_values("order_id")
+    assert netted.amount.tolist() == [30.0, 0.0, 7.0]
+    assert netted.status.tolist()[1] == "refunded"
+    report = orders_left_out(_with_refund_rows(), refunds="net")
+    assert (report.total_orders, report.reasons) == (3, {"refunded": 1})
+
+
+@pytest.mark.parametrize(
+    ("change", "column", "rule", "example_order"),
+    [
+        ({"order_id": [10, 99, 11, 11, 11, 12]}, "amount", "no order of the same order_id", 99),
+        ({"customer_id": [1, 2, 2, 2, 2, 3]}, "customer_id", "customer differs", 10),
+        ({"amount": [50.0, -80.0, 30.0, -10.0, -20.0, 7.0]}, "amount", "larger than the order", 10),
+    ],
+)
+def test_refund_rows_that_cannot_be_netted_are_refused(change, column, rule, example_order) -> None:
+    orders = _with_refund_rows()
+    for name, values in change.items():
+        orders[name] = values
+    with pytest.raises(DataError, match=rule) as refused:
+        net_refunds(orders)
+    assert refused.value.column == column and refused.value.bad_rows == 1
+    assert refused.value.example["order_id"] == example_order
+
+
+def test_refunds_must_be_refuse_or_net() -> None:
+    with pytest.raises(DataError, match="refunds must be 'refuse' or 'net', got 'guess'"):
+        completed_orders(make_orders([(1, "2024-01-01", 1.0)]), refunds="guess")

@@ -199,3 +199,42 @@ def test_calibration_after_observation_end_and_unknown_unit_are_refused() -> Non
         rfm_summary(tx, observation_end="2024-01-31", calibration_end="2024-02-10")
     with pytest.raises(DataError, match="time_unit"):
         rfm_summary(tx, observation_end="2024-01-31", time_unit="fortnight")
+
+
+def test_refunded_cancelled_and_pending_purchases_are_not_counted() -> None:
+    tx = make_transactions(
+        [(1, "2024-01-01", 10.0), (1, "2024-01-05", 50.0), (1, "2024-01-09", 70.0),
+         (1, "2024-01-12", 90.0), (1, "2024-01-15", 20.0), (2, "2024-01-02", 5.0)]
+    )  # fmt: skip
+    tx["status"] = ["completed", "Refunded", " CANCELLED ", "pending", "on-hold", None]
+    row = rfm_summary(tx, observation_end="2024-01-31", time_unit="D").iloc[0]
+    # Counted: the completed first purchase and the on-hold repeat on the 15th.
+    assert (row.frequency, row.recency, row.monetary_value) == (1, 14.0, 20.0)
+    everything = rfm_summary(tx, observation_end="2024-01-31", time_unit="D", status=None)
+    assert everything.frequency.iloc[0] == 4
+
+
+def test_a_negative_row_is_refused_saying_how_to_net_it() -> None:
+    tx = make_transactions([(1, "2024-01-01", 10.0), (1, "2024-01-02", -10.0)])
+    tx["status"] = ["completed", "refunded"]  # a refund row is refused whatever its status
+    with pytest.raises(DataError, match="net_refunds") as caught:
+        rfm_summary(tx, observation_end="2024-01-31")
+    assert caught.value.bad_rows == 1 and caught.value.example["amount"] == -10.0
+
+
+def test_retain_rfm_says_how_many_orders_it_left_out_and_why(tmp_path, capsys) -> None:
+    from retain.cli import main
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer_id,date,amount,status\n"
+        "1,2024-01-03,10,completed\n1,2024-01-17,30,Refunded\n2,2024-01-10,5, CANCELLED \n"
+        "2,2024-01-11,5,refunded\n3,2024-02-10,8,completed\n3,2024-01-12,8,processing\n"
+    )
+    out = tmp_path / "summary.csv"
+    assert main(["rfm", str(orders), "--observation-end", "2024-01-31", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert (
+        printed[0] == "left out 4 orders of 6: 2 refunded, 1 after the observation end, 1 cancelled"
+    )
+    assert [line.split(",")[0] for line in out.read_text().splitlines()[1:]] == ["1", "3"]

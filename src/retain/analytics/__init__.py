@@ -11,7 +11,13 @@ from retain.analytics.lifecycle import (
     lifecycle_stages,
     lifecycle_transitions,
 )
-from retain.analytics.orders import EXCLUDED_STATUSES, completed_orders
+from retain.analytics.orders import (
+    EXCLUDED_STATUSES,
+    OrdersLeftOut,
+    completed_orders,
+    net_refunds,
+    orders_left_out,
+)
 from retain.analytics.rfm import rfm_summary
 from retain.analytics.segments import SEGMENTS, rfm_segments, segment_summary
 
@@ -19,6 +25,7 @@ __all__ = [
     "EXCLUDED_STATUSES",
     "SEGMENTS",
     "STAGES",
+    "OrdersLeftOut",
     "big_spenders_at_risk",
     "channel_value",
     "check_complaints",
@@ -29,6 +36,8 @@ __all__ = [
     "lifecycle_history",
     "lifecycle_stages",
     "lifecycle_transitions",
+    "net_refunds",
+    "orders_left_out",
     "rfm_segments",
     "rfm_summary",
     "segment_summary",

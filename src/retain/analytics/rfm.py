@@ -14,6 +14,7 @@ from retain.analytics._tables import (
     require_columns,
     to_ibis,
 )
+from retain.analytics.orders import is_left_out_status
 from retain.errors import DataError
 from retain.time_units import days_per_unit
 
@@ -27,12 +28,16 @@ def rfm_summary(
     observation_end: Any,
     calibration_end: Any = None,
     time_unit: str = "W",
+    status: str | None = "status",
 ) -> Any:
     """Summarise each customer's purchases as frequency, recency, age and mean spend.
 
     The conventions are those behind the published CDNOW results (Fader, Hardie & Lee 2005):
     purchases on the same day merge into one; the first purchase is not a repeat; time runs
-    from a customer's first purchase.
+    from a customer's first purchase. Which purchases count is the rule of every analysis
+    (:mod:`retain.analytics.orders`): refunded, cancelled, pending, ... ones are left out,
+    as are those after ``observation_end``; :func:`retain.analytics.orders_left_out` (with
+    ``ordered_at=datetime``) says how many and why.
 
     Parameters
     ----------
@@ -48,6 +53,9 @@ def rfm_summary(
         ``observation_end``) become holdout columns.
     time_unit
         ``"D"``, ``"W"`` (default), ``"M"`` (365.2425/12 days) or ``"Y"`` (365.2425 days).
+    status
+        The status column, if the table has one (``None``: every row counts whatever a
+        column of that name says).
 
     Returns
     -------
@@ -64,7 +72,8 @@ def rfm_summary(
     Raises
     ------
     DataError
-        A column is missing; a customer id or date is null; an amount is null or negative;
+        A column is missing; a customer id or date is null; an amount is null or negative
+        (a refund row: net it into its order first, :func:`retain.analytics.net_refunds`);
         the calibration end is after the observation end; an unknown time unit.
     """
     unit_days = days_per_unit(time_unit)
@@ -91,10 +100,17 @@ def rfm_summary(
             (
                 monetary,
                 amount < 0,
-                "amount is negative; remove refunds and cancellations before summarising",
+                "amount is negative (a refund row?); net refunds into their orders first "
+                "(retain.analytics.net_refunds, by order id) or mark the refunded order with "
+                "the status 'refunded'",
             ),
         ]
     reject_any(table, rules)
+    counts = (
+        ~is_left_out_status(table[status])
+        if status is not None and status in table.columns
+        else ibis.literal(True)
+    )
 
     # One row per customer and purchase day, days counted from 1970-01-01.
     days = (
@@ -102,8 +118,9 @@ def rfm_summary(
             customer=table[customer_id],
             day=purchase_day.epoch_days(),
             amount=amount,
+            counts=counts,
         )
-        .filter(lambda t: t.day <= epoch_days(end))
+        .filter(lambda t: t.counts & (t.day <= epoch_days(end)))
         .group_by(["customer", "day"])
         .aggregate(amount=lambda t: t.amount.sum())
     )
