@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from retain.cli import main
@@ -78,10 +80,14 @@ def test_demo_lists_ten_customers_with_p_alive_and_clv(demo_output) -> None:
 
 def test_demo_analyses_a_synthetic_shop_and_writes_its_report(demo_output) -> None:
     shop = demo_output.split("A synthetic shop:")[1]
-    assert "customers" in shop and "Champions:" in shop
+    counted = re.match(r" ([\d,]+) customers, ([\d,]+) orders \(", shop)
+    assert counted is not None, shop
+    customers, orders = (int(number.replace(",", "")) for number in counted.groups())
+    assert 0 < customers < orders
+    assert re.search(r"^Champions: \d+% of customers, \d+% of revenue; ", shop, re.MULTILINE)
     report = Path(next(line for line in shop.splitlines() if line.startswith("Report: "))[8:])
     assert report.exists() and report.read_text().startswith("<!doctype html>")
-    assert (report.parent / "scores.parquet").exists()
+    assert len(pd.read_parquet(report.parent / "scores.parquet")) == customers
 
 
 def test_demo_loads_the_shop_into_the_store_through_its_doors_and_scores_it(
@@ -105,17 +111,20 @@ def test_missing_file_is_one_line_and_exit_code_2(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1
-    assert "nope.csv" in err
+    assert err.startswith("error [data_error]: ")
+    assert f"{tmp_path / 'nope.csv'}: no such file" in err
 
 
 def test_bad_column_is_named_in_one_line(tmp_path, capsys) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text("customer_id,date,amount\n1,2024-01-03,10\n2,not-a-date,5\n")
+    # The bad value does not contain the column's name, so naming the column is checked.
+    path.write_text("customer_id,date,amount\n1,2024-01-03,10\n2,yesterday,5\n")
     code = main(["rfm", str(path), "--observation-end", "2024-01-31"])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1
-    assert "date" in err
+    assert err.startswith("error [data_error]: column 'date': not a date")
+    assert "1 bad row" in err and "yesterday" in err
 
 
 def test_console_script_prints_no_traceback_on_error(tmp_path) -> None:

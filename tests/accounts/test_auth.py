@@ -37,18 +37,32 @@ def test_no_credentials_is_a_401(path: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "header", ["Bearer rk_000000000000_wrong", "Bearer nonsense", "Basic dXNlcjpwYXNz", "Bearer "]
+    ("header", "detail"),
+    [
+        ("Bearer rk_000000000000_wrong", "invalid or revoked API key"),
+        ("Bearer nonsense", "invalid or revoked API key"),
+        ("Basic dXNlcjpwYXNz", "use 'Authorization: Bearer <API key>'"),
+        ("Bearer ", "use 'Authorization: Bearer <API key>'"),
+    ],
 )
-def test_a_wrong_or_malformed_key_is_a_401(customer_url: str, header: str) -> None:
+def test_a_wrong_or_malformed_key_is_a_401(customer_url: str, header: str, detail: str) -> None:
     make_api_key("read")
     body = _problem(Client().get(customer_url, headers={"Authorization": header}), 401)
-    assert body["code"] == "permission_denied"
+    assert (body["type"], body["code"]) == (
+        "urn:retain:error:permission_denied",
+        "permission_denied",
+    )
+    assert body["detail"] == detail
 
 
 def test_a_revoked_key_is_a_401(customer_url: str) -> None:
     key, plain = make_api_key("read")
+    assert (
+        Client().get(customer_url, headers={"Authorization": f"Bearer {plain}"}).status_code == 200
+    )
     revoke_api_key(key.prefix)
-    _problem(Client().get(customer_url, headers={"Authorization": f"Bearer {plain}"}), 401)
+    body = _problem(Client().get(customer_url, headers={"Authorization": f"Bearer {plain}"}), 401)
+    assert (body["code"], body["detail"]) == ("permission_denied", "invalid or revoked API key")
 
 
 def test_a_key_without_the_read_scope_is_a_403(customer_url: str) -> None:
@@ -62,6 +76,7 @@ def test_a_read_key_reads(customer_url: str) -> None:
     _, plain = make_api_key("read")
     response = Client().get(customer_url, headers={"Authorization": f"Bearer {plain}"})
     assert response.status_code == 200
+    assert response.json()["customer_id"] == customer_url.rsplit("/", 1)[1]
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -99,13 +114,16 @@ def test_an_inactive_user_cannot_sign_in() -> None:
     user = make_user(is_active=False)
     response = Client().post("/api/v1/auth/login", {"username": user.username,
                              "password": PASSWORD}, content_type="application/json")  # fmt: skip
-    _problem(response, 401)
+    # The right password of a deactivated user gets the same answer as a wrong one.
+    assert _problem(response, 401)["detail"] == "wrong username or password"
 
 
 def test_a_login_without_the_fields_is_a_422() -> None:
     response = Client().post("/api/v1/auth/login", {"username": "x"},
                              content_type="application/json")  # fmt: skip
-    assert _problem(response, 422)["code"] == "validation_error"
+    body = _problem(response, 422)
+    assert body["code"] == "validation_error"
+    assert [error["loc"] for error in body["errors"]] == [["body", "credentials", "password"]]
 
 
 def test_logout_ends_the_session(customer_url: str) -> None:
@@ -128,7 +146,7 @@ def test_login_and_logout_need_the_csrf_token() -> None:
                             headers={"X-CSRFToken": token})  # fmt: skip
     assert signed_in.status_code == 200
 
-    _problem(client.post("/api/v1/auth/logout"), 403)
+    assert "CSRF" in _problem(client.post("/api/v1/auth/logout"), 403)["detail"]
     token = client.cookies["csrftoken"].value  # rotated at login
     assert client.post("/api/v1/auth/logout", headers={"X-CSRFToken": token}).status_code == 204
     _problem(client.get("/api/v1/auth/me"), 401)
@@ -139,7 +157,9 @@ def test_a_key_needs_no_csrf_token_and_wins_over_a_session(customer_url: str) ->
     client.force_login(make_user(role=Role.ADMIN))
     _, plain = make_api_key("track")
     # The key is what is checked when it is sent, even beside an admin's session.
-    _problem(client.get(customer_url, headers={"Authorization": f"Bearer {plain}"}), 403)
+    refused = _problem(client.get(customer_url, headers={"Authorization": f"Bearer {plain}"}), 403)
+    assert (refused["code"], refused["scope"]) == ("permission_denied", "read")
+    assert client.get(customer_url).status_code == 200  # the session alone may read
 
 
 def test_users_create_makes_a_user_who_can_sign_in(monkeypatch, capsys) -> None:
@@ -171,10 +191,26 @@ def test_users_create_refuses_a_taken_name(monkeypatch, capsys) -> None:
 
 def test_users_create_prompts_twice_without_the_variable(monkeypatch, capsys) -> None:
     monkeypatch.delenv("RETAIN_PASSWORD", raising=False)
-    answers = iter(["correct horse battery", "correct horse battery"])
-    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    prompts: list[str] = []
+
+    def answer(prompt: str) -> str:
+        prompts.append(prompt)
+        return "correct horse battery"
+
+    monkeypatch.setattr("getpass.getpass", answer)
     assert main(["users", "create", "dee", "--role", "agent"]) == 0
+    assert prompts == ["password for dee: ", "again: "]
     assert User.objects.get(username="dee").check_password("correct horse battery")
+
+
+def test_users_create_refuses_two_different_passwords(monkeypatch, capsys) -> None:
+    monkeypatch.delenv("RETAIN_PASSWORD", raising=False)
+    answers = iter(["correct horse battery", "correct horse batterY"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    assert main(["users", "create", "eve", "--role", "agent"]) == 2
+    assert "the two passwords differ" in capsys.readouterr().err
+    assert next(answers, "both asked") == "both asked"
+    assert not User.objects.filter(username="eve").exists()
 
 
 def test_a_session_write_to_a_scoped_route_needs_the_csrf_token(rf) -> None:

@@ -35,14 +35,15 @@ def test_an_unknown_or_malformed_key_is_refused(plain: str) -> None:
 
 def test_a_right_prefix_with_a_wrong_secret_is_refused() -> None:
     _, plain = make_api_key("read")
-    with pytest.raises(PermissionDenied):
+    assert authenticate_api_key(plain, scope="read") is not None
+    with pytest.raises(PermissionDenied, match="invalid or revoked API key"):
         authenticate_api_key(plain[:-2] + "xx", scope="read")
 
 
 def test_a_revoked_key_is_refused() -> None:
     key, plain = make_api_key("read")
     revoke_api_key(key.prefix)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="invalid or revoked API key"):
         authenticate_api_key(plain, scope="read")
 
 

@@ -61,5 +61,5 @@ def test_customers_younger_than_a_year_do_not_count_for_retention() -> None:
 
 def test_without_any_channel_column_the_error_says_where_to_get_one() -> None:
     orders, scores = planted_base()
-    with pytest.raises(DataError, match="acquisition channel"):
+    with pytest.raises(DataError, match="no 'channel' column in the orders and no customers table"):
         channel_value(orders.drop(columns="channel"), scores, observation_end="2024-12-31")

@@ -84,7 +84,10 @@ def test_weekly_cohorts_start_on_monday() -> None:
 
 def test_unknown_period_and_missing_by_column_are_named() -> None:
     orders = make_orders([(1, "2024-01-07", 10.0)])
-    with pytest.raises(DataError, match="period"):
+    with pytest.raises(
+        DataError, match=r"period must be one of \['month', 'week'\], got 'quarter'"
+    ):
         cohort_retention(orders, period="quarter")
-    with pytest.raises(DataError, match="region"):
+    with pytest.raises(DataError, match="no column 'region' to split cohorts by") as caught:
         cohort_retention(orders, by="region")
+    assert caught.value.column == "region"

@@ -44,6 +44,11 @@ def test_transitions_account_for_every_customer_at_the_end() -> None:
     end = lifecycle_stages(orders, as_of="2024-12-31")
     assert moves.customers.sum() == len(end)
     arrivals = moves[moves.from_stage == "not yet a customer"]
+    counted = orders[~orders.status.str.lower().isin(["refunded", "cancelled"])]
+    first_orders = counted.groupby("customer_id").ordered_at.min()
+    arrived = first_orders[first_orders > pd.Timestamp("2024-07-01")]
+    arrived = arrived[arrived < pd.Timestamp("2025-01-01")]
+    assert arrivals.customers.sum() == len(arrived) > 0  # every newcomer, and there are some
     assert set(arrivals.to_stage) <= set(STAGES)
     # A customer seen in June cannot be "new" in December.
     assert moves[(moves.from_stage != "not yet a customer") & (moves.to_stage == "new")].empty
@@ -61,7 +66,8 @@ def test_hand_made_transitions() -> None:
 
 @pytest.mark.parametrize(("dormant", "churned"), [(1, 6), (4, 4), (5, 3)])
 def test_bad_thresholds_are_refused(dormant, churned) -> None:
-    with pytest.raises(DataError, match="dormant_after"):
+    expected = rf"need 1 < dormant_after < churned_after, got {dormant} and {churned}$"
+    with pytest.raises(DataError, match=expected):
         lifecycle_stages(
             make_orders(BASE), as_of="2024-12-31", dormant_after=dormant, churned_after=churned
         )

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from retain.customers.models import Consent, Event, Identity, IdentityKind
+from retain.customers.models import Consent, Event, Identity, IdentityKind, Order
 from retain.customers.services import (
     get_or_create_customer,
     identify_customer,
@@ -68,11 +68,16 @@ def test_an_order_is_recorded_once_and_refunded() -> None:
     again = record_order(customer=customer, order_id="o-1", ordered_at=NOW, amount=Decimal(1))
     assert first.pk == again.pk and again.amount == Decimal("10.00") and again.currency == "EUR"
     assert refund_order(order_id="o-1").status == "refunded"
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="no order 'o-2' to refund"):
         refund_order(order_id="o-2")
-    with pytest.raises(Conflict):
+    # The conflict names both customers by the ids the user knows (not by a row's key).
+    with pytest.raises(
+        Conflict, match="order 'o-1' belongs to customer 'c-3', not 'c-4'"
+    ) as caught:
         record_order(customer=get_or_create_customer(external_id="c-4"), order_id="o-1",
                      ordered_at=NOW, amount=Decimal(1))  # fmt: skip
+    assert caught.value.details == {"order_id": "o-1", "customer": "c-3"}
+    assert Order.objects.get(external_id="o-1").customer == customer
 
 
 def test_events_are_recorded_once_per_message_id() -> None:
@@ -81,8 +86,9 @@ def test_events_are_recorded_once_per_message_id() -> None:
     assert record_event(**arguments).pk == record_event(**arguments).pk
     record_events([arguments, {**arguments, "message_id": "m-2"}])
     assert Event.objects.count() == 2
-    with pytest.raises(DataError):
+    with pytest.raises(DataError, match="event kind must be one of track, page, screen, group"):
         record_event(**{**arguments, "kind": "purchase"})
+    assert Event.objects.count() == 2
 
 
 def test_alias_links_an_anonymous_past_and_refuses_to_merge_two_customers() -> None:
@@ -94,8 +100,12 @@ def test_alias_links_an_anonymous_past_and_refuses_to_merge_two_customers() -> N
     get_or_create_customer(external_id="c-10")
     with pytest.raises(Conflict, match="merge them by hand"):
         link_alias(previous_id="c-10", user_id="c-9")
-    with pytest.raises(Conflict):  # anon-9 is c-9's already
+    with pytest.raises(Conflict) as caught:  # anon-9 is c-9's already
         resolve_customer(user_id="c-10", anonymous_id="anon-9")
+    assert (
+        str(caught.value) == "anonymous_id 'anon-9' already belongs to customer 'c-9', not 'c-10'"
+    )
+    assert caught.value.details["customer"] == "c-9"
     assert Identity.objects.filter(kind="anonymous_id", value="anon-9").count() == 1
 
 

@@ -38,6 +38,16 @@ def post(client: Client, path: str, document: Any, *, key: str | None, **headers
                        headers=headers)  # fmt: skip
 
 
+def refused(response, status: int) -> dict[str, Any]:
+    """The problem+json body of a refusal, after checking its status and media type."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status and problem["success"] is False
+    assert problem["message"] == problem["detail"]  # what Segment's clients log
+    return problem
+
+
 def test_each_call_type_is_accepted_as_segment_answers(client: Client) -> None:
     key = make_write_key()
     calls = {"identify": make_identify(), "track": make_track(), "page": make_page(),
@@ -56,11 +66,13 @@ def test_a_batch_is_one_insert_and_a_replay_changes_nothing(client: Client) -> N
     post(client, "batch", make_batch([make_track()]), key=key)  # the key is looked up, cached
     batch = make_batch([make_track() for _ in range(100)])
     with CaptureQueriesContext(connection) as queries:
-        assert post(client, "batch", batch, key=key).status_code == 200
+        first = post(client, "batch", batch, key=key)
+    assert (first.status_code, first.json()) == (200, {"success": True})
     statements = [query["sql"] for query in queries.captured_queries]
     assert sum("INTO ingest_message" in sql.replace('"', "") for sql in statements) == 1
     assert not any("accounts_apikey" in sql for sql in statements)
-    assert post(client, "batch", batch, key=key).status_code == 200
+    replay = post(client, "batch", batch, key=key)
+    assert (replay.status_code, replay.json()) == (200, {"success": True})
     assert Message.objects.count() == 101
 
 
@@ -81,8 +93,9 @@ def test_a_gzipped_body_is_accepted(client: Client) -> None:
 
 def test_the_write_key_may_be_in_the_body(client: Client) -> None:
     batch = {**make_batch([make_track()]), "writeKey": make_write_key()}
-    assert post(client, "batch", batch, key=None).status_code == 200
-    assert Message.objects.count() == 1
+    response = post(client, "batch", batch, key=None)
+    assert (response.status_code, response.json()) == (200, {"success": True})
+    assert Message.objects.get().message_id == batch["batch"][0]["messageId"]
 
 
 def test_the_clock_skew_of_the_sender_is_corrected(client: Client) -> None:
@@ -140,38 +153,49 @@ def test_a_malformed_message_refuses_the_whole_batch(client: Client, bad: Any, f
 
 def test_all_bad_messages_are_counted(client: Client) -> None:
     batch = make_batch([make_track(event=None) for _ in range(3)] + [make_track()])
-    problem = post(client, "batch", batch, key=make_write_key()).json()
-    assert problem["bad_rows"] == 3 and len(problem["errors"]) == 3
+    problem = refused(post(client, "batch", batch, key=make_write_key()), 400)
+    assert (problem["field"], problem["bad_rows"], problem["total"]) == ("event", 3, 4)
+    assert [(error["index"], error["field"]) for error in problem["errors"]] == [
+        (0, "event"), (1, "event"), (2, "event"),
+    ]  # fmt: skip
+    assert "(3 bad message(s), e.g. message 0 with messageId" in problem["detail"]
+    assert not Message.objects.exists()
 
 
 @pytest.mark.parametrize(
-    "body",
-    [b"{not json", b"[1, 2]", b'{"batch": []}', b'{"batch": {"type": "track"}}'],
+    ("body", "field", "detail"),
+    [
+        (b"{not json", "(body)", "the body is not valid JSON: "),
+        (b"[1, 2]", "(body)", "the body must be a JSON object"),
+        (b'{"batch": []}', "batch", "'batch' must be a non-empty list of messages"),
+        (b'{"batch": {"type": "track"}}', "batch", "'batch' must be a non-empty list of messages"),
+    ],
 )
-def test_a_malformed_body_is_refused(client: Client, body: bytes) -> None:
-    response = post(client, "batch", body, key=make_write_key())
-    assert response.status_code == 400, response.content
-    assert response.json()["code"] == "data_error"
+def test_a_malformed_body_is_refused(client: Client, body: bytes, field: str, detail: str) -> None:
+    problem = refused(post(client, "batch", body, key=make_write_key()), 400)
+    assert (problem["type"], problem["code"]) == ("urn:retain:error:data_error", "data_error")
+    assert problem["field"] == field and problem["detail"].startswith(detail)
     assert not Message.objects.exists()
 
 
 def test_a_single_call_must_match_its_endpoint(client: Client) -> None:
-    response = post(client, "identify", make_track(), key=make_write_key())
-    assert response.status_code == 400 and response.json()["field"] == "type"
+    problem = refused(post(client, "identify", make_track(), key=make_write_key()), 400)
+    assert problem["field"] == "type"
+    assert problem["detail"] == "/v1/identify takes identify calls; this one says type 'track'"
+    assert not Message.objects.exists()
 
 
 def test_an_oversized_call_is_refused(client: Client) -> None:
     call = make_track(properties={"blob": "x" * (32 * 1024)})
-    response = post(client, "track", call, key=make_write_key())
-    assert response.status_code == 400
-    assert "32 KB" in response.json()["detail"]
+    problem = refused(post(client, "track", call, key=make_write_key()), 400)
+    assert problem["code"] == "data_error" and "32 KB" in problem["detail"]
     assert not Message.objects.exists()
 
 
 def test_an_oversized_message_in_a_batch_is_refused(client: Client) -> None:
     batch = make_batch([make_track(), make_track(properties={"blob": "x" * (33 * 1024)})])
-    problem = post(client, "batch", batch, key=make_write_key()).json()
-    assert problem["status"] == 400 and "32 KB" in problem["detail"]
+    problem = refused(post(client, "batch", batch, key=make_write_key()), 400)
+    assert problem["code"] == "data_error" and "32 KB" in problem["detail"]
     assert not Message.objects.exists()
 
 
@@ -179,38 +203,52 @@ def test_an_oversized_batch_is_refused_even_gzipped(client: Client) -> None:
     messages = [make_track(properties={"blob": "x" * 20_000}) for _ in range(30)]  # ~600 KB
     response = post(client, "batch", gzipped(make_batch(messages)), key=make_write_key(),
                     **{"Content-Encoding": "gzip"})  # fmt: skip
-    assert response.status_code == 400
-    assert "500 KB" in response.json()["detail"]
+    problem = refused(response, 400)
+    assert problem["code"] == "data_error" and "500 KB" in problem["detail"]
     assert not Message.objects.exists()
 
 
 def test_a_broken_gzip_body_is_refused(client: Client) -> None:
     response = post(client, "batch", b"not gzip at all", key=make_write_key(),
                     **{"Content-Encoding": "gzip"})  # fmt: skip
-    assert response.status_code == 400 and "gzip" in response.json()["detail"]
+    problem = refused(response, 400)
+    assert (problem["field"], problem["detail"]) == ("(body)", "the body is not valid gzip")
+    assert not Message.objects.exists()
 
 
 @pytest.mark.parametrize(
-    ("key", "status"),
-    [("rk_0000_wrong", 401), ("", 401), (None, 401), ("read-only", 403)],
+    ("key", "status", "detail"),
+    [
+        ("rk_0000_wrong", 401, "invalid or revoked API key"),
+        ("", 401, "the Basic credentials are not base64"),
+        (None, 401, "a write key is required (HTTP Basic user or writeKey)"),
+        ("read-only", 403, "this API key lacks the 'track' scope"),
+    ],
 )
 def test_a_wrong_key_or_scope_is_refused_and_stores_nothing(
-    client: Client, key: str | None, status: int
+    client: Client, key: str | None, status: int, detail: str
 ) -> None:
     if key == "read-only":
         key = make_write_key("read", "import")
     headers = {"Authorization": "Basic !!!"} if key == "" else {}
     response = post(client, "batch", make_batch([make_track()]), key=key or None, **headers)
-    assert response.status_code == status, response.content
-    assert response.json()["code"] == "permission_denied"
+    problem = refused(response, status)
+    assert (problem["type"], problem["code"]) == (
+        "urn:retain:error:permission_denied", "permission_denied",
+    )  # fmt: skip
+    assert problem["detail"] == detail
     assert not Message.objects.exists() and not Job.objects.exists()
 
 
 def test_a_bearer_key_works_too(client: Client) -> None:
     key = make_write_key()
-    response = post(client, "track", make_track(), key=key, Authorization=f"Bearer {key}")
-    assert response.status_code == 200
+    call = make_track()
+    response = post(client, "track", call, key=key, Authorization=f"Bearer {key}")
+    assert (response.status_code, response.json()) == (200, {"success": True})
+    assert Message.objects.get().message_id == call["messageId"]
 
 
 def test_only_post_is_allowed(client: Client) -> None:
-    assert client.get("/v1/batch").status_code == 405
+    response = client.get("/v1/batch")
+    assert (response.status_code, response["Allow"]) == (405, "POST")
+    assert not Message.objects.exists()

@@ -59,7 +59,10 @@ def test_an_unknown_docs_asset_is_a_404() -> None:
     response = Client().get("/api/v1/docs/assets/swagger-ui.css.map")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
-    assert Client().get("/api/v1/docs/assets/..%2F..%2F__init__.py").status_code == 404
+    outside = Client().get("/api/v1/docs/assets/..%2F..%2F__init__.py")
+    assert outside.status_code == 404
+    assert outside.json()["code"] == "not_found"  # refused, not the package's source
+    assert b"import" not in outside.content
 
 
 @pytest.mark.django_db(transaction=True)
@@ -67,9 +70,11 @@ def test_the_running_server_serves_the_docs_and_their_assets() -> None:
     with running_server() as base:
         with urllib.request.urlopen(f"{base}/api/v1/docs") as response:
             html = response.read().decode()
-        for asset in re.findall(r'(?:href|src)="([^"]+)"', html):
+        assets = re.findall(r'(?:href|src)="([^"]+)"', html)
+        assert len(assets) == 4
+        for asset in assets:
             with urllib.request.urlopen(f"{base}{asset}") as response:
-                assert response.status == 200 and response.read()
+                assert response.status == 200 and len(response.read()) > 100
 
 
 @pytest.mark.django_db

@@ -28,6 +28,7 @@ def test_cdnow_fit_reproduces_published_estimates_and_log_likelihood(
         assert model.params_[name] == pytest.approx(value, abs=5e-5), name
     assert model.log_likelihood_ == pytest.approx(-9582.43, abs=5e-3)
     assert model.result_.converged
+    assert model.standard_errors_.keys() == model.params_.keys()
     assert all(np.isfinite(v) and v > 0 for v in model.standard_errors_.values())
 
 
@@ -167,4 +168,4 @@ def test_bad_rows_are_named_with_column_count_and_example(column, values, exampl
         assert np.isnan(error.example[column])
     else:
         assert error.example[column] == example
-    assert column in str(error) and "1 bad row" in str(error)
+    assert str(error).startswith(f"column {column!r}: ") and "(1 bad row(s), e.g." in str(error)

@@ -135,7 +135,7 @@ def test_bad_histories_raise_data_error_naming_the_column(change, column) -> Non
 
 
 def test_predictions_before_fit_raise_not_fitted() -> None:
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="BetaGeoBetaBinomModel is not fitted yet"):
         BetaGeoBetaBinomModel().probability_alive(HISTORIES)
 
 

@@ -248,29 +248,36 @@ def test_bad_input_raises_data_error_naming_the_column(model, change, column) ->
 
 @pytest.mark.parametrize("model", MODELS)
 def test_missing_column_and_empty_table_raise_data_error(model) -> None:
-    with pytest.raises(DataError, match="recency"):
+    with pytest.raises(DataError, match=r"^column 'recency': missing required column") as caught:
         model().fit({"frequency": [1.0], "T": [3.0]})
-    with pytest.raises(DataError, match="empty"):
+    assert caught.value.column == "recency"
+    with pytest.raises(DataError, match="the table is empty: at least one row is needed"):
         model().fit({"frequency": [], "recency": [], "T": []})
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_predictions_before_fit_raise_not_fitted(model) -> None:
-    with pytest.raises(NotFittedError):
+    not_fitted = f"this {model.__name__} is not fitted yet: call fit"
+    with pytest.raises(NotFittedError, match=not_fitted):
         model().probability_alive(ordinary_rows())
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match=not_fitted):
         model().expected_purchases_new_customer(1.0)
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match=not_fitted):
         _ = model().params_
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_bad_prediction_arguments_raise_data_error(model) -> None:
     fitted = model.from_params(**PARAMS)
-    with pytest.raises(DataError, match="t"):
+    with pytest.raises(DataError, match=r"^column 't': must be >= 0") as caught:
         fitted.expected_purchases(ordinary_rows(), -1.0)
-    with pytest.raises(DataError, match="n"):
+    assert caught.value.example["t"] == -1.0
+    with pytest.raises(DataError, match=r"^column 'n': must be a whole number") as caught:
         fitted.probability_of_purchases(ordinary_rows(), 1.5, 10.0)
+    assert caught.value.example["n"] == 1.5
+    with pytest.raises(DataError, match=r"^column 't': must be >= 0") as caught:
+        fitted.probability_of_purchases(ordinary_rows(), 1, -10.0)
+    assert caught.value.example["t"] == -10.0
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -124,35 +124,48 @@ def test_expected_lifetime_is_finite_only_for_alpha_above_one() -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "column"),
+    ("data", "column", "rule", "bad_rows", "example"),
     [
-        ({"period": [0, 1, 2], "survivors": [100.0, 120.0, 50.0]}, "survivors"),
-        ({"period": [0, 1, 2], "survivors": [100.0, -1.0, -2.0]}, "survivors"),
-        ({"period": [0, 2, 3], "survivors": [100.0, 80.0, 50.0]}, "period"),
-        ({"duration": [1.0, 0.0], "churned": [1.0, 1.0]}, "duration"),
-        ({"duration": [1.0, 2.5], "churned": [1.0, 0.0]}, "duration"),
-        ({"duration": [1.0, 2.0], "churned": [1.0, 2.0]}, "churned"),
-        ({"duration": [1.0]}, "churned"),
+        ({"period": [0, 1, 2], "survivors": [100.0, 120.0, 50.0]}, "survivors",
+         "must not increase", 1, {"row": 1, "survivors": 120.0}),
+        ({"period": [0, 1, 2], "survivors": [100.0, -1.0, -2.0]}, "survivors", "must be >= 0",
+         2, {"row": 1, "survivors": -1.0}),
+        ({"period": [0, 2, 3], "survivors": [100.0, 80.0, 50.0]}, "period",
+         "must run 0, 1, 2, ... in order", 2, {"row": 1, "period": 2.0}),
+        ({"duration": [1.0, 0.0], "churned": [1.0, 1.0]}, "duration",
+         "must be >= 1 for a churned subscriber", 1, {"row": 1, "duration": 0.0}),
+        ({"duration": [1.0, 2.5], "churned": [1.0, 0.0]}, "duration", "must be a whole number",
+         1, {"row": 1, "duration": 2.5}),
+        ({"duration": [1.0, 2.0], "churned": [1.0, 2.0]}, "churned", "must be 0/1 or a boolean",
+         1, {"row": 1, "churned": 2.0}),
+        ({"duration": [1.0]}, "churned", "missing required column", None, None),
     ],
-)
-def test_bad_input_raises_data_error_naming_the_column(data, column) -> None:
+)  # fmt: skip
+def test_bad_input_raises_data_error_naming_the_column(
+    data, column, rule, bad_rows, example
+) -> None:
     with pytest.raises(DataError) as caught:
         ShiftedBetaGeoModel().fit({k: np.asarray(v) for k, v in data.items()})
-    assert caught.value.column == column or column in str(caught.value)
+    assert caught.value.column == column
+    assert str(caught.value).startswith(f"column {column!r}: {rule}")
+    assert (caught.value.bad_rows, caught.value.example) == (bad_rows, example)
 
 
 def test_bad_prediction_arguments_are_refused() -> None:
     model = ShiftedBetaGeoModel.from_params(**PARAMS)
-    with pytest.raises(DataError, match="t"):
+    with pytest.raises(DataError, match=r"^column 't': must be >= 1") as caught:
         model.retention_rate(0)
-    with pytest.raises(DataError, match="t"):
+    assert (caught.value.bad_rows, caught.value.example) == (1, {"row": 0, "t": 0.0})
+    with pytest.raises(DataError, match=r"^column 't': must be a whole number") as caught:
         model.survival(1.5)
-    with pytest.raises(DataError, match="discount_rate"):
+    assert (caught.value.bad_rows, caught.value.example) == (1, {"row": 0, "t": 1.5})
+    with pytest.raises(DataError, match=r"discount_rate must be > 0, got 0.0") as caught:
         model.discounted_expected_residual_lifetime(1, 0.0)
+    assert caught.value.column == "discount_rate"
 
 
 def test_predictions_before_fit_raise_not_fitted() -> None:
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="ShiftedBetaGeoModel is not fitted yet"):
         ShiftedBetaGeoModel().survival(3)
 
 

@@ -97,9 +97,10 @@ def link_identity(*, customer: Customer, kind: str, value: str) -> Identity:
         kind=kind, value=value, defaults={"customer": customer}
     )
     if identity.customer_id != customer.pk:
+        owner = identity.customer.external_id  # the id the user knows, not the row's key
         raise Conflict(
-            f"{kind} {value!r} already belongs to customer {identity.customer_id}",
-            kind=kind, value=value, customer=identity.customer_id,
+            f"{kind} {value!r} already belongs to customer {owner!r}, not {customer.external_id!r}",
+            kind=kind, value=value, customer=owner,
         )  # fmt: skip
     if created and kind == IdentityKind.ANONYMOUS_ID:
         Event.objects.filter(customer__isnull=True, anonymous_id=value).update(customer=customer)
@@ -196,9 +197,11 @@ def record_order(
         },
     )  # fmt: skip
     if order.customer_id != customer.pk:
+        owner = order.customer.external_id  # the id the user knows, not the row's key
         raise Conflict(
-            f"order {order_id!r} belongs to customer {order.customer_id}", order_id=order_id
-        )
+            f"order {order_id!r} belongs to customer {owner!r}, not {customer.external_id!r}",
+            order_id=order_id, customer=owner,
+        )  # fmt: skip
     return order
 
 

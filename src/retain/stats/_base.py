@@ -191,7 +191,7 @@ class BaseModel:
                 f"{type(self).__name__}: the observed information is not positive definite; "
                 "standard errors are NaN (a parameter may be weakly identified)",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of fit (fit -> _fit -> here)
             )
         k = len(optimum.params)
         self._params = optimum.params

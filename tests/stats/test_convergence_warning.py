@@ -1,0 +1,77 @@
+"""The one warning the library emits: a fit whose observed information is not positive
+definite finishes, with NaN standard errors and a :class:`ConvergenceWarning` that says so.
+
+Each case is data in which a parameter is really not identified, so the warning is what a
+user would see on such data, not a forced code path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from retain.errors import ConvergenceWarning
+from retain.stats import BetaGeoModel, GammaGammaModel, ShiftedBetaGeoModel
+from retain.stats._base import BaseModel
+
+
+def geometric_curve() -> dict[str, np.ndarray]:
+    """Half of the subscribers leave every period: one churn rate, so alpha and beta only
+    matter through alpha / (alpha + beta) and both run off together."""
+    return {"period": np.arange(6), "survivors": 1000 * 0.5 ** np.arange(6)}
+
+
+def nobody_repeats() -> dict[str, np.ndarray]:
+    """Fifty customers, none with a repeat purchase: the dropout process is invisible."""
+    return {"frequency": np.zeros(50), "recency": np.zeros(50), "T": np.full(50, 30.0)}
+
+
+def two_spenders() -> dict[str, np.ndarray]:
+    """Two customers' average spends: three spend parameters cannot be told apart."""
+    return {"frequency": np.array([1.0, 2.0]), "monetary_value": np.array([10.0, 12.0])}
+
+
+CASES: list[tuple[type[BaseModel], Callable[[], dict[str, Any]]]] = [
+    (ShiftedBetaGeoModel, geometric_curve),
+    (BetaGeoModel, nobody_repeats),
+    (GammaGammaModel, two_spenders),
+]
+
+
+@pytest.mark.parametrize(("model", "data"), CASES, ids=lambda case: getattr(case, "__name__", ""))
+def test_an_unidentified_parameter_warns_and_leaves_nan_standard_errors(
+    model: type[BaseModel], data: Callable[[], dict[str, Any]]
+) -> None:
+    with pytest.warns(ConvergenceWarning) as caught:
+        fitted = model().fit(data())
+    assert [str(warning.message) for warning in caught] == [
+        f"{model.__name__}: the observed information is not positive definite; standard errors "
+        "are NaN (a parameter may be weakly identified)"
+    ]
+    # stacklevel points at the caller's fit(...) line, not at retain's internals.
+    assert caught[0].filename == __file__
+    assert all(np.isnan(error) for error in fitted.standard_errors_.values())
+    assert fitted.standard_errors_.keys() == fitted.params_.keys()
+    assert np.isnan(fitted.result_.covariance).all()
+    summary = fitted.result_.summary()
+    assert all(np.isnan(row["lower_95"]) for row in summary.values()) and summary
+
+
+def test_the_geometric_curve_still_gives_its_churn_rate() -> None:
+    """The warning does not mean the fit is useless: the identified part is estimated."""
+    with pytest.warns(ConvergenceWarning, match="ShiftedBetaGeoModel: the observed information"):
+        fitted = ShiftedBetaGeoModel().fit(geometric_curve())
+    alpha, beta = fitted.params_["alpha"], fitted.params_["beta"]
+    assert alpha / (alpha + beta) == pytest.approx(0.5, rel=1e-4)
+    assert fitted.retention_rate(3) == pytest.approx(0.5, rel=1e-4)
+
+
+def test_a_well_identified_fit_does_not_warn() -> None:
+    """The counterpart: a curve with heterogeneity (filterwarnings = error would fail here)."""
+    curve = {"period": np.arange(6), "survivors": np.array([1000.0, 631, 468, 382, 326, 289])}
+    fitted = ShiftedBetaGeoModel().fit(curve)
+    assert all(np.isfinite(error) and error > 0 for error in fitted.standard_errors_.values())
+    assert len(fitted.standard_errors_) == 2
