@@ -17,7 +17,7 @@ from tests.workspace import RUN_FOLDER
 ROOT = Path(__file__).resolve().parents[1]
 DEVELOPERS_KEY = "the-developers-own-secret-key"
 
-PROBE = '''
+PROBE = """
 import json, os
 from pathlib import Path
 
@@ -36,7 +36,7 @@ def _record(name):
     seen = {"home": str(settings.HOME), "key": settings.SECRET_KEY,
             "worker": os.environ.get("PYTEST_XDIST_WORKER", "")}
     Path(os.environ["PROBE_OUT"], name + ".json").write_text(json.dumps(seen))
-'''
+"""
 
 
 def test_this_run_uses_its_own_workspace_and_secret_key() -> None:
@@ -47,8 +47,8 @@ def test_this_run_uses_its_own_workspace_and_secret_key() -> None:
     assert not home.is_relative_to(ROOT)
     developers_file = Path.cwd() / "retain-data" / "secret_key"
     if developers_file.exists():  # a developer's checkout that ran the demo
-        assert settings.SECRET_KEY != developers_file.read_text(encoding="utf-8").strip()
-    assert settings.SECRET_KEY == os.environ["RETAIN_SECRET_KEY"]
+        assert developers_file.read_text(encoding="utf-8").strip() != settings.SECRET_KEY
+    assert os.environ["RETAIN_SECRET_KEY"] == settings.SECRET_KEY
 
 
 def _project_copy(folder: Path) -> Path:
