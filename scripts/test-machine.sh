@@ -26,15 +26,18 @@ apt_install() {  # apt_install PACKAGE WHY
 command -v java >/dev/null || apt_install openjdk-17-jre-headless "Java 17 (for the PySpark engine tests)"
 
 # The URL's parts, read by the same library the tests connect with.
-read -r host port user dbname < <("$python" - "$url" <<'PY'
+parts="$("$python" - "$url" 2>&1 <<'PY'
 import sys
 from psycopg.conninfo import conninfo_to_dict
-parts = conninfo_to_dict(sys.argv[1])
+try:
+    parts = conninfo_to_dict(sys.argv[1])
+except Exception as error:
+    sys.exit(str(error).strip().splitlines()[-1])
 print(parts.get("host") or "127.0.0.1", parts.get("port") or 5432, parts.get("user") or "postgres",
       parts.get("dbname") or "test")
 PY
-)
-[ -n "${dbname:-}" ] || stop "RETAIN_TEST_DATABASE_URL is not a PostgreSQL URL: $url"
+)" || stop "RETAIN_TEST_DATABASE_URL ($url) cannot be read: ${parts##*$'\n'}"
+read -r host port user dbname <<<"$parts"
 
 if ! pg_isready -q -h "$host" -p "$port" 2>/dev/null; then
     local_host=""
