@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 RUN_TWICE = """
 import sys
 from pathlib import Path
@@ -24,6 +26,7 @@ for run in (1, 2):
 """
 
 
+@pytest.mark.slow
 def test_running_the_store_demo_twice_leaves_one_live_demo_key(tmp_path: Path) -> None:
     home = tmp_path / "home"
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
