@@ -5,8 +5,12 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 LINT_PATHS := src tests $(wildcard benchmarks)
-# The store tests run a second time on PostgreSQL (they fail, never skip, without it).
-POSTGRES_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+# The one PostgreSQL setting of the tests: the engine tests use this database, and the store
+# tests run a second time on this server (each run in a database of its own). They fail, never
+# skip, without it; scripts/test-machine.sh starts the server and creates the database.
+export RETAIN_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+# The install test builds the wheel with this uv.
+export RETAIN_UV := $(UV)
 
 .PHONY: demo test lint bench clean
 
@@ -15,15 +19,16 @@ $(CURDIR)/.tools/bin/uv:
 	.tools/bin/pip install --quiet uv
 
 demo: $(UV)
-	$(UV) sync --locked --python $(PYTHON)
+	$(UV) sync --locked --python $(PYTHON) --extra server
 	$(VENV)/bin/retain demo
 
 test: $(UV)
 	$(UV) sync --locked --python $(PYTHON) --extra dev
+	scripts/test-machine.sh $(VENV)/bin/python
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(VENV)/bin/pytest -n 2
-	DATABASE_URL=$(POSTGRES_TEST_URL) $(VENV)/bin/pytest -n 2 -m store
+	DATABASE_URL=$(RETAIN_TEST_DATABASE_URL) $(VENV)/bin/pytest -n 2 -m store
 
 lint: $(UV)
 	$(UV) sync --locked --python $(PYTHON) --extra dev
@@ -35,4 +40,4 @@ bench: $(UV)
 	$(MAKE) -C benchmarks all PYTHON=$(CURDIR)/$(VENV)/bin/python
 
 clean:
-	rm -rf $(VENV) .tools benchmarks/.venv-lifetimes retain-data
+	rm -rf $(VENV) .tools benchmarks/.venv-lifetimes retain-data dist

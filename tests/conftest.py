@@ -4,19 +4,18 @@ and the store's settings.
 Store tests (under the Django apps' folders) are marked ``store``: ``make test`` runs them on
 the embedded SQLite and again on PostgreSQL (``DATABASE_URL``), where they fail, never skip,
 when the server cannot be reached.
+
+Each run's workspace (``RETAIN_HOME``, the secret key) is set by ``tests/workspace.py``, a
+plugin imported before pytest-django reads the settings: too late here.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
-
-# Before Django reads its settings: a workspace of the test run's own.
-os.environ.setdefault("RETAIN_HOME", tempfile.mkdtemp(prefix="retain-test-"))
 
 from retain.analytics import rfm_summary
 from retain.datasets import load_cdnow_transactions

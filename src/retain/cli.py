@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from retain import __version__
 from retain.analytics import orders_left_out, rfm_summary
 from retain.errors import RetainError
+from retain.installed import missing_server_parts
 from retain.io import read_table, write_table
 
 
@@ -242,6 +243,9 @@ def _red(text: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if (missing := missing_server_parts(args.command)) is not None:
+        print(_red(f"error: retain {args.command}: {missing}"), file=sys.stderr)
+        return 2
     try:
         args.handler(args)
     except RetainError as error:

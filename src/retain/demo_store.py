@@ -3,7 +3,8 @@ doors, is scored there, and can then be browsed.
 
 The files are sent to a real ``retain serve`` on loopback, over the REST import API, and a
 few behavioural events over the Segment-compatible tracking API, exactly as a shop would send
-them. Running the demo again changes nothing: the same files and the same message ids.
+them. Running the demo again changes nothing: the same files and the same message ids; its
+API key is replaced (the previous one revoked), so one demo key is live at a time.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from retain.datasets.synthetic import Business
+from retain.installed import SERVER_INSTALL, server_installed
 
 IMPORTS = {
     "customers": "customers",
@@ -27,17 +29,25 @@ IMPORTS = {
     "complaints": "complaints",
     "survey-answers": "survey_answers",
 }
+#: The demo's API key: its name and scopes (one live at a time).
+DEMO_KEY_NAME = "demo"
+DEMO_KEY_SCOPES = ("import", "track", "read")
 # Viewers whose page views and consent are sent as tracking calls.
 _TRACKED_CUSTOMERS = 200
 
 
 def run_store_demo(business: Business, *, folder: Path) -> Iterator[str]:
-    """Load ``business`` into the store through its doors, score it; lines to show."""
+    """Load ``business`` into the store through its doors, score it; lines to show.
+
+    On an analyst's install (no ``[server]`` extra) one line says how to add the store."""
+    if not server_installed():
+        yield f"skipped: the store needs the [server] extra: {SERVER_INSTALL}"
+        return
     from retain.server.background import background_server
-    from retain.server.commands import create_key, migrate_store
+    from retain.server.commands import migrate_store
 
     migrate_store()
-    key = create_key("demo", ["import", "track", "read"])
+    key = _demo_key()
     folder.mkdir(parents=True, exist_ok=True)
     with background_server() as base:
         for kind, attribute in IMPORTS.items():
@@ -62,6 +72,22 @@ def run_store_demo(business: Business, *, folder: Path) -> Iterator[str]:
     yield "  API docs:     http://127.0.0.1:8000/api/v1/docs"
     yield f"  or: curl -H 'Authorization: Bearer {key}' \\"
     yield f"        http://127.0.0.1:8000/api/v1/customers/{customer}"
+
+
+def _demo_key() -> str:
+    """A fresh key for this run; the previous runs' demo keys are revoked (their plain text
+    was shown once and is not kept), so running the demo again leaves one live demo key."""
+    from django.db import transaction
+
+    from retain.accounts.models import ApiKey
+    from retain.accounts.services import create_api_key, revoke_api_key
+
+    with transaction.atomic():
+        live = ApiKey.objects.filter(name=DEMO_KEY_NAME, revoked_at__isnull=True)
+        for prefix in live.values_list("prefix", flat=True):
+            revoke_api_key(prefix)
+        _, plain = create_api_key(DEMO_KEY_NAME, scopes=DEMO_KEY_SCOPES)
+    return plain
 
 
 def _command() -> str:

@@ -1,9 +1,10 @@
 """The same Ibis expressions on PostgreSQL and on PySpark give what the embedded DuckDB gives,
 to 1e-9.
 
-PostgreSQL runs on 127.0.0.1:5432 (trust auth, database ``test``) here and in CI; PySpark runs
-in local mode on the machine's Java 17, one session per test worker. These tests fail, never
-skip, when either cannot be reached.
+PostgreSQL is the server and database of ``RETAIN_TEST_DATABASE_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/test``, which ``make test`` starts and creates); PySpark
+runs in local mode on the machine's Java 17, one session per test worker. These tests fail,
+never skip, when either cannot be reached.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from retain.analytics import (
 )
 from retain.analytics._tables import fetch
 from retain.datasets import make_business
+from tests.workspace import postgres_test_url
 
 ENGINES = [
     "postgres",
@@ -77,9 +79,7 @@ Load = Callable[[pd.DataFrame, str], ir.Table]
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Load]:
-    connection = ibis.postgres.connect(
-        host="127.0.0.1", port=5432, user="postgres", database="test"
-    )
+    connection = ibis.connect(postgres_test_url())
     yield lambda frame, name: connection.create_table(
         _unique(name), _arrow(frame), overwrite=True, temp=True
     )
@@ -89,7 +89,7 @@ def postgres() -> Iterator[Load]:
 @pytest.fixture(scope="session")
 def pyspark() -> Iterator[Load]:
     if shutil.which("java") is None:
-        pytest.fail("PySpark needs Java 17 (`java` on PATH); .ci/run installs it")
+        pytest.fail("PySpark needs Java 17 (`java` on PATH); make test installs it")
     builder = SparkSession.builder.master("local[2]").appName("retain-tests")
     for key, value in SPARK_SETTINGS.items():
         builder = builder.config(key, value)
