@@ -130,6 +130,7 @@ def read_file(
     options: FileOptions | None = None,
     name: str | None = None,
     keep_offsets: bool = False,
+    allow_empty: bool = False,
 ) -> pa.Table:
     """A user's CSV or Parquet file as Arrow, read as the module docstring says.
 
@@ -145,6 +146,9 @@ def read_file(
     keep_offsets
         Times as ISO text with the shop's UTC offset (what the store needs to keep the
         instant); else as the shop's wall-clock time (what the day-based analyses need).
+    allow_empty
+        Accept a file with a header and no rows (an import with nothing new); an analysis
+        of no rows is refused.
 
     Raises
     ------
@@ -169,8 +173,8 @@ def read_file(
         except (pa.ArrowException, OSError) as exc:
             raise DataError(f"{label}: could not be read as parquet: {exc}") from None
         table = table.append_column(ROW, pa.array(range(1, table.num_rows + 1), pa.int64()))
-    if table.num_rows == 0:
-        raise DataError(f"{label}: the file has a header but no rows")
+    if table.num_rows == 0 and not allow_empty:
+        raise DataError(f"{label}: the file has a header but no rows: nothing to analyse")
     table = _renamed(_trimmed(table), options, label)
     layout = LAYOUTS.get(kind or "", Layout(ids=()))
     for column in layout.ids:
@@ -516,6 +520,9 @@ def _as_text(texts: list[str | None], parsed: pd.Series, keep_offsets: bool) -> 
     parse stays as written, so the checks after refuse it with the value the user wrote."""
     fraction = ".%f" if (parsed.dt.microsecond.fillna(0) != 0).any() else ""
     pattern = f"%Y-%m-%d %H:%M:%S{fraction}{'%z' if keep_offsets else ''}"
-    written = parsed.dt.strftime(pattern)
-    original = pd.Series(texts, dtype=object, index=parsed.index)
-    return pa.array(written.where(parsed.notna(), original).tolist(), pa.string())
+    written = parsed.dt.strftime(pattern).tolist()
+    parsed_ok = parsed.notna().tolist()
+    return pa.array(
+        [new if ok else old for new, ok, old in zip(written, parsed_ok, texts, strict=True)],
+        pa.string(),
+    )
