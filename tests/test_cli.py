@@ -133,7 +133,9 @@ def test_console_script_prints_no_traceback_on_error(tmp_path) -> None:
 
 def test_rfm_writes_the_summary(tmp_path, capsys) -> None:
     orders = tmp_path / "orders.csv"
-    orders.write_text("customer_id,date,amount\n1,2024-01-03,10\n1,2024-01-17,30\n2,2024-01-10,5\n")
+    orders.write_text(
+        "customer_id,ordered_at,amount\n1,2024-01-03,10\n1,2024-01-17,30\n2,2024-01-10,5\n"
+    )
     out = tmp_path / "summary.csv"
     assert main(["rfm", str(orders), "--observation-end", "2024-01-31", "--out", str(out)]) == 0
     lines = out.read_text().splitlines()

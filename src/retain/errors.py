@@ -19,6 +19,7 @@ raises them and nothing else.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 
@@ -91,10 +92,8 @@ def describe_example(example: Any) -> str:
 def plain(value: Any) -> str:
     """A value as a user wrote or reads it: no ``np.float64(...)`` or ``Timestamp(...)``."""
     if hasattr(value, "item") and callable(value.item) and not isinstance(value, str | bytes):
-        try:
+        with suppress(TypeError, ValueError):
             value = value.item()  # numpy scalars
-        except (TypeError, ValueError):
-            pass
     if value is None or (not isinstance(value, str | bytes) and value != value):  # NaN, NaT
         return "(empty)"
     if isinstance(value, str):

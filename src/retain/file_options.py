@@ -98,6 +98,10 @@ def in_file_terms(options: FileOptions) -> Iterator[None]:
     try:
         yield
     except DataError as error:
+        flag = "--" + (error.column or "").replace("_", "-")
+        missing = error.message.startswith(f"column {error.column!r}: missing")
+        if error.bad_rows is None and missing and error.column in dict(_ROLES):
+            error.message += f"; name the file's column for it with {flag} COL"
         for source, role in options.renames().items():
             error.message = error.message.replace(f"column {role!r}", f"column {source!r} ({role})")
         error.args = (error.message,)

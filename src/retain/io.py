@@ -40,11 +40,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from retain.analytics._tables import LINE, ROW  # a CSV row's line, a Parquet row's number
 from retain.errors import DataError
 
 READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".pq": "read_parquet"}
-LINE = "_line"  # a CSV row's line in the file (header: line 1)
-ROW = "_row"  # a Parquet row's number (1 for the first)
 DELIMITERS = (",", ";", "\t", "|")
 DATE_FORMATS = ("epoch", "epoch-ms")  # besides strftime patterns
 _CURRENCY = re.compile(r"[$€£¥₹₽₩฿₫₱₺₴₦]|\b[A-Z]{3}\b|\bkr\b|\bzł\b")

@@ -147,9 +147,9 @@ def test_a_bad_orders_file_lists_every_problem_and_stores_nothing(business, tmp_
     by_column = {p["column"]: p for p in raised.value.details["problems"]}
     example = by_column["ordered_at"]["example"]
     cells = path.read_text().splitlines()[5].split(",")  # line 6 of the file
-    column = list(orders.columns).index
-    assert example == {"line": 6, "customer_id": cells[column("customer_id")],
-                       "order_id": cells[column("order_id")], "ordered_at": "yesterday"}  # fmt: skip
+    at = list(orders.columns).index
+    assert example == {"line": 6, "customer_id": cells[at("customer_id")],
+                       "order_id": cells[at("order_id")], "ordered_at": "yesterday"}  # fmt: skip
     assert f'line 6: customer_id "{example["customer_id"]}"' in str(raised.value)
     assert "nothing was imported" in str(raised.value) and "'currency'" in str(raised.value)
     assert store_snapshot() == before

@@ -17,6 +17,9 @@ import pyarrow as pa
 
 from retain.errors import DataError
 
+#: Columns that hold where a row is in the user's file (added by :func:`retain.io.read_file`).
+LINE, ROW = "_line", "_row"
+
 
 def to_ibis(table: Any) -> tuple[ir.Table, bool]:
     """The table as an ibis expression, and whether the caller gave one (stay lazy)."""
@@ -69,9 +72,8 @@ def require_columns(table: ir.Table, names: dict[str, str]) -> None:
     """``names`` maps a role (``customer_id``) to the caller's column name."""
     for role, name in names.items():
         if name not in table.columns:
-            raise DataError(
-                f"missing column for {role}; the table has {list(table.columns)}", column=name
-            )
+            present = [column for column in table.columns if column not in (LINE, ROW)]
+            raise DataError(f"missing column for {role}; the table has {present}", column=name)
 
 
 def scalar(expression: ir.Scalar) -> Any:
@@ -101,8 +103,6 @@ def reject_any(table: ir.Table, rules: list[tuple[str, ir.BooleanValue, str]]) -
             reject_rows(table, column, bad, rule)
 
 
-#: Columns that hold where a row is in the user's file (added by :func:`retain.io.read_file`).
-LINE, ROW = "_line", "_row"
 #: Columns that name a row to its owner, shown in every example.
 ID_COLUMNS = ("customer_id", "order_id", "complaint_id")
 

@@ -179,7 +179,8 @@ def _check_horizon(horizon_months: float, annual_discount_rate: float) -> None:
     if not _is_number(annual_discount_rate) or not 0.0 <= annual_discount_rate < 1.0:
         hint = ""
         if _is_number(annual_discount_rate) and 1.0 <= annual_discount_rate < 100.0:
-            hint = f" (for {plain(annual_discount_rate)} % a year, give {annual_discount_rate / 100:g})"
+            rate = plain(annual_discount_rate)
+            hint = f" (for {rate} % a year, give {annual_discount_rate / 100:g})"
         raise DataError(
             "annual_discount_rate must be a yearly rate from 0 up to (not including) 1, such "
             f"as 0.10 for 10 % a year; got {plain(annual_discount_rate)}{hint}"
