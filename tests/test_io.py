@@ -185,9 +185,10 @@ def test_day_and_month_without_an_option_are_refused(tmp_path) -> None:
 )
 def test_day_first_or_month_first_or_a_format_says_which(tmp_path, options, expected) -> None:
     written = "05.03.2024 14:30" if "date_format" in options else "05/03/2024"
-    assert rows(write(tmp_path, HEADER + f"c1,o1,{written},10\n"), **options)[0][
-        "ordered_at"
-    ] == expected
+    assert (
+        rows(write(tmp_path, HEADER + f"c1,o1,{written},10\n"), **options)[0]["ordered_at"]
+        == expected
+    )
 
 
 def test_offsets_are_converted_to_the_shops_time_zone_which_defaults_to_utc(tmp_path) -> None:
