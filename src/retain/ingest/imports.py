@@ -573,9 +573,10 @@ def _moves_in_file_terms(moved: bulk.MovedRows, table: pa.Table, source: str) ->
     )
     more = "; ..." if len(moved.moves) > 5 else ""
     return DataError(
-        f"{source}: {len(moved.moves)} row(s) are already stored under another customer id; "
+        f"{len(moved.moves)} row(s) are already stored under another customer id; "
         f"importing would move them to another customer, so nothing was imported: "
         f"{shown}{more}. If they really changed hands, import with --allow-moves",
+        file=source,
         column="customer_id",
         moves=[{**m.__dict__, where: _place(table, m.index)} for m in moved.moves],
     )
