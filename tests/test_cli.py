@@ -119,11 +119,11 @@ def test_bad_column_is_named_in_one_line(tmp_path, capsys) -> None:
     path = tmp_path / "orders.csv"
     # The bad value does not contain the column's name, so naming the column is checked.
     path.write_text("customer_id,date,amount\n1,2024-01-03,10\n2,yesterday,5\n")
-    code = main(["rfm", str(path), "--observation-end", "2024-01-31"])
+    code = main(["rfm", str(path), "--ordered-at", "date", "--observation-end", "2024-01-31"])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1
-    assert err.startswith("error [data_error]: column 'date': not a date")
+    assert err.startswith("error [data_error]: column 'date' (ordered_at): not a date")
     assert "1 bad row" in err and "yesterday" in err
 
 
@@ -142,7 +142,9 @@ def test_console_script_prints_no_traceback_on_error(tmp_path) -> None:
 
 def test_rfm_writes_the_summary(tmp_path, capsys) -> None:
     orders = tmp_path / "orders.csv"
-    orders.write_text("customer_id,date,amount\n1,2024-01-03,10\n1,2024-01-17,30\n2,2024-01-10,5\n")
+    orders.write_text(
+        "customer_id,ordered_at,amount\n1,2024-01-03,10\n1,2024-01-17,30\n2,2024-01-10,5\n"
+    )
     out = tmp_path / "summary.csv"
     assert main(["rfm", str(orders), "--observation-end", "2024-01-31", "--out", str(out)]) == 0
     lines = out.read_text().splitlines()

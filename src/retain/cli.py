@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 from retain import __version__
 from retain.analytics import orders_left_out, rfm_summary
-from retain.errors import RetainError
+from retain.errors import DataError, RetainError
+from retain.file_options import add_file_options, file_options, in_file_terms
 from retain.installed import missing_server_parts
-from retain.io import read_table, write_table
+from retain.io import read_file, read_table, write_table
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -38,25 +39,34 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _rfm(args: argparse.Namespace) -> None:
-    transactions = read_table(args.transactions)
-    summary = rfm_summary(
-        transactions,
-        customer_id=args.customer_id,
-        datetime=args.datetime,
-        monetary=args.monetary,
-        observation_end=args.observation_end,
-        calibration_end=args.calibration_end,
-        time_unit=args.time_unit,
-    )
-    left_out = orders_left_out(
-        transactions, observation_end=args.observation_end, ordered_at=args.datetime
-    )
-    print(left_out.line())
-    if args.out:
-        path = write_table(summary, args.out)
-        print(f"wrote {path}")
-    else:
-        print(summary.limit(20).to_pyarrow().to_pandas().to_string(index=False))
+    options = file_options(args)
+    with in_file_terms(options):
+        transactions = read_table(args.transactions, kind="orders", options=options)
+        summary = rfm_summary(
+            transactions,
+            customer_id="customer_id",
+            datetime="ordered_at",
+            monetary="amount",
+            observation_end=args.observation_end,
+            calibration_end=args.calibration_end,
+            time_unit=args.time_unit,
+        )
+        if not summary.count().to_pyarrow().as_py():
+            raise DataError(
+                f"{args.transactions}: no customer bought on or before the observation end "
+                f"{args.observation_end}; the summary would be empty (is the day right?)"
+            )
+        print(orders_left_out(transactions, observation_end=args.observation_end).line())
+        if args.out:
+            path = write_table(summary, args.out)
+            print(f"wrote {path}")
+        else:
+            print(summary.limit(20).to_pyarrow().to_pandas().to_string(index=False))
+
+
+#: Columns of the per-customer summary the models read: an error about one of them comes
+#: from inside retain, after the file's checks passed.
+_SUMMARY_COLUMNS = {"frequency", "recency", "T", "monetary_value", "weight", "t", "n"}
 
 
 def _analyze(args: argparse.Namespace) -> None:
@@ -64,19 +74,34 @@ def _analyze(args: argparse.Namespace) -> None:
 
     from retain.report import STAGES, analyze, write_outputs  # fits models: load on demand
 
+    options = file_options(args)
+    reached = ["reading the files"]
+
     def progress(number: int, stage: str) -> None:
+        reached.append(stage)
         print(f"[{number}/{len(STAGES)}] {stage}", file=sys.stderr, flush=True)
 
-    def local(path: str | None) -> object:
-        return None if path is None else read_table(path).to_pyarrow()
+    def local(path: str | None, kind: str) -> object:
+        return None if path is None else read_file(path, kind=kind, options=options)
 
-    analysis = analyze(
-        local(args.orders),
-        observation_end=args.observation_end,
-        customers=local(args.customers),
-        subscriptions=local(args.subscriptions),
-        progress=progress,
-    )
+    try:
+        with in_file_terms(options):
+            analysis = analyze(
+                local(args.orders, "orders"),
+                observation_end=args.observation_end,
+                customers=local(args.customers, "customers"),
+                subscriptions=local(args.subscriptions, "subscriptions"),
+                progress=progress,
+            )
+    except DataError as error:
+        if error.column not in _SUMMARY_COLUMNS:
+            raise
+        raise DataError(
+            f"retain analyze stopped while {reached[-1]}: {error.bad_rows or 'some'} customer(s) "
+            f"have a {error.column} the models cannot use ({error.rule}); your file passed the "
+            "orders checks, so this is retain's fault: please report it with the output of "
+            "--debug"
+        ) from error
     paths = write_outputs(analysis, Path(args.out))
     print(
         f"{analysis.n_customers:,} customers scored with {analysis.model.model}; wrote "
@@ -132,7 +157,11 @@ def _keys_create(args: argparse.Namespace) -> None:
 def _import(args: argparse.Namespace) -> None:
     from retain.server.commands import import_into_store
 
-    result = import_into_store(args.kind, args.file)
+    options = file_options(args)
+    with in_file_terms(options):
+        result = import_into_store(
+            args.kind, args.file, options=options, allow_moves=args.allow_moves
+        )
     print(
         f"{result.kind}: {result.rows:,} row(s): {result.created:,} created, "
         f"{result.updated:,} updated, {result.unchanged:,} unchanged; "
@@ -178,9 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     rfm.add_argument("--observation-end", required=True, help="last day observed, YYYY-MM-DD")
     rfm.add_argument("--calibration-end", help="split calibration and holdout at this day")
     rfm.add_argument("--time-unit", default="W", choices=["D", "W", "M", "Y"])
-    rfm.add_argument("--customer-id", default="customer_id", help="column name")
-    rfm.add_argument("--datetime", default="date", help="column name")
-    rfm.add_argument("--monetary", default="amount", help="column name")
+    add_file_options(rfm)
     rfm.add_argument("--out", help="write the summary to this .csv or .parquet file")
     rfm.set_defaults(handler=_rfm)
     analyze = commands.add_parser(
@@ -191,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--subscriptions", help="subscriptions file")
     analyze.add_argument("--observation-end", help="day of the analysis (default: last order)")
     analyze.add_argument("--out", required=True, help="folder for the scores and the report")
+    add_file_options(analyze)
     analyze.set_defaults(handler=_analyze)
     serve = commands.add_parser("serve", help="run the web server (store, tracking API, REST API)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -232,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
         "kind", choices=["customers", "orders", "subscriptions", "complaints", "survey-answers"]
     )
     imports.add_argument("file", help="CSV or Parquet file (see docs/store.md)")
+    imports.add_argument(
+        "--allow-moves",
+        action="store_true",
+        help="let orders already stored under one customer id move to the id the file gives",
+    )
+    add_file_options(imports)
     imports.set_defaults(handler=_import)
     return parser
 

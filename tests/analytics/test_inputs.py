@@ -99,3 +99,28 @@ def test_scores_outside_their_survey_range_are_refused(survey, score, message) -
     with pytest.raises(DataError, match=message) as caught:
         check_survey_answers(frame)
     assert caught.value.column == "score" and caught.value.bad_rows == 1
+
+
+def test_a_customers_table_with_only_an_id_and_an_email_is_enough() -> None:
+    frame = pd.DataFrame({"customer_id": ["007", "7"], "email": ["a@x.org", "b@x.org"]})
+    checked = check_customers(frame).to_pyarrow().to_pylist()
+    assert checked == [
+        {"customer_id": "007", "email": "a@x.org"},
+        {"customer_id": "7", "email": "b@x.org"},
+    ]
+
+
+def test_numeric_customer_ids_become_text() -> None:
+    checked = check_customers(pd.DataFrame({"customer_id": [7.0, 12.0]}))
+    assert checked.customer_id.to_pyarrow().to_pylist() == ["7", "12"]
+
+
+def test_repeated_customer_ids_count_the_ids_and_their_rows() -> None:
+    frame = pd.DataFrame({"customer_id": ["a", "b", "a", "b", "a", "c"], "_line": range(2, 8)})
+    with pytest.raises(DataError) as caught:
+        check_customers(frame)
+    assert (caught.value.column, caught.value.bad_rows) == ("customer_id", 5)
+    assert str(caught.value) == (
+        "column 'customer_id': 2 customer ids appear more than once, on 5 rows; each customer "
+        'must be on one row (5 bad row(s), e.g. lines 2, 4, 6: customer_id "a")'
+    )

@@ -227,7 +227,7 @@ def test_retain_rfm_says_how_many_orders_it_left_out_and_why(tmp_path, capsys) -
 
     orders = tmp_path / "orders.csv"
     orders.write_text(
-        "customer_id,date,amount,status\n"
+        "customer_id,ordered_at,amount,status\n"
         "1,2024-01-03,10,completed\n1,2024-01-17,30,Refunded\n2,2024-01-10,5, CANCELLED \n"
         "2,2024-01-11,5,refunded\n3,2024-02-10,8,completed\n3,2024-01-12,8,processing\n"
     )

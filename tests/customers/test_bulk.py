@@ -58,10 +58,10 @@ def test_orders_for_unknown_customers_create_bare_ones_once() -> None:
     assert upsert_orders(rows, fields=ORDER_FIELDS) == UpsertCounts(unchanged=3)
 
 
-def test_an_order_moved_to_another_customer_is_an_update() -> None:
+def test_an_order_moved_to_another_customer_is_an_update_when_allowed() -> None:
     order = make_order(external_id="o1", channel="app")
 
-    counts = upsert_orders([order_row(1, customer="c9")], fields=ORDER_FIELDS)
+    counts = upsert_orders([order_row(1, customer="c9")], fields=ORDER_FIELDS, allow_moves=True)
 
     assert counts == UpsertCounts(updated=1, customers_created=1)
     order.refresh_from_db()

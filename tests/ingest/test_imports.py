@@ -145,8 +145,12 @@ def test_a_bad_orders_file_lists_every_problem_and_stores_nothing(business, tmp_
     problems = {(p["column"], p["bad_rows"]) for p in raised.value.details["problems"]}
     assert problems == {("customer_id", 3), ("ordered_at", 1), ("amount", 2), ("currency", 1)}
     by_column = {p["column"]: p for p in raised.value.details["problems"]}
-    assert by_column["ordered_at"]["example"]["row"] == 5
-    assert by_column["ordered_at"]["example"]["ordered_at"] == "yesterday"
+    example = by_column["ordered_at"]["example"]
+    cells = path.read_text().splitlines()[5].split(",")  # line 6 of the file
+    at = list(orders.columns).index
+    assert example == {"line": 6, "customer_id": cells[at("customer_id")],
+                       "order_id": cells[at("order_id")], "ordered_at": "yesterday"}  # fmt: skip
+    assert f'line 6: customer_id "{example["customer_id"]}"' in str(raised.value)
     assert "nothing was imported" in str(raised.value) and "'currency'" in str(raised.value)
     assert store_snapshot() == before
 
@@ -191,7 +195,12 @@ def test_subscriptions_are_checked_here(tmp_path):
         ("plan", "is missing", 1),
         ("mrr", "is negative", 1),
         ("ended_at", "ended before it started", 1),
-        ("started_at", "(customer, plan, started_at) repeats", 1),
+        (
+            "started_at",
+            "1 (customer, plan, started_at) appear(s) more than once, on 2 rows; "
+            "each must be on one row",
+            2,
+        ),
     }
     assert Subscription.objects.count() == 0
 

@@ -17,6 +17,9 @@ import pyarrow as pa
 
 from retain.errors import DataError
 
+#: Columns that hold where a row is in the user's file (added by :func:`retain.io.read_file`).
+LINE, ROW = "_line", "_row"
+
 
 def to_ibis(table: Any) -> tuple[ir.Table, bool]:
     """The table as an ibis expression, and whether the caller gave one (stay lazy)."""
@@ -69,9 +72,8 @@ def require_columns(table: ir.Table, names: dict[str, str]) -> None:
     """``names`` maps a role (``customer_id``) to the caller's column name."""
     for role, name in names.items():
         if name not in table.columns:
-            raise DataError(
-                f"missing column for {role}; the table has {list(table.columns)}", column=name
-            )
+            present = [column for column in table.columns if column not in (LINE, ROW)]
+            raise DataError(f"missing column for {role}; the table has {present}", column=name)
 
 
 def scalar(expression: ir.Scalar) -> Any:
@@ -101,13 +103,65 @@ def reject_any(table: ir.Table, rules: list[tuple[str, ir.BooleanValue, str]]) -
             reject_rows(table, column, bad, rule)
 
 
+#: Columns that name a row to its owner, shown in every example.
+ID_COLUMNS = ("customer_id", "order_id", "complaint_id")
+
+
+def example_of(row: dict[str, Any], column: str) -> dict[str, Any]:
+    """One bad row in the user's terms: its line in the file (when known), its ids and the
+    bad value; the whole row when it has no id column."""
+    example: dict[str, Any] = {}
+    if row.get(LINE) is not None:
+        example["line"] = row[LINE]
+    elif row.get(ROW) is not None:
+        example["row"] = row[ROW]
+    ids = {name: row[name] for name in ID_COLUMNS if name in row and name != column}
+    if not ids and column not in ID_COLUMNS:
+        ids = {k: v for k, v in row.items() if k not in (LINE, ROW, column)}
+    example.update(ids)
+    if column in row:
+        example[column] = row[column]
+    return example
+
+
 def reject_rows(table: ir.Table, column: str, bad: ir.BooleanValue, rule: str) -> None:
-    """Raise a DataError when any row matches ``bad``: its count and one example row."""
+    """Raise a DataError when any row matches ``bad``: its count and the first bad row (by
+    line in the file, when known)."""
     flagged = table.filter(bad)
     count = scalar(flagged.count())
     if count:
-        example = fetch(flagged.limit(1)).to_pylist()[0]
-        raise DataError(rule, column=column, bad_rows=count, example=example)
+        where = [name for name in (LINE, ROW) if name in table.columns]
+        first = flagged.order_by(where[0]) if where else flagged
+        row = fetch(first.limit(1)).to_pylist()[0]
+        raise DataError(rule, column=column, bad_rows=count, example=example_of(row, column))
+
+
+def reject_repeats(table: ir.Table, column: str, noun: str) -> None:
+    """Refuse ids that must be unique and are not: how many ids repeat, on how many rows,
+    and the lines (or rows) of one of them."""
+    counts = table.group_by(table[column].name("key")).aggregate(n=lambda t: t.count())
+    repeated = counts.filter((counts.n > 1) & counts.key.notnull())
+    totals = fetch(repeated.aggregate(ids=repeated.count(), rows=repeated.n.sum())).to_pylist()[0]
+    if not totals["ids"]:
+        return
+    key = fetch(repeated.order_by("key").limit(1)).to_pylist()[0]["key"]
+    example: dict[str, Any] = {}
+    where = [name for name in (LINE, ROW) if name in table.columns]
+    if where:
+        rows = table.filter(table[column] == ibis.literal(key)).select(where[0])
+        places = fetch(rows.order_by(where[0]).limit(6)).column(0).to_pylist()
+        shown = ", ".join(str(place) for place in places[:5])
+        more = ", ..." if len(places) > 5 else ""
+        example["lines" if where[0] == LINE else "rows"] = f"{shown}{more}"
+    example[column] = key
+    ids, rows = totals["ids"], totals["rows"]
+    raise DataError(
+        f"{ids} {noun} id{'s' if ids > 1 else ''} appear{'' if ids > 1 else 's'} more than "
+        f"once, on {rows} rows; each {noun} must be on one row",
+        column=column,
+        bad_rows=rows,
+        example=example,
+    )
 
 
 def as_date(value: Any, name: str) -> dt.date:

@@ -8,8 +8,9 @@ Customers
 ==================  =========  ========  =====================================
 column              type       required  rule
 ==================  =========  ========  =====================================
-customer_id         any        yes       unique, present
-signed_up_at        timestamp  yes       a date or time
+customer_id         text       yes       unique, present (numbers become text)
+signed_up_at        timestamp  no        a date or time
+email               text       no
 acquisition_channel text       no
 birthday            date       no        not in the future
 segment             text       no
@@ -30,7 +31,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from retain.analytics._tables import fetch, reject_rows, require_columns, scalar, to_ibis
+from retain.analytics._tables import reject_repeats, reject_rows, require_columns, to_ibis
 
 SCORE_RANGES = {"nps": (0, 10), "csat": (1, 5), "exit": (1, 5)}
 
@@ -49,26 +50,31 @@ def _timestamp(table: ir.Table, name: str, *, optional: bool = False) -> ir.Time
 
 
 def _unique(table: ir.Table, name: str) -> None:
-    counts = table.group_by(table[name].name("key")).aggregate(n=lambda t: t.count())
-    repeated = counts.filter(counts.n > 1)
-    if scalar(repeated.count()):
-        key = fetch(repeated.limit(1)).to_pylist()[0]["key"]
-        reject_rows(table, name, table[name] == ibis.literal(key), f"{name} repeats")
+    reject_repeats(table, name, name.removesuffix("_id"))
+
+
+def _id_text(value: ir.Value) -> ir.StringValue:
+    """Ids are text everywhere, so a numeric id column joins a text one (``7`` is ``"7"``)."""
+    if value.type().is_floating():
+        whole = value.cast("int64").cast("string")
+        return ibis.ifelse(value == value.round(), whole, value.cast("string"))
+    return value.cast("string")
 
 
 def check_customers(customers: Any, *, today: dt.date | None = None) -> ir.Table:
     """Check a customers table (module docstring) and return it typed."""
     table, _ = to_ibis(customers)
-    _present(table, ("customer_id", "signed_up_at"))
+    _present(table, ("customer_id",))
     _unique(table, "customer_id")
-    signed = _timestamp(table, "signed_up_at")
-    columns = {"customer_id": table.customer_id, "signed_up_at": signed}
+    columns: dict[str, ir.Value] = {"customer_id": _id_text(table.customer_id)}
+    if "signed_up_at" in table.columns:
+        columns["signed_up_at"] = _timestamp(table, "signed_up_at", optional=True)
     if "birthday" in table.columns:
         birthday = _timestamp(table, "birthday", optional=True).date()
         limit = ibis.literal(today or dt.date.today())
         reject_rows(table, "birthday", birthday > limit, "birthday is in the future")
         columns["birthday"] = birthday
-    for name in ("acquisition_channel", "segment"):
+    for name in ("email", "acquisition_channel", "segment"):
         if name in table.columns:
             columns[name] = table[name].cast("string")
     return table.select(**columns)

@@ -60,6 +60,7 @@ from retain.analytics._tables import (
     epoch_days,
     fetch,
     reject_any,
+    reject_repeats,
     reject_rows,
     require_columns,
     scalar,
@@ -344,16 +345,7 @@ def completed_orders(
             ),
         ],
     )
-    duplicated = table.group_by(table[order_id].name("order_id")).aggregate(n=lambda t: t.count())
-    repeats = scalar(duplicated.filter(duplicated.n > 1).count())
-    if repeats:
-        example = fetch(duplicated.filter(duplicated.n > 1).limit(1)).to_pylist()[0]
-        reject_rows(
-            table,
-            order_id,
-            table[order_id] == ibis.literal(example["order_id"]),
-            f"order_id repeats ({repeats} id(s) appear more than once)",
-        )
+    reject_repeats(table, order_id, "order")
     if currency is not None and currency in table.columns:
         _reject_mixed_currencies(table, currency)
     others = [c for c in table.columns if c not in roles.values()]

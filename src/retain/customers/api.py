@@ -25,7 +25,7 @@ def list_customers(request: HttpRequest, params: Query[CustomerSearch]) -> Any:
     )
 
 
-@router.get("/{customer_id}", response=Customer360Out)
+@router.get("/{path:customer_id}", response=Customer360Out)
 def get_customer(request: HttpRequest, customer_id: str) -> Any:
     """Everything known of one customer, by the shop's own customer id."""
     return get_customer_360(customer_id)

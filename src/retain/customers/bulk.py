@@ -14,6 +14,10 @@ gets a bare customer (only ``external_id``), filled in when the customers file a
 
 ``fields`` names the columns the input carries: the others are left as stored (or at their
 defaults for new rows), so an orders file without ``channel`` does not blank it.
+
+An order or complaint already stored under one customer and given again under another is
+not moved silently: :class:`MovedRows` is raised (nothing written) unless the caller passes
+``allow_moves=True``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from retain.customers.models import Complaint, Customer, Order, Subscription, SurveyAnswer
+from retain.errors import DataError
 
 Row = dict[str, Any]
 
@@ -41,6 +46,35 @@ class UpsertCounts:
     updated: int = 0
     unchanged: int = 0
     customers_created: int = 0
+
+
+@dataclass(frozen=True)
+class Move:
+    """A stored row that the input gives under another customer: ``index`` in the input."""
+
+    index: int
+    key: str
+    stored_customer: str
+    given_customer: str
+
+
+class MovedRows(DataError):
+    """Rows the input would move from one customer to another (see the module docstring)."""
+
+    def __init__(self, noun: str, moves: list[Move]) -> None:
+        self.moves = moves
+        shown = "; ".join(
+            f'{noun} "{m.key}" is stored under customer "{m.stored_customer}", the input '
+            f'gives "{m.given_customer}"'
+            for m in moves[:5]
+        )
+        super().__init__(
+            f"{len(moves)} {noun}(s) already stored under another customer id; importing would "
+            f"move them, so nothing was imported: {shown}{'; ...' if len(moves) > 5 else ''}. "
+            f"If they really changed hands, allow it explicitly (retain import --allow-moves)",
+            column="customer_id",
+            moves=[m.__dict__ for m in moves],
+        )
 
 
 @dataclass(frozen=True)
@@ -62,9 +96,12 @@ def upsert_customers(rows: Sequence[Row], *, fields: Collection[str]) -> UpsertC
     return _upsert(_CUSTOMERS, list(rows), fields=tuple(fields), merge=_merge_traits)
 
 
-def upsert_orders(rows: Sequence[Row], *, fields: Collection[str]) -> UpsertCounts:
-    """Insert or update orders by ``external_id`` (any status: refunds are data too)."""
-    return _dependent(_ORDERS, rows, fields=fields)
+def upsert_orders(
+    rows: Sequence[Row], *, fields: Collection[str], allow_moves: bool = False
+) -> UpsertCounts:
+    """Insert or update orders by ``external_id`` (any status: refunds are data too); an
+    order stored under another customer raises :class:`MovedRows` unless ``allow_moves``."""
+    return _dependent(_ORDERS, rows, fields=fields, moves=None if allow_moves else "order")
 
 
 def upsert_subscriptions(rows: Sequence[Row], *, fields: Collection[str]) -> UpsertCounts:
@@ -72,9 +109,12 @@ def upsert_subscriptions(rows: Sequence[Row], *, fields: Collection[str]) -> Ups
     return _dependent(_SUBSCRIPTIONS, rows, fields=fields)
 
 
-def upsert_complaints(rows: Sequence[Row], *, fields: Collection[str]) -> UpsertCounts:
-    """Insert or update complaints by ``external_id``."""
-    return _dependent(_COMPLAINTS, rows, fields=fields)
+def upsert_complaints(
+    rows: Sequence[Row], *, fields: Collection[str], allow_moves: bool = False
+) -> UpsertCounts:
+    """Insert or update complaints by ``external_id``; one stored under another customer
+    raises :class:`MovedRows` unless ``allow_moves``."""
+    return _dependent(_COMPLAINTS, rows, fields=fields, moves=None if allow_moves else "complaint")
 
 
 def upsert_survey_answers(rows: Sequence[Row], *, fields: Collection[str]) -> UpsertCounts:
@@ -101,8 +141,11 @@ def _known_customers(external_ids: Collection[str]) -> dict[str, int]:
     return known
 
 
-def _dependent(target: _Target, rows: Sequence[Row], *, fields: Collection[str]) -> UpsertCounts:
-    """Rows naming their customer by the shop's id: resolve it to the store's key first."""
+def _dependent(
+    target: _Target, rows: Sequence[Row], *, fields: Collection[str], moves: str | None = None
+) -> UpsertCounts:
+    """Rows naming their customer by the shop's id: resolve it to the store's key first;
+    ``moves`` names the rows (``order``) when moving them between customers is refused."""
     ids, created = customer_ids_for(row["customer"] for row in rows)
     resolved = []
     for row in rows:
@@ -110,8 +153,32 @@ def _dependent(target: _Target, rows: Sequence[Row], *, fields: Collection[str])
         values["customer_id"] = ids[row["customer"]]
         resolved.append(values)
     names = tuple("customer_id" if name == "customer" else name for name in fields)
+    if moves is not None:
+        _refuse_moves(target, rows, resolved, moves)
     counts = _upsert(target, resolved, fields=names)
     return UpsertCounts(counts.created, counts.updated, counts.unchanged, created)
+
+
+def _refuse_moves(target: _Target, rows: Sequence[Row], resolved: list[Row], noun: str) -> None:
+    stored = _stored(target, resolved, ("customer_id",))
+    moved = [
+        (index, row, old["customer_id"])
+        for index, row in enumerate(resolved)
+        if (old := stored.get(tuple(row[name] for name in target.key))) is not None
+        and old["customer_id"] != row["customer_id"]
+    ]
+    if not moved:
+        return
+    owners: dict[int, str] = {}
+    for chunk in _key_filters(Customer, "id", sorted({pk for _, _, pk in moved})):
+        owners.update(Customer.objects.filter(chunk).values_list("pk", "external_id"))
+    raise MovedRows(
+        noun,
+        [
+            Move(index, row[target.key[0]], owners[pk], rows[index]["customer"])
+            for index, row, pk in moved
+        ],
+    )
 
 
 def _upsert(

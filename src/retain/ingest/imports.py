@@ -30,9 +30,6 @@ from typing import IO, Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 from django.db import transaction
 
 from retain.analytics import (
@@ -41,11 +38,13 @@ from retain.analytics import (
     check_survey_answers,
     completed_orders,
 )
+from retain.analytics._tables import example_of
 from retain.customers import bulk
-from retain.errors import DataError, NotFound
+from retain.errors import DataError, NotFound, describe_example
+from retain.io import LINE, ROW, FileOptions, read_file
 
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-_ROW = "_row"  # the data row number, carried through the library checks into their examples
+_PLACES = (LINE, ROW)  # where a row is in the file, carried through the checks into examples
 
 Mask = list[bool]
 Converted = tuple[list[Any], list[tuple[str, Mask]]]  # values, and (rule, bad rows) pairs
@@ -61,7 +60,7 @@ class Problem:
     example: dict[str, Any] | None
 
     def describe(self) -> str:
-        where = f", e.g. row {self.example['row']}" if self.example else ""
+        where = f", e.g. {describe_example(self.example)}" if self.example else ""
         return f"column {self.column!r}: {self.rule} ({self.bad_rows} row(s){where})"
 
 
@@ -83,38 +82,26 @@ class ImportResult:
 # -- reading ------------------------------------------------------------------------------
 
 
-def read_import(source: str | Path | IO[bytes], *, name: str | None = None) -> pa.Table:
-    """A CSV (every cell as text) or Parquet file as Arrow, by the suffix of ``name`` or of
-    the path; text trimmed, empty cells missing."""
-    label = str(name or source)
-    fmt = SUFFIXES.get(Path(label).suffix.lower())
-    if fmt is None:
-        raise DataError(f"{label}: unknown file type; use .csv or .parquet")
-    if isinstance(source, str | Path) and not Path(source).is_file():
-        raise DataError(f"{label}: no such file")
-    try:
-        data = Path(source).read_bytes() if isinstance(source, str | Path) else source.read()
-        table = _read_csv(data) if fmt == "csv" else pq.read_table(pa.BufferReader(data))
-    except (pa.ArrowException, OSError) as exc:
-        raise DataError(f"{label}: could not be read as {fmt}: {exc}") from None
-    return _trimmed(table)
-
-
-def _read_csv(data: bytes) -> pa.Table:
-    names = pa_csv.open_csv(pa.BufferReader(data)).schema.names
-    options = pa_csv.ConvertOptions(
-        column_types={name: pa.string() for name in names}, strings_can_be_null=True
+def read_import(
+    source: str | Path | IO[bytes],
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    options: FileOptions | None = None,
+) -> pa.Table:
+    """A CSV (every cell as text) or Parquet file as Arrow, through the same reader as the
+    analyses (:func:`retain.io.read_file`): text trimmed, empty cells missing, each row with
+    its line in the file, times with the shop's offset."""
+    return read_file(
+        source, name=name, kind=kind, options=options, keep_offsets=True, allow_empty=True
     )
-    return pa_csv.read_csv(pa.BufferReader(data), convert_options=options)
 
 
-def _trimmed(table: pa.Table) -> pa.Table:
-    for index, field in enumerate(table.schema):
-        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
-            text = pc.utf8_trim_whitespace(table.column(index))
-            empty = pc.equal(text, "")
-            table = table.set_column(index, field.name, pc.if_else(empty, None, text))
-    return table
+def _located(table: pa.Table) -> pa.Table:
+    """A table handed in directly (not read from a file) numbers its rows from 1."""
+    if LINE in table.column_names or ROW in table.column_names:
+        return table
+    return table.append_column(ROW, pa.array(range(1, table.num_rows + 1), pa.int64()))
 
 
 # -- converting one column ----------------------------------------------------------------
@@ -284,7 +271,7 @@ KINDS: dict[str, Kind] = {
     "customers": Kind(
         columns=(
             Column("customer_id", "external_id", ids(), required=True),
-            Column("signed_up_at", "signed_up_at", times(required=True), required=True),
+            Column("signed_up_at", "signed_up_at", times(required=False)),
             Column("email", "email", emails),
             Column("name", "name", texts(max_length=200)),
             Column("acquisition_channel", "acquisition_channel", texts(max_length=100)),
@@ -293,7 +280,11 @@ KINDS: dict[str, Kind] = {
         ),
         upsert=bulk.upsert_customers,
         check=check_customers,
-        stand_in={"customer_id": _serial, "signed_up_at": _EPOCH, "birthday": _constant(None)},
+        stand_in={
+            "customer_id": _serial,
+            "signed_up_at": _constant(None),
+            "birthday": _constant(None),
+        },
         traits=True,
     ),
     "orders": Kind(
@@ -378,9 +369,13 @@ def kind_of(name: str) -> Kind:
 # -- checking a whole file ----------------------------------------------------------------
 
 
-def _example(table: pa.Table, index: int) -> dict[str, Any]:
+def _example(table: pa.Table, index: int, column: str | None = None) -> dict[str, Any]:
+    """One bad row: its line (or row) in the file, its ids and the bad value."""
     row = table.slice(index, 1).to_pylist()[0]
-    return {"row": index + 1, **{k: _plain(v) for k, v in row.items() if k != _ROW}}
+    example = example_of(row, column) if column else dict(row)
+    for place in _PLACES:
+        example.pop(place, None)
+    return {k: _plain(v) for k, v in example.items()}
 
 
 def _plain(value: Any) -> Any:
@@ -396,7 +391,7 @@ def _library_problems(kind: Kind, table: pa.Table) -> list[Problem]:
         return []
     stand_in = kind.stand_in or {}
     problems: list[Problem] = []
-    table = table.append_column(_ROW, pa.array(range(1, table.num_rows + 1), pa.int64()))
+    original = table
     while True:
         try:
             kind.check(table)
@@ -407,7 +402,7 @@ def _library_problems(kind: Kind, table: pa.Table) -> list[Problem]:
                 raise
             if column in {problem.column for problem in problems}:
                 return problems  # the stand-in did not help: report what was found
-            problems.append(_from_library(error, table.num_rows))
+            problems.append(_with_original_ids(_from_library(error, table.num_rows), original))
             if column not in stand_in:
                 return problems
             replacement = stand_in[column](table.num_rows)
@@ -420,11 +415,21 @@ def _library_problems(kind: Kind, table: pa.Table) -> list[Problem]:
 def _from_library(error: DataError, n_rows: int) -> Problem:
     if error.bad_rows is None:  # a missing column
         return Problem(error.column, "missing column", n_rows, None)
-    rule = error.message.removeprefix(f"column {error.column!r}: ")
-    rule = rule[: rule.rfind(f" ({error.bad_rows} bad row(s), e.g. ")] or rule
-    example = dict(error.example or {})
-    row = example.pop(_ROW, None)
-    return Problem(error.column, rule, error.bad_rows, {"row": row, **example})
+    return Problem(error.column, error.rule, error.bad_rows, dict(error.example or {}))
+
+
+def _with_original_ids(problem: Problem, table: pa.Table) -> Problem:
+    """An example's ids as the file has them (not the stand-ins of a column flagged before)."""
+    example = problem.example
+    if not example or not ({"line", "row"} & example.keys()):
+        return problem
+    place, name = ("line", LINE) if "line" in example else ("row", ROW)
+    places = table.column(name).to_pylist()
+    if example[place] not in places:
+        return problem
+    row = table.slice(places.index(example[place]), 1).to_pylist()[0]
+    ids = {key: row[key] for key in example if key in row and key not in (place, problem.column)}
+    return Problem(problem.column, problem.rule, problem.bad_rows, {**example, **ids})
 
 
 def _converted(kind: Kind, table: pa.Table, flagged: set[str]) -> tuple[dict, list[Problem]]:
@@ -443,7 +448,7 @@ def _converted(kind: Kind, table: pa.Table, flagged: set[str]) -> tuple[dict, li
             continue
         for rule, bad in rules:
             if count := sum(bad):
-                example = _example(table, bad.index(True))
+                example = _example(table, bad.index(True), column.name)
                 problems.append(Problem(column.name, rule, count, example))
     return values, problems
 
@@ -454,25 +459,43 @@ def _cross_problems(kind: Kind, table: pa.Table, values: dict[str, list]) -> lis
         spans = zip(values["started_at"], values["ended_at"], strict=True)
         bad = [start is not None and end is not None and end < start for start, end in spans]
         if count := sum(bad):
-            example = _example(table, bad.index(True))
+            example = _example(table, bad.index(True), "ended_at")
             problems.append(Problem("ended_at", "ended before it started", count, example))
     if kind.unique and all(name in values for name in kind.unique):
-        seen: set[tuple] = set()
-        repeated = []
-        for key in zip(*(values[name] for name in kind.unique), strict=True):
-            repeated.append(key in seen and None not in key)  # a missing part is reported
-            seen.add(key)
-        if count := sum(repeated):
-            example = _example(table, repeated.index(True))
-            rule = f"({', '.join(kind.unique)}) repeats"
-            problems.append(Problem(kind.unique[-1], rule, count, example))
+        rows_of: dict[tuple, list[int]] = {}
+        for index, key in enumerate(zip(*(values[name] for name in kind.unique), strict=True)):
+            if None not in key:  # a missing part is reported as missing
+                rows_of.setdefault(key, []).append(index)
+        repeated = [indexes for indexes in rows_of.values() if len(indexes) > 1]
+        if repeated:
+            rows = sum(len(indexes) for indexes in repeated)
+            first = min(repeated)
+            example = _example(table, first[0], kind.unique[-1])
+            example.pop("line", None)
+            example.pop("row", None)
+            example = {_where(table): ", ".join(str(_place(table, i)) for i in first[:5])} | example
+            rule = (
+                f"{len(repeated)} ({', '.join(kind.unique)}) appear(s) more than once, on "
+                f"{rows} rows; each must be on one row"
+            )
+            problems.append(Problem(kind.unique[-1], rule, rows, example))
     return problems
+
+
+def _where(table: pa.Table) -> str:
+    return "lines" if LINE in table.column_names else "rows"
+
+
+def _place(table: pa.Table, index: int) -> int:
+    name = LINE if LINE in table.column_names else ROW
+    return table.column(name)[index].as_py()
 
 
 def check_import(kind_name: str, table: pa.Table, *, source: str = "the file") -> dict:
     """The file's columns typed for the store, or one :class:`DataError` listing every
     problem (``details["problems"]``: column, rule, bad_rows, example)."""
     kind = kind_of(kind_name)
+    table = _located(table)
     problems = _library_problems(kind, table)
     flagged = {problem.column for problem in problems}
     values, found = _converted(kind, table, flagged)
@@ -492,7 +515,7 @@ def check_import(kind_name: str, table: pa.Table, *, source: str = "the file") -
 
 def _traits(kind: Kind, table: pa.Table) -> list[dict[str, Any]]:
     known = {column.name for column in kind.columns}
-    extra = [name for name in table.column_names if name not in known and name != _ROW]
+    extra = [name for name in table.column_names if name not in known and name not in _PLACES]
     columns = {name: table.column(name).to_pylist() for name in extra}
     return [
         {name: _json(values[i]) for name, values in columns.items() if not _is_missing(values[i])}
@@ -509,14 +532,28 @@ def _json(value: Any) -> Any:
 # -- loading ------------------------------------------------------------------------------
 
 
-def import_table(kind_name: str, table: pa.Table, *, source: str = "the file") -> ImportResult:
-    """Check all of ``table`` and load it in one atomic block; see the module docstring."""
+_MOVABLE = ("orders", "complaints")  # rows keyed by their own id that name a customer
+
+
+def import_table(
+    kind_name: str, table: pa.Table, *, source: str = "the file", allow_moves: bool = False
+) -> ImportResult:
+    """Check all of ``table`` and load it in one atomic block; see the module docstring.
+
+    ``allow_moves`` lets an order (or complaint) already stored under one customer id move
+    to the one the file gives; without it such a file is refused with the ids.
+    """
     kind = kind_of(kind_name)
+    table = _located(table)
     values = check_import(kind_name, table, source=source)
     fields = tuple(values)
     rows = [dict(zip(fields, row, strict=True)) for row in zip(*values.values(), strict=True)]
-    with transaction.atomic():
-        counts = kind.upsert(rows, fields=fields)
+    options = {"allow_moves": allow_moves} if kind_name in _MOVABLE else {}
+    try:
+        with transaction.atomic():
+            counts = kind.upsert(rows, fields=fields, **options)
+    except bulk.MovedRows as moved:
+        raise _moves_in_file_terms(moved, table, source) from None
     return ImportResult(
         kind=kind_name,
         rows=len(rows),
@@ -527,13 +564,46 @@ def import_table(kind_name: str, table: pa.Table, *, source: str = "the file") -
     )
 
 
-def import_file(kind_name: str, path: str | Path) -> ImportResult:
-    """Import a CSV or Parquet file (by its suffix)."""
+def _moves_in_file_terms(moved: bulk.MovedRows, table: pa.Table, source: str) -> DataError:
+    where = "line" if LINE in table.column_names else "row"
+    shown = "; ".join(
+        f'{where} {_place(table, m.index)}: "{m.key}" is stored under customer '
+        f'"{m.stored_customer}", the file gives "{m.given_customer}"'
+        for m in moved.moves[:5]
+    )
+    more = "; ..." if len(moved.moves) > 5 else ""
+    return DataError(
+        f"{len(moved.moves)} row(s) are already stored under another customer id; "
+        f"importing would move them to another customer, so nothing was imported: "
+        f"{shown}{more}. If they really changed hands, import with --allow-moves",
+        file=source,
+        column="customer_id",
+        moves=[{**m.__dict__, where: _place(table, m.index)} for m in moved.moves],
+    )
+
+
+def import_file(
+    kind_name: str,
+    path: str | Path,
+    *,
+    options: FileOptions | None = None,
+    allow_moves: bool = False,
+) -> ImportResult:
+    """Import a CSV or Parquet file (by its suffix), read with ``options``."""
     kind_of(kind_name)
-    return import_table(kind_name, read_import(path), source=str(path))
+    table = read_import(path, kind=kind_name, options=options)
+    return import_table(kind_name, table, source=str(path), allow_moves=allow_moves)
 
 
-def import_upload(kind_name: str, upload: IO[bytes], *, name: str) -> ImportResult:
+def import_upload(
+    kind_name: str,
+    upload: IO[bytes],
+    *,
+    name: str,
+    options: FileOptions | None = None,
+    allow_moves: bool = False,
+) -> ImportResult:
     """Import an uploaded file; ``name`` (the client's file name) tells CSV from Parquet."""
     kind_of(kind_name)
-    return import_table(kind_name, read_import(upload, name=name), source=name)
+    table = read_import(upload, name=name, kind=kind_name, options=options)
+    return import_table(kind_name, table, source=name, allow_moves=allow_moves)

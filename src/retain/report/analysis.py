@@ -26,6 +26,7 @@ from retain.analytics import (
 from retain.analytics._tables import as_date
 from retain.analytics.lifecycle import transitions_between
 from retain.analytics.orders import mark_checked
+from retain.errors import DataError
 from retain.scoring import Scores, score_customers
 
 STAGES = (
@@ -111,6 +112,12 @@ def analyze(
         .to_pylist()[0]
     )
     end = as_date(observation_end or counts["last"], "observation_end")
+    first, last = as_date(counts["first"], "first"), as_date(counts["last"], "last")
+    if end < first:
+        raise DataError(
+            f"the observation end {end} is before the first order ({first}); give a day on or "
+            f"after it (the default is the day of the last order, {last})"
+        )
     step(2)
     cohorts = cohort_retention(kept)
     step(3)

@@ -11,6 +11,7 @@ from retain.server import setup
 if TYPE_CHECKING:
     from retain.customers.rescoring import RescoreSummary
     from retain.ingest.imports import ImportResult
+    from retain.io import FileOptions
 
 
 def migrate_store() -> None:
@@ -35,12 +36,14 @@ def ready_store() -> None:
         migrate_store()
 
 
-def import_into_store(kind: str, path: str) -> ImportResult:
+def import_into_store(
+    kind: str, path: str, *, options: FileOptions | None = None, allow_moves: bool = False
+) -> ImportResult:
     """``retain import KIND FILE``: check the whole file, then load it in one transaction."""
     ready_store()
     from retain.ingest.imports import import_file
 
-    return import_file(kind, path)
+    return import_file(kind, path, options=options, allow_moves=allow_moves)
 
 
 def serve(*, host: str, port: int, workers: int) -> None:

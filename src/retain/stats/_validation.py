@@ -87,11 +87,13 @@ def read_columns(data: Any, required: Iterable[str], optional: Iterable[str] = (
 
 
 def reject(name: str, values: np.ndarray, bad: np.ndarray, rule: str) -> None:
-    """Raise a DataError for the rows where ``bad`` holds, naming count and first example."""
+    """Raise a DataError for the rows where ``bad`` holds, naming count and first example
+    (``row`` is its position in the table given, counted from 0; the value plain)."""
     count = int(np.count_nonzero(bad))
     if count:
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(rule, column=name, bad_rows=count, example={"row": row, name: values[row]})
+        value = values[row].item() if hasattr(values[row], "item") else values[row]
+        raise DataError(rule, column=name, bad_rows=count, example={"row": row, name: value})
 
 
 def check_count(name: str, values: np.ndarray) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from retain.errors import DataError
+from retain.errors import DataError, plain
 from retain.stats._validation import read_columns
 from retain.time_units import DAYS_PER_UNIT, days_per_unit
 
@@ -39,6 +39,7 @@ def monthly_discount_factors(horizon_months: float, annual_discount_rate: float)
     A rate ``d`` a year is ``(1 + d)^(1/12) - 1`` a month, so twelve monthly steps discount
     exactly as one yearly step.
     """
+    _check_horizon(horizon_months, annual_discount_rate)
     ends = _month_ends(horizon_months)
     return (1.0 + annual_discount_rate) ** (-ends / 12.0)
 
@@ -82,6 +83,7 @@ def discounted_expected_purchases(
         One value per customer: ``sum_m (E[X(T, T+t_m)] - E[X(T, T+t_{m-1})]) / (1+d)^(t_m/12)``.
     """
     _check_horizon(horizon_months, annual_discount_rate)
+    _check_time_unit(time_unit)
     months_per_unit = days_per_unit(time_unit) / _DAYS_PER_MONTH
     ends = _month_ends(horizon_months)
     factors = monthly_discount_factors(horizon_months, annual_discount_rate)
@@ -165,10 +167,34 @@ def expected_spend_per_purchase(spend_model: SpendModel, data: Any) -> np.ndarra
     return spend
 
 
+_UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}
+
+
 def _check_horizon(horizon_months: float, annual_discount_rate: float) -> None:
-    if not (np.isfinite(horizon_months) and horizon_months > 0):
-        raise DataError(f"horizon_months must be a positive number, got {horizon_months!r}")
-    if not (np.isfinite(annual_discount_rate) and annual_discount_rate > -1):
+    if not _is_number(horizon_months) or not (np.isfinite(horizon_months) and horizon_months > 0):
         raise DataError(
-            f"annual_discount_rate must be greater than -1, got {annual_discount_rate!r}"
+            f"horizon_months must be a positive number of months (12 for a year), "
+            f"got {plain(horizon_months)}"
         )
+    if not _is_number(annual_discount_rate) or not 0.0 <= annual_discount_rate < 1.0:
+        hint = ""
+        if _is_number(annual_discount_rate) and 1.0 <= annual_discount_rate < 100.0:
+            rate = plain(annual_discount_rate)
+            hint = f" (for {rate} % a year, give {annual_discount_rate / 100:g})"
+        raise DataError(
+            "annual_discount_rate must be a yearly rate from 0 up to (not including) 1, such "
+            f"as 0.10 for 10 % a year; got {plain(annual_discount_rate)}{hint}"
+        )
+
+
+def _check_time_unit(time_unit: Any) -> None:
+    if time_unit not in _UNIT_NAMES:
+        units = ", ".join(f"{code} ({name})" for code, name in _UNIT_NAMES.items())
+        raise DataError(
+            f"time_unit must be the unit recency and T are measured in, as given to "
+            f"rfm_summary: {units}; got {plain(time_unit)}"
+        )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
