@@ -108,9 +108,9 @@ def serve(
     """
     import uvicorn
 
+    ready_store()
     from retain.worker.thread import in_process_worker
 
-    ready_store()
     embedded = is_embedded()
     beside = worker and embedded
     if beside:
