@@ -12,9 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from retain import __version__
-from retain.analytics import rfm_summary
 from retain.errors import RetainError
-from retain.io import read_table, write_table
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -37,6 +35,9 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _rfm(args: argparse.Namespace) -> None:
+    from retain.analytics import rfm_summary  # pandas and ibis: loaded by the commands using them
+    from retain.io import read_table, write_table
+
     summary = rfm_summary(
         read_table(args.transactions),
         customer_id=args.customer_id,
@@ -56,6 +57,7 @@ def _rfm(args: argparse.Namespace) -> None:
 def _analyze(args: argparse.Namespace) -> None:
     from pathlib import Path
 
+    from retain.io import read_table
     from retain.report import STAGES, analyze, write_outputs  # fits models: load on demand
 
     def progress(number: int, stage: str) -> None:
