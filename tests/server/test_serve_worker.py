@@ -77,3 +77,23 @@ def test_a_tracked_order_reaches_the_360_only_when_serve_runs_the_worker(tmp_pat
         while (orders := orders_in_360(base, key, "c-42")) != ["o-43", "o-42"]:
             assert time.monotonic() - started < APPLIED_WITHIN, orders
             time.sleep(0.2)
+
+
+def test_with_several_server_processes_the_parent_still_applies_the_orders(
+    tmp_path: Path,
+) -> None:
+    """``--workers 2``: uvicorn's two server processes take the calls, and the one worker, in
+    the parent that supervises them, applies them."""
+    environment = fresh_environment(tmp_path)
+    created = run_retain(["keys", "create", "shop", "--scopes", "track,read"], environment)
+    key = created.out.strip().splitlines()[-1]
+    with background_server(environment=environment, workers=2) as base:
+        for number in range(4):
+            order = make_order_completed(userId="c-7", order_id=f"o-{number}",
+                                         messageId=f"m-{number}")  # fmt: skip
+            assert send(base, key, order) == {"success": True}
+        started = time.monotonic()
+        while len(orders := orders_in_360(base, key, "c-7") or []) < 4:
+            assert time.monotonic() - started < APPLIED_WITHIN, orders
+            time.sleep(0.2)
+    assert sorted(orders) == ["o-0", "o-1", "o-2", "o-3"]
