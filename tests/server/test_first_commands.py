@@ -166,3 +166,14 @@ def test_every_store_command_on_an_unmigrated_postgresql_says_to_migrate(
         created = run_retain(["keys", "create", "shop", "--scopes", "track"], environment)
         assert created.returncode == 0, created
         assert created.out.strip().splitlines()[-1].startswith("rk_")
+
+
+def test_an_unreachable_postgresql_is_one_line_at_once(tmp_path: Path) -> None:
+    """Not the connection pool's 30 s of retries, each logged: one line, exit code 2."""
+    from retain.server.background import free_port
+
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/retain"
+    done = run_retain(["keys", "list"], fresh_environment(tmp_path, DATABASE_URL=url))
+    assert done.returncode == 2, done
+    assert done.err.startswith(f"error [config_error]: cannot reach the store at {url}: "), done
+    assert "Connection refused" in done.err and done.err.count("\n") == 1, done

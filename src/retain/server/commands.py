@@ -70,6 +70,7 @@ def ready_store() -> None:
         if is_embedded():
             migrate_store()
             return
+        _reach_postgres()
         pending = pending_migrations()
     except OperationalError as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -80,6 +81,27 @@ def ready_store() -> None:
             f"the store at {store_location()} needs `retain migrate`: {count} pending",
             pending=pending,
         )
+
+
+def _reach_postgres() -> None:
+    """One plain connection first, so an unreachable server is one line within seconds
+    (the connection pool would retry, and log each try, for its 30 s timeout)."""
+    import psycopg
+    from django.db import connection
+
+    settings = connection.settings_dict
+    options = {name: value for name, value in settings["OPTIONS"].items() if name != "pool"}
+    given = {"dbname": settings["NAME"], "user": settings["USER"],
+             "password": settings["PASSWORD"], "host": settings["HOST"],
+             "port": settings["PORT"]}  # fmt: skip
+    try:
+        psycopg.connect(
+            **{name: value for name, value in given.items() if value},
+            **{"connect_timeout": 5, **options},
+        ).close()
+    except psycopg.OperationalError as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise ConfigError(f"cannot reach the store at {store_location()}: {reason}") from None
 
 
 def import_into_store(kind: str, path: str) -> ImportResult:
