@@ -12,11 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from retain import __version__
-from retain.analytics import orders_left_out, rfm_summary
 from retain.errors import DataError, RetainError
 from retain.file_options import add_file_options, file_options, in_file_terms
 from retain.installed import missing_server_parts
-from retain.io import read_file, read_table, write_table
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -39,6 +37,9 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _rfm(args: argparse.Namespace) -> None:
+    from retain.analytics import orders_left_out, rfm_summary  # pandas, ibis: loaded on demand
+    from retain.io import read_table, write_table
+
     options = file_options(args)
     with in_file_terms(options):
         transactions = read_table(args.transactions, kind="orders", options=options)
@@ -72,6 +73,7 @@ _SUMMARY_COLUMNS = {"frequency", "recency", "T", "monetary_value", "weight", "t"
 def _analyze(args: argparse.Namespace) -> None:
     from pathlib import Path
 
+    from retain.io import read_file
     from retain.report import STAGES, analyze, write_outputs  # fits models: load on demand
 
     options = file_options(args)
@@ -112,8 +114,14 @@ def _analyze(args: argparse.Namespace) -> None:
 def _serve(args: argparse.Namespace) -> None:
     from retain.server.commands import serve
 
-    print(f"retain serving on http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
-    serve(host=args.host, port=args.port, workers=args.workers)
+    def announce(jobs: str) -> None:
+        where = f"http://{args.host}:{args.port}/"
+        print(f"retain serving on {where}; {jobs} (Ctrl-C stops)", file=sys.stderr, flush=True)
+
+    serve(
+        host=args.host, port=args.port, workers=args.workers, worker=not args.no_worker,
+        announce=announce,
+    )  # fmt: skip
 
 
 def _worker(args: argparse.Namespace) -> None:
@@ -169,15 +177,52 @@ def _import(args: argparse.Namespace) -> None:
     )
 
 
+def _keys_list(args: argparse.Namespace) -> None:
+    from retain.server.commands import list_keys
+
+    keys = list_keys()
+    if not keys:
+        print("no API keys yet; create one with `retain keys create NAME --scopes read`")
+        return
+    rows = [("name", "prefix", "scopes", "created", "last used", "revoked")]
+    rows += [
+        (key.name, key.prefix, ",".join(key.scopes), _minute(key.created_at),
+         _minute(key.last_used_at, "never"), _minute(key.revoked_at, "-"))
+        for key in keys
+    ]  # fmt: skip
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+
+
+def _minute(moment: dt.datetime | None, missing: str = "") -> str:
+    """A stored time as the CLI shows it: UTC, to the minute."""
+    if moment is None:
+        return missing
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _keys_revoke(args: argparse.Namespace) -> None:
+    from retain.server.commands import revoke_key
+
+    key = revoke_key(args.key)
+    print(f"API key {key.name!r} (prefix {key.prefix}) is revoked since {_minute(key.revoked_at)}")
+
+
 def _users_create(args: argparse.Namespace) -> None:
     import getpass
     import os
 
-    from retain.errors import RuleViolation
+    from retain.errors import ConfigError, RuleViolation
     from retain.server.commands import create_store_user
 
     password = os.environ.get("RETAIN_PASSWORD")
     if password is None:
+        if not sys.stdin.isatty():
+            raise ConfigError(
+                "no terminal to ask for the password: set RETAIN_PASSWORD for this command"
+            )
         password = getpass.getpass(f"password for {args.username}: ")
         if getpass.getpass("again: ") != password:
             raise RuleViolation("the two passwords differ", field="password")
@@ -223,7 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web server (store, tracking API, REST API)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="server processes (on the embedded store the job worker still runs once)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--no-worker", action="store_true",
+        help="do not run jobs in this process (the embedded store; start `retain worker`)",
+    )  # fmt: skip
     serve.set_defaults(handler=_serve)
     worker = commands.add_parser("worker", help="run background jobs from the store's queue")
     worker.add_argument("--max-jobs", type=int, help="stop after this many jobs")
@@ -244,6 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--scopes", required=True, help="comma-separated: track,read,import,write")
     create.set_defaults(handler=_keys_create)
+    listing = keys.add_parser(
+        "list", help="every key: name, prefix, scopes, created, last used, revoked"
+    )
+    listing.set_defaults(handler=_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke a key at once, by its name or prefix")
+    revoke.add_argument("key", metavar="NAME|PREFIX")
+    revoke.set_defaults(handler=_keys_revoke)
     users = commands.add_parser("users", help="people who sign in").add_subparsers(
         dest="users_command", required=True, metavar="ACTION"
     )

@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from retain.errors import DataError
-from retain.io import FileOptions
+
+if TYPE_CHECKING:  # retain.io loads ibis and pandas: only the commands reading files need it
+    from retain.io import FileOptions
 
 _ROLES = (
     ("customer_id", "the customer id"),
@@ -76,6 +79,8 @@ def add_file_options(parser: argparse.ArgumentParser) -> None:
 
 def file_options(args: argparse.Namespace) -> FileOptions:
     """The reader's options from parsed arguments (see :func:`add_file_options`)."""
+    from retain.io import FileOptions
+
     return FileOptions(
         customer_id=args.customer_id,
         order_id=args.order_id,

@@ -3,6 +3,8 @@ CSRF token that session-authenticated writes (login and logout included) must ca
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.test import Client
 
@@ -198,7 +200,11 @@ def test_users_create_prompts_twice_without_the_variable(monkeypatch, capsys) ->
         return "correct horse battery"
 
     monkeypatch.setattr("getpass.getpass", answer)
-    assert main(["users", "create", "dee", "--role", "agent"]) == 0
+    main_side, terminal_side = os.openpty()  # a real terminal on stdin: the prompt may ask
+    with os.fdopen(terminal_side) as terminal:
+        monkeypatch.setattr("sys.stdin", terminal)
+        assert main(["users", "create", "dee", "--role", "agent"]) == 0
+    os.close(main_side)
     assert prompts == ["password for dee: ", "again: "]
     assert User.objects.get(username="dee").check_password("correct horse battery")
 
@@ -207,7 +213,11 @@ def test_users_create_refuses_two_different_passwords(monkeypatch, capsys) -> No
     monkeypatch.delenv("RETAIN_PASSWORD", raising=False)
     answers = iter(["correct horse battery", "correct horse batterY"])
     monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
-    assert main(["users", "create", "eve", "--role", "agent"]) == 2
+    main_side, terminal_side = os.openpty()  # a real terminal on stdin: the prompt may ask
+    with os.fdopen(terminal_side) as terminal:
+        monkeypatch.setattr("sys.stdin", terminal)
+        assert main(["users", "create", "eve", "--role", "agent"]) == 2
+    os.close(main_side)
     assert "the two passwords differ" in capsys.readouterr().err
     assert next(answers, "both asked") == "both asked"
     assert not User.objects.filter(username="eve").exists()

@@ -13,6 +13,6 @@ class RetainUserAdmin(UserAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("name", "prefix", "scopes", "created_at", "revoked_at")
-    readonly_fields = ("prefix", "secret_hash", "created_at")
+    list_display = ("name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "secret_hash", "created_at", "last_used_at")
     search_fields = ("name", "prefix")

@@ -1,11 +1,44 @@
+"""The tracking calls in the Django admin, filterable by what became of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from retain.ingest.models import Message
 
 
+class MessageStatusFilter(admin.SimpleListFilter):
+    """Pending, applied or failed (``?status=failed``): a failed message keeps its error and
+    is never applied, so this is where someone looks for events that did not arrive."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("pending", "pending"), ("applied", "applied"), ("failed", "failed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> QuerySet[Message]:
+        value = self.value()
+        if value == "failed":
+            return queryset.exclude(error="")
+        if value == "applied":
+            return queryset.filter(applied_at__isnull=False)
+        if value == "pending":
+            return queryset.filter(applied_at__isnull=True, error="")
+        return queryset
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("message_id", "type", "timestamp", "received_at", "applied_at")
-    list_filter = ("type",)
+    list_display = ("message_id", "type", "timestamp", "received_at", "applied_at", "failure")
+    list_filter = (MessageStatusFilter, "type")
     search_fields = ("message_id",)
     readonly_fields = ("payload", "received_at", "timestamp", "applied_at", "error")
+
+    @admin.display(description="error")
+    def failure(self, message: Message) -> str:
+        return message.error[:120]

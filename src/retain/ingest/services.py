@@ -7,13 +7,14 @@ so a call is stored completely or not at all.
 
 Applying runs in the job: pending messages in arrival order, each in a savepoint, marked
 applied in the same transaction as its effects; a message that cannot be applied keeps its
-error and is not retried.
+error, is logged (a warning with its ``messageId`` and the reason) and is not retried.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -38,6 +39,7 @@ from retain.errors import DataError, RetainError
 from retain.ingest.models import Message
 from retain.worker.services import enqueue
 
+logger = logging.getLogger(__name__)
 #: Segment's limits: a call (one message) and a batch, in bytes of JSON after decompression.
 CALL_LIMIT = 32 * 1024
 BATCH_LIMIT = 500 * 1024
@@ -282,6 +284,8 @@ def apply_pending_messages(*, limit: int = APPLY_BATCH, now: dt.datetime | None 
     Message.objects.filter(pk__in=applied).update(applied_at=now)
     for message in failed:
         message.save(update_fields=["error"])
+        # One line per message, so a failed event is seen where the worker's output goes.
+        logger.warning("tracking message %s not applied: %s", message.message_id, message.error)
     return len(pending)
 
 

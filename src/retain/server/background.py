@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from retain.errors import ConfigError
@@ -23,9 +23,14 @@ def free_port() -> int:
 
 @contextmanager
 def background_server(
-    *, workers: int = 1, environment: dict[str, str] | None = None, timeout: float = 120
+    *,
+    workers: int = 1,
+    environment: dict[str, str] | None = None,
+    timeout: float = 120,
+    arguments: Sequence[str] = (),
 ) -> Iterator[str]:
-    """Yield the base URL of a ``retain serve`` child on ``environment`` (default: ours).
+    """Yield the base URL of a ``retain serve`` child on ``environment`` (default: ours),
+    with more ``arguments`` to ``serve`` (``["--no-worker"]``).
 
     A busy machine takes a while to import the server; ``timeout`` bounds the wait. What the
     child printed on its way out is in the error if it never answered.
@@ -34,7 +39,7 @@ def background_server(
     with tempfile.TemporaryFile() as log:
         child = subprocess.Popen(
             [sys.executable, "-m", "retain.cli", "serve", "--port", str(port),
-             "--workers", str(workers)],
+             "--workers", str(workers), *arguments],
             env=environment, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
+from retain.errors import ConfigError
 from retain.server import setup
 
 if TYPE_CHECKING:
+    from retain.accounts.models import ApiKey
     from retain.customers.rescoring import RescoreSummary
     from retain.ingest.imports import ImportResult
     from retain.io import FileOptions
@@ -29,11 +32,77 @@ def is_embedded() -> bool:
     return connection.vendor == "sqlite"
 
 
+def store_location() -> str:
+    """Where the store is, for messages: the SQLite file, or the PostgreSQL URL without its
+    password."""
+    setup()
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return str(settings["NAME"])
+    user = f"{settings['USER']}@" if settings["USER"] else ""
+    port = f":{settings['PORT']}" if settings["PORT"] else ""
+    return f"postgresql://{user}{settings['HOST'] or 'localhost'}{port}/{settings['NAME']}"
+
+
+def pending_migrations() -> list[str]:
+    """The migrations the store lacks, as ``app.name``, in the order they would run."""
+    setup()
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+
+
 def ready_store() -> None:
-    """Django set up, and the embedded store migrated (PostgreSQL is migrated on purpose,
-    with ``retain migrate``)."""
-    if is_embedded():
-        migrate_store()
+    """Make the store usable by a command; every store command calls this first.
+
+    The embedded SQLite store is created and migrated here, so any command may be the first
+    on a fresh workspace. PostgreSQL is migrated on purpose, with ``retain migrate`` (a shared
+    database's schema changes when its operator says so): a store that lacks migrations is a
+    :class:`ConfigError` saying so in one line.
+    """
+    from django.db import OperationalError
+
+    try:
+        if is_embedded():
+            migrate_store()
+            return
+        _reach_postgres()
+        pending = pending_migrations()
+    except OperationalError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"cannot open the store at {store_location()}: {reason}") from None
+    if pending:
+        count = f"{len(pending)} migration{'s' if len(pending) != 1 else ''}"
+        raise ConfigError(
+            f"the store at {store_location()} needs `retain migrate`: {count} pending",
+            pending=pending,
+        )
+
+
+def _reach_postgres() -> None:
+    """One plain connection first, so an unreachable server is one line within seconds
+    (the connection pool would retry, and log each try, for its 30 s timeout)."""
+    import psycopg
+    from django.db import connection
+
+    settings = connection.settings_dict
+    options = {name: value for name, value in settings["OPTIONS"].items() if name != "pool"}
+    given = {"dbname": settings["NAME"], "user": settings["USER"],
+             "password": settings["PASSWORD"], "host": settings["HOST"],
+             "port": settings["PORT"]}  # fmt: skip
+    try:
+        psycopg.connect(
+            **{name: value for name, value in given.items() if value},
+            **{"connect_timeout": 5, **options},
+        ).close()
+    except psycopg.OperationalError as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise ConfigError(f"cannot reach the store at {store_location()}: {reason}") from None
 
 
 def import_into_store(
@@ -46,25 +115,60 @@ def import_into_store(
     return import_file(kind, path, options=options, allow_moves=allow_moves)
 
 
-def serve(*, host: str, port: int, workers: int) -> None:
-    """Run the ASGI app under uvicorn; the embedded store is migrated first."""
+def serve(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    worker: bool = True,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Run the ASGI app under uvicorn on a ready store.
+
+    On the embedded store the job worker runs in a thread of this process too (unless
+    ``worker`` is false), so one command runs everything; with ``workers > 1`` that thread
+    runs once, in uvicorn's parent process. On PostgreSQL jobs run in ``retain worker``
+    processes of their own (docs/store.md says why). ``announce`` is told where jobs run
+    once the store is ready, before the server starts.
+    """
     import uvicorn
 
     ready_store()
-    uvicorn.run(
-        "retain.server.asgi:application",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        lifespan="off",
-        access_log=False,
-    )
+    from retain.worker.thread import in_process_worker
+
+    embedded = is_embedded()
+    beside = worker and embedded
+    if beside:
+        schedule_jobs()
+    if announce is not None:
+        if beside:
+            announce("jobs run in this process")
+        elif embedded:
+            announce("jobs wait for `retain worker`")
+        else:
+            announce("jobs run in `retain worker` processes (PostgreSQL)")
+    with in_process_worker() if beside else nullcontext():
+        uvicorn.run(
+            "retain.server.asgi:application",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+
+
+def schedule_jobs() -> None:
+    """What a worker does as it starts: make sure the rescoring is scheduled."""
+    from retain.customers.tasks import ensure_rescoring_scheduled
+
+    ensure_rescoring_scheduled()
 
 
 def create_key(name: str, scopes: Iterable[str]) -> str:
     """A new API key's plain text (shown once)."""
-    setup()
+    ready_store()
     from django.db import transaction
 
     from retain.accounts.services import create_api_key
@@ -72,6 +176,25 @@ def create_key(name: str, scopes: Iterable[str]) -> str:
     with transaction.atomic():
         _, plain = create_api_key(name, scopes=scopes)
     return plain
+
+
+def list_keys() -> list[ApiKey]:
+    """Every API key, live and revoked, oldest first."""
+    ready_store()
+    from retain.accounts.services import list_api_keys
+
+    return list_api_keys()
+
+
+def revoke_key(name_or_prefix: str) -> ApiKey:
+    """Revoke one API key by its prefix or its name; the key, with its ``revoked_at``."""
+    ready_store()
+    from django.db import transaction
+
+    from retain.accounts.services import revoke_api_key
+
+    with transaction.atomic():
+        return revoke_api_key(name_or_prefix)
 
 
 def create_store_user(username: str, *, password: str, role: str) -> None:
@@ -97,11 +220,9 @@ def rescore_store(*, as_of: dt.date | None = None) -> RescoreSummary:
 
 
 def work(*, max_jobs: int | None = None) -> int:
-    setup()
+    """``retain worker``: schedule the rescoring, then run jobs until a signal stops it."""
+    ready_store()
     from retain.worker.loop import run_worker
 
-    ready_store()
-    from retain.customers.tasks import ensure_rescoring_scheduled
-
-    ensure_rescoring_scheduled()
+    schedule_jobs()
     return run_worker(max_jobs=max_jobs)
