@@ -26,7 +26,7 @@ from retain.analytics import (
 from retain.analytics._tables import as_date
 from retain.analytics.lifecycle import transitions_between
 from retain.analytics.orders import mark_checked
-from retain.scoring import Scores, score_customers
+from retain.scoring import ModelsRefused, Scores, score_customers, scores_without_models
 
 STAGES = (
     "checking the orders",
@@ -74,6 +74,12 @@ class Analysis:
     big_spenders: pd.DataFrame
     subscriptions: pd.DataFrame | None
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Every score given otherwise than by the fitted models (or why there is no model
+        at all), one line each: printed by ``retain analyze`` and shown in the report."""
+        return tuple(fallback.message for fallback in self.model.fallbacks)
+
 
 def analyze(
     orders: Any,
@@ -114,7 +120,10 @@ def analyze(
     step(2)
     cohorts = cohort_retention(kept)
     step(3)
-    scored = score_customers(kept, observation_end=end)
+    try:
+        scored = score_customers(kept, observation_end=end)
+    except ModelsRefused as refusal:  # what needs no model is still computed below
+        scored = scores_without_models(kept, observation_end=end, refusal=refusal)
     step(4)
     rfm = rfm_segments(kept, observation_end=end)
     step(5)
@@ -126,6 +135,11 @@ def analyze(
     if customers is not None or "channel" in kept.column_names:
         channels = channel_value(kept, scored.customers, observation_end=end, customers=customers)
     big = big_spenders_at_risk(kept, scored.customers, observation_end=end)
+    if scored.model is None:
+        # Value at risk is a year's spend times the chance the customer is gone: with no
+        # model there is no such chance, and counting every big spender as gone would
+        # overstate it.
+        big = big.assign(value_at_risk=float("nan"))
     churn = (
         subscription_churn(subscriptions, observation_end=end)
         if subscriptions is not None
