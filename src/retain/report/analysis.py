@@ -73,6 +73,8 @@ class Analysis:
     channels: pd.DataFrame | None
     big_spenders: pd.DataFrame
     subscriptions: pd.DataFrame | None
+    #: The orders' currency code (one per table: the checks refuse mixed currencies), if any.
+    currency: str | None = None
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -104,6 +106,7 @@ def analyze(
     # Checked once and held in memory as Arrow, with only the columns the steps read: every
     # later step reads the same table.
     needed = [c for c in (*ORDER_COLUMNS, "channel") if c in checked.columns]
+    currency = _currency(checked)
     kept = mark_checked(checked.select(*needed).to_pyarrow())
     table, _ = completed_orders(kept)
     counts = (
@@ -174,4 +177,14 @@ def analyze(
         channels=channels,
         big_spenders=big,
         subscriptions=churn,
+        currency=currency,
     )
+
+
+def _currency(checked: Any) -> str | None:
+    """The orders' currency code, or None when they name none."""
+    if "currency" not in checked.columns:
+        return None
+    named = checked.filter(checked.currency.notnull() & (checked.currency.strip() != ""))
+    first = named.select(code=named.currency.strip().upper()).limit(1).to_pyarrow().to_pylist()
+    return first[0]["code"] if first else None

@@ -131,7 +131,6 @@ def score_customers(
         raise ModelsRefused(
             f"the orders cover {span} days up to {end}; the purchase models need at least "
             f"{MIN_WINDOW_DAYS}",
-            column="ordered_at",
         )
     summary = _summary(table, end)
     repeaters = int((summary.frequency > 0).sum())
@@ -140,7 +139,6 @@ def score_customers(
             f"the purchase models need at least {MIN_REPEAT_BUYERS} customers with a repeat "
             f"order (an order on a later day than their first); these orders have "
             f"{repeaters:,} among {len(summary):,} customers",
-            column="customer_id",
         )
     holdout = holdout_days or min(180, span // 3)
     calibration_end = end - dt.timedelta(days=holdout)
@@ -275,7 +273,6 @@ def _refit_best(choice: pd.DataFrame, summary: pd.DataFrame) -> tuple[str, Any, 
         return name, buying, fallbacks
     raise ModelsRefused(
         "no purchase model converged on the whole window: " + "; ".join(failed),
-        column="customer_id",
     )
 
 
@@ -329,7 +326,6 @@ def _choose_model(table: Any, calibration_end: dt.date, end: dt.date) -> pd.Data
         raise ModelsRefused(
             "no purchase model could be fitted to the orders before the held-out days: "
             + "; ".join(choice.note.tolist()),
-            column="customer_id",
         )
     return choice
 
