@@ -33,7 +33,7 @@ h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:1px soli
 table{border-collapse:collapse;font-size:.9rem;max-width:100%}
 td,th{padding:.25rem .6rem;text-align:right;vertical-align:top}
 th{border-bottom:1px solid #999;font-weight:600}td:first-child,th:first-child{text-align:left}
-td.text{text-align:left;overflow-wrap:anywhere}
+.text{text-align:left}td.text{overflow-wrap:anywhere}
 .chart{display:block;margin:.5rem 0;max-width:100%;height:auto}
 """
 
@@ -53,7 +53,9 @@ def _section(
     download: CustomerList | None = None,
 ) -> str:
     action = f"<strong>What to do:</strong> {escape(todo)}"
-    if download is not None:
+    if download is not None and download.customers.empty:
+        action += f" (Nobody is on the list of {escape(download.title)} today.)"
+    elif download is not None:
         count = len(download.customers)
         action += (
             f' <a class="download" href="{escape(download.filename)}" download>'
@@ -69,7 +71,8 @@ def _section(
 def _table(frame: pd.DataFrame, formats: dict[str, Formatter], text: Sequence[str] = ()) -> str:
     """A table with column names in words; ``formats`` turn values into text, ``text``
     columns are left-aligned and may wrap."""
-    head = "".join(f"<th>{escape(label(str(c)))}</th>" for c in frame.columns)
+    aligned = {c: ' class="text"' if c in text else "" for c in frame.columns}
+    head = "".join(f"<th{aligned[c]}>{escape(label(str(c)))}</th>" for c in frame.columns)
     rows = []
     for record in frame.itertuples(index=False):
         cells = []
@@ -80,8 +83,7 @@ def _table(frame: pd.DataFrame, formats: dict[str, Formatter], text: Sequence[st
                 shown = formats[column](value)
             else:
                 shown = str(value)
-            kind = ' class="text"' if column in text else ""
-            cells.append(f"<td{kind}>{escape(shown)}</td>")
+            cells.append(f"<td{aligned[column]}>{escape(shown)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return (
         f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
@@ -224,7 +226,7 @@ def _rfm(analysis: Analysis, money: Money, download: CustomerList | None) -> str
         [[v / total for v in row] for row in grid.to_numpy()],
         label="Customers by recency and frequency score",
         x_title="Frequency score (F1 fewest orders, F5 most)",
-        y_title="Recency (R5 most recent)",
+        y_title="Recency score (R5 most recent)",
         fmt="{:.1%}",
         cell=40,
     )
