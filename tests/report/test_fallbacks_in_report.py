@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retain.datasets import load_cdnow_transactions
+from retain.datasets import load_cdnow_transactions, make_business
 from retain.report import analyze, render_report, write_outputs
 from retain.scoring import MIN_REPEAT_BUYERS
 
@@ -149,3 +149,21 @@ def test_a_short_window_is_analysed_without_models(
         "the purchase models need at least 30"
     ) in done.stderr
     assert "scored with no model (see the note)" in done.stdout
+
+
+def test_channels_without_a_model_are_ranked_by_who_still_buys() -> None:
+    business = make_business(1_500, seed=2)
+    counted = business.orders[business.orders.status == "completed"]
+    first = counted.sort_values("ordered_at").groupby("customer_id").head(1)
+    analysis = analyze(first, customers=business.customers)
+    assert analysis.model.model is None
+    reading = re.search(
+        r'<p class="reading">(.*?) keeps the most customers a year on: (\d+)%',
+        section(render_report(analysis), "channels"),
+    )
+    assert reading, "the channels' reading"
+    channels = analysis.channels.set_index("channel")
+    assert channels.retention_12m[reading.group(1)] == channels.retention_12m.max()
+    assert "no purchase model, so no expected value per channel" in section(
+        render_report(analysis), "channels"
+    )

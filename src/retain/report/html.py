@@ -335,8 +335,16 @@ def _channels(analysis: Analysis, money: Money) -> str:
             ),
         )
     best = channels.iloc[0]
-    if pd.isna(best.clv_12m):
-        reading = f"{best.channel} keeps the most customers after a year (no model: no value)."
+    if channels.clv_12m.isna().all():  # no model: rank by who is still buying a year on
+        channels = channels.sort_values("retention_12m", ascending=False, na_position="last")
+        best = channels.iloc[0]
+        kept = _interval(
+            best.retention_12m, best.retention_12m_low, best.retention_12m_high, _share(0)
+        )
+        reading = (
+            f"{best.channel} keeps the most customers a year on: {kept} (no purchase model, "
+            "so no expected value per channel)."
+        )
     else:
         reading = (
             f"{best.channel} brings the most valuable customers: {money(best.clv_12m, 2)} "
