@@ -145,7 +145,7 @@ def test_a_best_model_that_fails_on_the_whole_window_gives_way_to_the_next(
     choice = pd.DataFrame(
         {"model": ["BG/NBD", "MBG/NBD", "Pareto/NBD"], "mean_absolute_error": [0.1, 0.2, 0.3]}
     )
-    name, model, fallbacks = _refit_best(choice, panel)
+    name, model, fallbacks, _ = _refit_best(choice, panel)
     assert name == "MBG/NBD"
     assert model.params_
     [fallback] = fallbacks
@@ -177,3 +177,17 @@ def test_one_repeat_buyer_short_of_the_threshold_is_refused(
     thin = pd.concat([first, again]).drop_duplicates("order_id")
     with pytest.raises(ModelsRefused, match=f"these orders have {MIN_REPEAT_BUYERS - 1} among"):
         score_customers(thin, observation_end=END)
+
+
+def test_a_fit_that_converges_with_a_caveat_is_used_and_the_caveat_reported(
+    cdnow_transactions: pd.DataFrame,
+) -> None:
+    # Observed to 2001 (three silent years more): Pareto/NBD wins and its information matrix
+    # is not positive definite. The caveat is a line of the result, not a Python warning.
+    scores = score_customers(as_orders(cdnow_transactions), observation_end="2001-01-01")
+    assert scores.model == "Pareto/NBD"
+    assert scores.caveats == (
+        "ParetoNBDModel: the observed information is not positive definite; standard errors "
+        "are NaN (a parameter may be weakly identified); its estimates are used",
+    )
+    assert scores.customers.p_alive.between(0, 1).all()

@@ -79,8 +79,12 @@ class Analysis:
     @property
     def notes(self) -> tuple[str, ...]:
         """Every score given otherwise than by the fitted models (or why there is no model
-        at all), one line each: printed by ``retain analyze`` and shown in the report."""
-        return tuple(fallback.message for fallback in self.model.fallbacks)
+        at all), then the fits' caveats, one line each: printed by ``retain analyze`` and
+        shown in the report."""
+        return (
+            *(fallback.message for fallback in self.model.fallbacks),
+            *self.model.caveats,
+        )
 
 
 def analyze(

@@ -29,7 +29,7 @@ import pandas as pd
 from retain.analytics import completed_orders, rfm_summary
 from retain.analytics._tables import as_date
 from retain.errors import ConvergenceError, ConvergenceWarning, DataError
-from retain.scoring.notes import Fallback, ModelsRefused
+from retain.scoring.notes import Fallback, ModelsRefused, fit_with_caveats
 from retain.scoring.spend import value_per_purchase
 from retain.stats import (
     BetaGeoModel,
@@ -68,6 +68,8 @@ class Scores:
     spend_params: dict[str, float] | None
     #: Customers scored otherwise than by the fitted models, and why (empty: none).
     fallbacks: tuple[Fallback, ...] = ()
+    #: What the final fits' optimiser warned about; their estimates are used all the same.
+    caveats: tuple[str, ...] = ()
     #: Why the models were refused (then ``model`` is None and the model scores are empty).
     refused: str | None = None
 
@@ -145,9 +147,10 @@ def score_customers(
     choice = _choose_model(
         _choice_sample(table, len(summary), choice_customers), calibration_end, end
     )
-    name, buying, fallbacks = _refit_best(choice, summary)
+    name, buying, fallbacks, caveats = _refit_best(choice, summary)
     spend = value_per_purchase(summary)
     fallbacks.extend(spend.fallbacks)
+    caveats.extend(spend.caveats)
     scores = summary[["customer_id", "frequency", "recency", "T", "monetary_value"]].copy()
     # Customers with the same (frequency, recency, T) get the same predictions: compute each
     # distinct history once (in whole days many customers share one) and spread them back.
@@ -181,6 +184,7 @@ def score_customers(
         params=buying.params_,
         spend_params=None if spend.model is None else spend.model.params_,
         fallbacks=tuple(fallbacks),
+        caveats=tuple(caveats),
     )
 
 
@@ -247,15 +251,17 @@ def _summary(table: Any, end: dt.date) -> pd.DataFrame:
     )
 
 
-def _refit_best(choice: pd.DataFrame, summary: pd.DataFrame) -> tuple[str, Any, list[Fallback]]:
+def _refit_best(
+    choice: pd.DataFrame, summary: pd.DataFrame
+) -> tuple[str, Any, list[Fallback], list[str]]:
     """The best model on the held-out days refitted to the whole window; if it does not
-    converge there, the next best, and so on (each step reported)."""
+    converge there, the next best, and so on (each step reported), with its caveats."""
     fallbacks: list[Fallback] = []
     failed: list[str] = []
     ranked = choice[np.isfinite(choice.mean_absolute_error)].sort_values("mean_absolute_error")
     for name in ranked.model:
         try:
-            buying = CANDIDATES[name]().fit(summary)
+            buying, caveats = fit_with_caveats(lambda model=CANDIDATES[name]: model().fit(summary))
         except ConvergenceError as error:
             failed.append(f"{name} ({error})")
             continue
@@ -270,7 +276,7 @@ def _refit_best(choice: pd.DataFrame, summary: pd.DataFrame) -> tuple[str, Any, 
                     ),
                 )
             )
-        return name, buying, fallbacks
+        return name, buying, fallbacks, caveats
     raise ModelsRefused(
         "no purchase model converged on the whole window: " + "; ".join(failed),
     )

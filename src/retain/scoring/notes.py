@@ -8,9 +8,14 @@ analyze`` prints and the report shows. When the models cannot be fitted at all,
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from retain.errors import DataError
+from retain.errors import ConvergenceWarning, DataError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,3 +55,25 @@ class ModelsRefused(DataError):
     """
 
     code = "models_refused"
+
+
+def fit_with_caveats(fit: Callable[[], T]) -> tuple[T, list[str]]:
+    """Run ``fit`` and return its result with the caveats its optimiser raised.
+
+    A :class:`~retain.errors.ConvergenceWarning` (e.g. standard errors that cannot be
+    computed) does not stop scoring: the point estimates are used. It becomes a line of the
+    scoring result instead of a Python warning printed with a file path; other warnings pass
+    through unchanged.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fit()
+    caveats = []
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            caveats.append(f"{warning.message}; its estimates are used")
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return result, caveats

@@ -18,14 +18,13 @@ repeat spend / repeat orders), and that fallback is reported with its reason.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from retain.errors import ConvergenceError, ConvergenceWarning
-from retain.scoring.notes import Fallback
+from retain.errors import ConvergenceError
+from retain.scoring.notes import Fallback, fit_with_caveats
 from retain.stats import GammaGammaModel
 
 #: The spend model is fitted on at least this many repeat buyers with a mean spend above 0.
@@ -39,6 +38,8 @@ class SpendEstimate:
     per_purchase: np.ndarray
     model: GammaGammaModel | None
     fallbacks: tuple[Fallback, ...]
+    #: What the fit's optimiser warned about (the estimates are used all the same).
+    caveats: tuple[str, ...] = ()
 
 
 def value_per_purchase(summary: pd.DataFrame) -> SpendEstimate:
@@ -49,7 +50,7 @@ def value_per_purchase(summary: pd.DataFrame) -> SpendEstimate:
     repeat = x > 0
     paid = repeat & (m > 0)
     free = repeat & ~paid
-    model, failure = _fit(summary[paid])
+    model, failure, caveats = _fit(summary[paid])
     if model is not None:
         p, q, v = (model.params_[name] for name in ("p", "q", "v"))
         if q <= 1:
@@ -76,7 +77,7 @@ def value_per_purchase(summary: pd.DataFrame) -> SpendEstimate:
                         ),
                     )
                 )
-            return SpendEstimate(per_purchase, model, tuple(fallbacks))
+            return SpendEstimate(per_purchase, model, tuple(fallbacks), tuple(caveats))
     repeat_orders = float(x[repeat].sum())
     observed = float((x * m)[repeat].sum() / repeat_orders) if repeat_orders else 0.0
     fallback = Fallback(
@@ -90,17 +91,21 @@ def value_per_purchase(summary: pd.DataFrame) -> SpendEstimate:
     return SpendEstimate(np.full(len(summary), observed), None, (fallback,))
 
 
-def _fit(paid: pd.DataFrame) -> tuple[GammaGammaModel | None, str]:
-    """Gamma-Gamma on the paying repeat buyers, or None and the reason it was not fitted."""
+def _fit(paid: pd.DataFrame) -> tuple[GammaGammaModel | None, str, list[str]]:
+    """Gamma-Gamma on the paying repeat buyers (with its caveats), or None and the reason it
+    was not fitted."""
     if len(paid) < MIN_SPEND_BUYERS:
-        return None, (
+        reason = (
             f"it needs at least {MIN_SPEND_BUYERS} repeat buyers whose repeat orders are "
             f"worth more than 0, and there are {len(paid):,}"
         )
+        return None, reason, []
     try:
-        with warnings.catch_warnings():
-            # A fit that converged with a caveat is still used; only failure falls back.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            return GammaGammaModel().fit(paid[["frequency", "monetary_value"]]), ""
+        # A fit that converged with a caveat is still used (and the caveat kept); only a
+        # failure falls back.
+        model, caveats = fit_with_caveats(
+            lambda: GammaGammaModel().fit(paid[["frequency", "monetary_value"]])
+        )
     except ConvergenceError as error:
-        return None, f"its fit did not converge ({error})"
+        return None, f"its fit did not converge ({error})", []
+    return model, "", caveats
