@@ -61,6 +61,8 @@ def test_scores_are_the_refitted_models_predictions(cdnow_scores, cdnow_transact
 def test_churn_risk_bands_follow_p_alive(cdnow_scores) -> None:
     table = cdnow_scores.customers
     low, high = RISK_BANDS
+    # Every band is populated on CDNOW, so the checks below are over real customers.
+    assert table.churn_risk.value_counts().reindex(["high", "medium", "low"]).min() > 100
     assert (table[table.churn_risk == "high"].p_alive < low).all()
     assert table[table.churn_risk == "medium"].p_alive.between(low, high).all()
     assert (table[table.churn_risk == "low"].p_alive >= high).all()
