@@ -59,7 +59,7 @@ def test_full_cdnow_with_zero_value_orders_is_analysed_and_says_so(tmp_path: Pat
     assert (full.amount == 0).sum() == 80
     done = run_analyze(orders_csv(full, tmp_path / "cdnow.csv"), tmp_path / "out")
     assert done.returncode == 0, done.stderr
-    assert "note: lifetime value of 1 customer: every repeat order was worth 0" in done.stderr
+    assert "note: Lifetime value of 1 customer: every repeat order was worth 0" in done.stderr
     assert "23,570 customers scored with" in done.stdout
     scores = pd.read_parquet(tmp_path / "out" / "scores.parquet")
     assert len(scores) == 23_570 and np.isfinite(scores.clv_12m).all()
@@ -91,7 +91,7 @@ def test_one_customer_with_only_free_orders_is_analysed(
     analysis = analyze(orders)
     paths = write_outputs(analysis, tmp_path / "out")
     [note] = analysis.notes
-    assert note.startswith("lifetime value of 1 customer: every repeat order was worth 0")
+    assert note.startswith("Lifetime value of 1 customer: every repeat order was worth 0")
     assert analysis.scores.set_index("customer_id").clv_12m[counts.index[0]] > 0
     assert paths["report"].read_text().count("every repeat order was worth 0") == 2
 

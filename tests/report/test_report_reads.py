@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from retain.datasets import make_business
-from retain.report import analyze, write_outputs
+from retain.report import analyze, render_report, write_outputs
 from retain.report.downloads import win_back_segments
 
 SECTIONS = ("cohorts", "lifecycle", "rfm", "clv", "channels", "big-spenders", "subscriptions")
@@ -60,7 +60,7 @@ def test_the_cohort_chart_says_where_it_is_cut(written) -> None:
     cut = re.search(r'<p class="muted cut">(.*?)</p>', section(html, "cohorts")).group(1)
     assert cut == (
         "Showing the cohorts from 2023-01 to 2024-12 and months 0 to 12 after the first order. "
-        "Cohorts from 2024-01 on are too young to show 12 months: their rows end at the last "
+        "Months 13 to 23 are not shown. Cohorts from 2024-01 on are too young to show 12 months: their rows end at the last "
         "month observed."
     )
 
@@ -100,3 +100,21 @@ def test_each_actionable_section_links_the_list_of_its_customers(written) -> Non
     with (paths["report"].parent / "big-spenders-at-risk.csv").open(encoding="utf-8") as handle:
         big = list(csv.DictReader(handle))
     assert [row["Customer"] for row in big] == [str(c) for c in analysis.big_spenders.customer_id]
+
+
+def test_a_cohort_chart_cut_in_months_says_so_and_keeps_its_row_title(
+    cdnow_transactions,
+) -> None:
+    orders = cdnow_transactions.rename(columns={"date": "ordered_at"}).assign(
+        order_id=range(len(cdnow_transactions))
+    )
+    html = render_report(analyze(orders))
+    cohorts = section(html, "cohorts")
+    cut = re.search(r'<p class="muted cut">(.*?)</p>', cohorts).group(1)
+    assert cut == (
+        "Showing the cohorts from 1997-01 to 1997-03 and months 0 to 12 after the first order. "
+        "Months 13 to 17 are not shown."
+    )
+    # Three rows are too short for a turned title: it sits on its own line, not turned.
+    title = re.search(r'<text class="axis-title"[^>]*>Cohort \(month of first order\)', cohorts)
+    assert title and "rotate" not in title.group(0)

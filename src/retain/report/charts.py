@@ -55,22 +55,33 @@ def heatmap(
     """A grid of shaded cells, ``values[i][j]`` for row ``i`` and column ``j`` (None: blank).
 
     Shades run from 0 to ``scale_max`` (default: the largest value); larger values are
-    drawn at full depth. ``x_title`` names the columns (over them), ``y_title`` the rows
-    (turned, on the left).
+    drawn at full depth. ``x_title`` names the columns (over them), ``y_title`` the rows:
+    turned, on the left, when the rows are tall enough for it, else on a line of its own
+    over the row labels (a short grid keeps its height).
     """
-    # Room for the turned row title and the longest row label (about 6.5 px a character).
     longest = max((len(str(r)) for r in rows), default=0)
-    left, top = max(40, round(6.5 * longest) + 10) + _TITLE_ROOM, 22 + _TITLE_ROOM
+    label_room = max(40, round(6.5 * longest) + 10)  # about 6.5 px a character at 11 px
+    turned = _title_width(y_title) <= cell * len(rows)
+    if turned:
+        left, top = label_room + _TITLE_ROOM, 22 + _TITLE_ROOM
+    else:
+        left, top = label_room, 22 + 2 * _TITLE_ROOM
     width = max(left + cell * len(columns) + 4, _title_width(x_title) + left)
-    height = max(top + cell * len(rows) + 4, _title_width(y_title) + top)
+    if not turned:
+        width = max(width, _title_width(y_title) + 4)
+    height = top + cell * len(rows) + 4
     largest = max((v for row in values for v in row if v is not None), default=1.0)
     top_value = scale_max or largest or 1.0
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
         f'aria-label="{escape(label)}" width="{width}" height="{height}" {_FONT}>'
     ]
-    parts.append(_axis_title(x_title, x=left, y=12))
-    parts.append(_axis_title(y_title, x=12, y=top, turned=True))
+    if turned:
+        parts.append(_axis_title(x_title, x=left, y=12))
+        parts.append(_axis_title(y_title, x=12, y=top, turned=True))
+    else:
+        parts.append(_axis_title(y_title, x=4, y=12))
+        parts.append(_axis_title(x_title, x=left, y=12 + _TITLE_ROOM))
     for j, name in enumerate(columns):
         x = left + j * cell + cell / 2
         parts.append(

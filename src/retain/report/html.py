@@ -125,7 +125,7 @@ def _cohorts(analysis: Analysis) -> str:
     return _section(
         "Cohort retention",
         reading,
-        chart + f'<p class="muted cut">{escape(_cohort_cut(every, recent, shown))}</p>',
+        chart + f'<p class="muted cut">{escape(_cohort_cut(every, recent, shown, cohorts))}</p>',
         "cohorts",
         todo=(
             "Compare the month-1 column from row to row: if newer cohorts come back less, work "
@@ -135,7 +135,9 @@ def _cohorts(analysis: Analysis) -> str:
     )
 
 
-def _cohort_cut(every: Sequence, recent: Sequence, shown: pd.DataFrame) -> str:
+def _cohort_cut(
+    every: Sequence, recent: Sequence, shown: pd.DataFrame, cohorts: pd.DataFrame
+) -> str:
     """Where the cohort chart is cut: which cohorts and months it shows, and why rows end."""
     months = _MAX_PERIODS - 1
     parts = [
@@ -144,6 +146,9 @@ def _cohort_cut(every: Sequence, recent: Sequence, shown: pd.DataFrame) -> str:
     ]
     if len(every) > len(recent):
         parts.append(f"The {len(every) - len(recent)} earlier cohorts are not shown.")
+    observed = int(cohorts.period_number.max()) if len(cohorts) else 0
+    if observed > months:
+        parts.append(f"Months {months + 1} to {observed} are not shown.")
     reached = shown.groupby("cohort").period_number.max()
     young = reached[reached < months]
     if len(young):

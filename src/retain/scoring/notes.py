@@ -40,7 +40,8 @@ class Fallback:
     def message(self) -> str:
         """One line: the scores, the count and the reason."""
         noun = "customer" if self.customers == 1 else "customers"
-        return f"{self.scores} of {self.customers:,} {noun}: {self.reason}"
+        which = self.scores[:1].upper() + self.scores[1:]
+        return f"{which} of {self.customers:,} {noun}: {self.reason}"
 
     def __str__(self) -> str:
         return self.message
