@@ -60,8 +60,8 @@ def test_the_cohort_chart_says_where_it_is_cut(written) -> None:
     cut = re.search(r'<p class="muted cut">(.*?)</p>', section(html, "cohorts")).group(1)
     assert cut == (
         "Showing the cohorts from 2023-01 to 2024-12 and months 0 to 12 after the first order. "
-        "Months 13 to 23 are not shown. Cohorts from 2024-01 on are too young to show 12 months: their rows end at the last "
-        "month observed."
+        "Months 13 to 23 are not shown. Cohorts from 2024-01 on are too young to show 12 "
+        "months: their rows end at the last month observed."
     )
 
 
