@@ -105,8 +105,11 @@ def _analyze(args: argparse.Namespace) -> None:
             "--debug"
         ) from error
     paths = write_outputs(analysis, Path(args.out))
+    for note in analysis.notes:  # every score not given by the fitted models, and why
+        print(f"note: {note}", file=sys.stderr)
+    model = analysis.model.model or "no model (see the note)"
     print(
-        f"{analysis.n_customers:,} customers scored with {analysis.model.model}; wrote "
+        f"{analysis.n_customers:,} customers scored with {model}; wrote "
         f"{paths['parquet']}, {paths['csv']} and {paths['report']}"
     )
 

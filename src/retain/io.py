@@ -41,6 +41,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from retain.analytics._tables import LINE, ROW  # a CSV row's line, a Parquet row's number
+from retain.csv_safety import neutralise_ibis
 from retain.errors import DataError
 
 READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".pq": "read_parquet"}
@@ -211,8 +212,8 @@ def write_table(table: ir.Table, path: str | Path) -> Path:
     if suffix not in READERS:
         raise DataError(f"{path}: unknown file type {path.suffix!r}; use .csv or .parquet")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        table.to_csv(path)
+    if suffix == ".csv":  # text that would start a spreadsheet formula is neutralised
+        neutralise_ibis(table).to_csv(path)
     else:
         table.to_parquet(path)
     return path

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from retain.datasets import make_business
-from retain.report import analyze, render_report
+from retain.report import analyze, write_outputs
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package, installed by .ci/run
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -20,9 +20,7 @@ def report_file(tmp_path_factory) -> Path:
     analysis = analyze(
         business.orders, customers=business.customers, subscriptions=business.subscriptions
     )
-    path = tmp_path_factory.mktemp("report") / "report.html"
-    path.write_text(render_report(analysis), encoding="utf-8")
-    return path
+    return write_outputs(analysis, tmp_path_factory.mktemp("report"))["report"]
 
 
 def test_report_renders_its_charts_offline_in_chromium(report_file: Path) -> None:
@@ -41,6 +39,24 @@ def test_report_renders_its_charts_offline_in_chromium(report_file: Path) -> Non
             sizes = [charts.nth(i).bounding_box() for i in range(charts.count())]
             marks = page.locator("svg.chart rect").count()
             headings = page.locator("h2").all_inner_texts()
+            todos = page.locator("section p.todo").count()
+            # Each axis title's text, and whether it is drawn wholly inside its chart.
+            axis_titles = page.locator("svg.chart text.axis-title").evaluate_all(
+                """titles => titles.map(t => {
+                    const own = t.getBoundingClientRect();
+                    const chart = t.ownerSVGElement.getBoundingClientRect();
+                    const inside = own.width > 0 && own.left >= chart.left - 1
+                        && own.right <= chart.right + 1 && own.top >= chart.top - 1
+                        && own.bottom <= chart.bottom + 1;
+                    return [t.textContent, inside];
+                })"""
+            )
+            downloads = page.locator("a.download").evaluate_all("links => links.map(a => a.href)")
+            widths = {}  # the page never scrolls sideways, on a laptop or a narrow window
+            for width in (1280, 800):
+                page.set_viewport_size({"width": width, "height": 900})
+                widths[width] = page.evaluate("document.documentElement.scrollWidth")
+            page.set_viewport_size({"width": 1280, "height": 900})
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
         finally:
@@ -58,3 +74,11 @@ def test_report_renders_its_charts_offline_in_chromium(report_file: Path) -> Non
         "Big spenders at risk",
     ]
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+    assert todos == len(headings) == 7
+    assert len(axis_titles) == 2 * len(sizes)
+    assert ["Months since the first order", True] in axis_titles
+    assert [title for title, inside in axis_titles if not inside] == []
+    assert widths == {1280: 1280, 800: 800}
+    assert len(downloads) == 4
+    for link in downloads:  # each list sits beside the report
+        assert (report_file.parent / link.rsplit("/", 1)[1]).is_file(), link

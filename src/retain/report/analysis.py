@@ -27,7 +27,7 @@ from retain.analytics._tables import as_date
 from retain.analytics.lifecycle import transitions_between
 from retain.analytics.orders import mark_checked
 from retain.errors import DataError
-from retain.scoring import Scores, score_customers
+from retain.scoring import ModelsRefused, Scores, score_customers, scores_without_models
 
 STAGES = (
     "checking the orders",
@@ -74,6 +74,18 @@ class Analysis:
     channels: pd.DataFrame | None
     big_spenders: pd.DataFrame
     subscriptions: pd.DataFrame | None
+    #: The orders' currency code (one per table: the checks refuse mixed currencies), if any.
+    currency: str | None = None
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Every score given otherwise than by the fitted models (or why there is no model
+        at all), then the fits' caveats, one line each: printed by ``retain analyze`` and
+        shown in the report."""
+        return (
+            *(fallback.message for fallback in self.model.fallbacks),
+            *self.model.caveats,
+        )
 
 
 def analyze(
@@ -99,6 +111,7 @@ def analyze(
     # Checked once and held in memory as Arrow, with only the columns the steps read: every
     # later step reads the same table.
     needed = [c for c in (*ORDER_COLUMNS, "channel") if c in checked.columns]
+    currency = _currency(checked)
     kept = mark_checked(checked.select(*needed).to_pyarrow())
     table, _ = completed_orders(kept)
     counts = (
@@ -121,7 +134,10 @@ def analyze(
     step(2)
     cohorts = cohort_retention(kept)
     step(3)
-    scored = score_customers(kept, observation_end=end)
+    try:
+        scored = score_customers(kept, observation_end=end)
+    except ModelsRefused as refusal:  # what needs no model is still computed below
+        scored = scores_without_models(kept, observation_end=end, refusal=refusal)
     step(4)
     rfm = rfm_segments(kept, observation_end=end)
     step(5)
@@ -133,6 +149,11 @@ def analyze(
     if customers is not None or "channel" in kept.column_names:
         channels = channel_value(kept, scored.customers, observation_end=end, customers=customers)
     big = big_spenders_at_risk(kept, scored.customers, observation_end=end)
+    if scored.model is None:
+        # Value at risk is a year's spend times the chance the customer is gone: with no
+        # model there is no such chance, and counting every big spender as gone would
+        # overstate it.
+        big = big.assign(value_at_risk=float("nan"))
     churn = (
         subscription_churn(subscriptions, observation_end=end)
         if subscriptions is not None
@@ -167,4 +188,14 @@ def analyze(
         channels=channels,
         big_spenders=big,
         subscriptions=churn,
+        currency=currency,
     )
+
+
+def _currency(checked: Any) -> str | None:
+    """The orders' currency code, or None when they name none."""
+    if "currency" not in checked.columns:
+        return None
+    named = checked.filter(checked.currency.notnull() & (checked.currency.strip() != ""))
+    first = named.select(code=named.currency.strip().upper()).limit(1).to_pyarrow().to_pylist()
+    return first[0]["code"] if first else None
