@@ -105,6 +105,8 @@ def _analyze(args: argparse.Namespace) -> None:
             "--debug"
         ) from error
     paths = write_outputs(analysis, Path(args.out))
+    if analysis.left_out is not None:  # the orders rule: refunded, cancelled, ... left out
+        print(analysis.left_out.line(), file=sys.stderr)
     for note in analysis.notes:  # every score not given by the fitted models, and why
         print(f"note: {note}", file=sys.stderr)
     model = analysis.model.model or "no model (see the note)"

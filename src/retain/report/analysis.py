@@ -19,13 +19,14 @@ from retain.analytics import (
     cohort_retention,
     completed_orders,
     lifecycle_stages,
+    orders_left_out,
     rfm_segments,
     segment_summary,
     subscription_churn,
 )
 from retain.analytics._tables import as_date
 from retain.analytics.lifecycle import transitions_between
-from retain.analytics.orders import mark_checked
+from retain.analytics.orders import OrdersLeftOut, mark_checked
 from retain.errors import DataError
 from retain.scoring import ModelsRefused, Scores, score_customers, scores_without_models
 
@@ -76,6 +77,8 @@ class Analysis:
     subscriptions: pd.DataFrame | None
     #: The orders' currency code (one per table: the checks refuse mixed currencies), if any.
     currency: str | None = None
+    #: The orders the rule of :mod:`retain.analytics.orders` left out, and why.
+    left_out: OrdersLeftOut | None = None
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -108,6 +111,7 @@ def analyze(
 
     step(1)
     checked, _ = completed_orders(orders)
+    left_out = orders_left_out(orders, observation_end=observation_end)
     # Checked once and held in memory as Arrow, with only the columns the steps read: every
     # later step reads the same table.
     needed = [c for c in (*ORDER_COLUMNS, "channel") if c in checked.columns]
@@ -189,6 +193,7 @@ def analyze(
         big_spenders=big,
         subscriptions=churn,
         currency=currency,
+        left_out=left_out,
     )
 
 

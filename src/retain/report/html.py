@@ -489,6 +489,8 @@ def render_report(analysis: Analysis, lists: Sequence[CustomerList] = ()) -> str
     )
     if analysis.currency:
         summary += f" Amounts in {analysis.currency}."
+    if analysis.left_out is not None:
+        summary += f" The analyses {analysis.left_out.line()}."
     notes = ""
     if analysis.notes:
         notes = (
