@@ -74,12 +74,19 @@ _MOVABLE = ("orders", "complaints")  # rows keyed by their own id that name a cu
 
 
 def import_table(
-    kind_name: str, table: pa.Table, *, source: str = "the file", allow_moves: bool = False
+    kind_name: str,
+    table: pa.Table,
+    *,
+    source: str = "the file",
+    allow_moves: bool = False,
+    allow_moves_as: str = "--allow-moves",
 ) -> ImportResult:
     """Check all of ``table`` and load it in one atomic block; see the module docstring.
 
     ``allow_moves`` lets an order (or complaint) already stored under one customer id move
-    to the one the file gives; without it such a file is refused with the ids.
+    to the one the file gives; without it such a file is refused with the ids (a conflict
+    with the store: status 409 at an HTTP door), and the refusal says to give
+    ``allow_moves_as`` (the option as the door spells it).
     """
     kind = kind_of(kind_name)
     table = located(table)
@@ -91,7 +98,7 @@ def import_table(
         with transaction.atomic():
             counts = kind.upsert(rows, fields=fields, **options)
     except bulk.MovedRows as moved:
-        raise _moves_in_file_terms(moved, table, source) from None
+        raise _moves_in_file_terms(moved, table, source, allow_moves_as) from None
     return ImportResult(
         kind=kind_name,
         rows=len(rows),
@@ -102,7 +109,9 @@ def import_table(
     )
 
 
-def _moves_in_file_terms(moved: bulk.MovedRows, table: pa.Table, source: str) -> DataError:
+def _moves_in_file_terms(
+    moved: bulk.MovedRows, table: pa.Table, source: str, allow_moves_as: str
+) -> DataError:
     where = "line" if LINE in table.column_names else "row"
     shown = "; ".join(
         f'{where} {place_of(table, m.index)}: "{m.key}" is stored under customer '
@@ -113,8 +122,9 @@ def _moves_in_file_terms(moved: bulk.MovedRows, table: pa.Table, source: str) ->
     return DataError(
         f"{len(moved.moves)} row(s) are already stored under another customer id; "
         f"importing would move them to another customer, so nothing was imported: "
-        f"{shown}{more}. If they really changed hands, import with --allow-moves",
+        f"{shown}{more}. If they really changed hands, import with {allow_moves_as}",
         file=source,
+        status=409,
         column="customer_id",
         moves=[{**m.__dict__, where: place_of(table, m.index)} for m in moved.moves],
     )
@@ -144,4 +154,6 @@ def import_upload(
     """Import an uploaded file; ``name`` (the client's file name) tells CSV from Parquet."""
     kind_of(kind_name)
     table = read_import(upload, name=name, kind=kind_name, options=options)
-    return import_table(kind_name, table, source=name, allow_moves=allow_moves)
+    return import_table(
+        kind_name, table, source=name, allow_moves=allow_moves, allow_moves_as="allow_moves=true"
+    )
