@@ -210,3 +210,14 @@ def test_an_error_from_inside_the_models_says_where_analyze_stopped_in_one_line(
 def test_an_error_about_the_users_file_reaches_them_as_it_is() -> None:
     error = DataError("not a date or timestamp", column="ordered_at", bad_rows=2, example={})
     assert in_analyze_terms(error, "checking the orders") is error
+
+
+def test_a_bad_option_on_the_command_line_is_named_as_the_user_typed_it(tmp_path, capsys) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("customer_id,order_id,ordered_at,amount\n1,o1,2024-01-03,10\n")
+    command = ["rfm", str(orders), "--observation-end", "2024-01-31"]
+    assert main([*command, "--timezone", "Mars/Olympus"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error [data_error]: --timezone: unknown time zone 'Mars/Olympus'; use a name such as "
+        "Europe/Berlin or UTC"
+    ]

@@ -210,7 +210,7 @@ def test_a_moved_order_is_a_409_with_the_ids_and_moves_with_allow_moves(tmp_path
     assert 'line 2: "A-1" is stored under customer "007", the file gives "7"' in body["detail"]
     assert body["detail"].endswith("If they really changed hands, import with allow_moves=true")
     assert body["moves"] == [
-        {"index": 0, "key": "A-1", "stored_customer": "007", "given_customer": "7", "line": 2}
+        {"key": "A-1", "stored_customer": "007", "given_customer": "7", "line": 2}
     ]
     assert store_snapshot() == before
 

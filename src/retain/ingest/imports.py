@@ -126,7 +126,15 @@ def _moves_in_file_terms(
         file=source,
         status=409,
         column="customer_id",
-        moves=[{**m.__dict__, where: place_of(table, m.index)} for m in moved.moves],
+        moves=[  # where the row is in the file, not its internal index
+            {
+                "key": m.key,
+                "stored_customer": m.stored_customer,
+                "given_customer": m.given_customer,
+                where: place_of(table, m.index),
+            }
+            for m in moved.moves
+        ],
     )
 
 
