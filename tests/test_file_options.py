@@ -3,11 +3,14 @@ column and format options, one reader, errors in the file's own terms."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from retain.cli import build_parser, main
+from retain.cli import build_parser, in_analyze_terms, main
+from retain.errors import DataError
 from retain.file_options import file_options
 from retain.io import FileOptions
+from retain.stats import BetaGeoModel
 
 OPTIONS = [
     "--customer-id", "Customer", "--order-id", "Order", "--ordered-at", "Date",
@@ -146,3 +149,75 @@ def test_analyze_refuses_an_observation_end_before_the_first_order(tmp_path, cap
     assert "the observation end 2023-06-30 is before the first order (2024-01-01)" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["rfm", "--observation-end", "2024-01-31"],
+        ["analyze", "--observation-end", "2024-01-31", "--out", "unused"],
+    ],
+)
+def test_a_missing_column_is_named_by_the_users_column_not_a_keyword(
+    tmp_path, capsys, command
+) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("customer_id,order_id,date,amount\n1,o1,2024-01-03,10\n")
+    assert main([command[0], str(orders), *command[1:]]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1] == (
+        "error [data_error]: column 'ordered_at': missing column; the table has "
+        "['customer_id', 'order_id', 'date', 'amount']; name the file's column for it with "
+        "--ordered-at COL"
+    )
+
+
+def test_a_library_caller_reads_the_column_they_gave_not_the_keyword() -> None:
+    from retain.analytics import rfm_summary
+
+    frame = pd.DataFrame({"customer_id": ["1"], "day": ["2024-01-03"]})
+    with pytest.raises(DataError) as raised:
+        rfm_summary(frame, datetime="date", observation_end="2024-01-31")
+    assert str(raised.value) == (
+        "column 'date': missing column; the table has ['customer_id', 'day']"
+    )
+
+
+def _model_error() -> DataError:
+    """A DataError as the models raise it on a summary they cannot use (a real one)."""
+    summary = pd.DataFrame(
+        {"frequency": [1.0, -1.0, 2.0], "recency": [3.0, 0.0, 4.0], "T": [5.0, 5.0, 6.0]}
+    )
+    with pytest.raises(DataError) as raised:
+        BetaGeoModel().fit(summary)
+    return raised.value
+
+
+def test_an_error_from_inside_the_models_says_where_analyze_stopped_in_one_line() -> None:
+    error = _model_error()
+    assert error.column == "frequency"  # the translation's trigger: a summary column
+
+    seen = in_analyze_terms(error, "fitting the models and scoring")
+
+    assert f"error [{seen.code}]: {seen}" == (
+        "error [data_error]: retain analyze stopped while fitting the models and scoring: "
+        "1 customer(s) have a frequency the models cannot use (must be >= 0); your file "
+        "passed the orders checks, so this is retain's fault: please report it with the "
+        "output of --debug"
+    )
+
+
+def test_an_error_about_the_users_file_reaches_them_as_it_is() -> None:
+    error = DataError("not a date or timestamp", column="ordered_at", bad_rows=2, example={})
+    assert in_analyze_terms(error, "checking the orders") is error
+
+
+def test_a_bad_option_on_the_command_line_is_named_as_the_user_typed_it(tmp_path, capsys) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("customer_id,order_id,ordered_at,amount\n1,o1,2024-01-03,10\n")
+    command = ["rfm", str(orders), "--observation-end", "2024-01-31"]
+    assert main([*command, "--timezone", "Mars/Olympus"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error [data_error]: --timezone: unknown time zone 'Mars/Olympus'; use a name such as "
+        "Europe/Berlin or UTC"
+    ]

@@ -70,6 +70,23 @@ def _rfm(args: argparse.Namespace) -> None:
 _SUMMARY_COLUMNS = {"frequency", "recency", "T", "monetary_value", "weight", "t", "n"}
 
 
+def in_analyze_terms(error: DataError, stage: str) -> DataError:
+    """An error from ``retain analyze``, as the user should read it.
+
+    An error about the file stays as it is. One about a column of the per-customer summary
+    the models read comes from inside retain after the file passed its checks: the user
+    cannot fix it in their file, so it says where analyze stopped and asks for a report.
+    """
+    if error.column not in _SUMMARY_COLUMNS:
+        return error
+    return DataError(
+        f"retain analyze stopped while {stage}: {error.bad_rows or 'some'} customer(s) "
+        f"have a {error.column} the models cannot use ({error.rule}); your file passed the "
+        "orders checks, so this is retain's fault: please report it with the output of "
+        "--debug"
+    )
+
+
 def _analyze(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -96,14 +113,7 @@ def _analyze(args: argparse.Namespace) -> None:
                 progress=progress,
             )
     except DataError as error:
-        if error.column not in _SUMMARY_COLUMNS:
-            raise
-        raise DataError(
-            f"retain analyze stopped while {reached[-1]}: {error.bad_rows or 'some'} customer(s) "
-            f"have a {error.column} the models cannot use ({error.rule}); your file passed the "
-            "orders checks, so this is retain's fault: please report it with the output of "
-            "--debug"
-        ) from error
+        raise in_analyze_terms(error, reached[-1]) from error
     paths = write_outputs(analysis, Path(args.out))
     if analysis.left_out is not None:  # the orders rule: refunded, cancelled, ... left out
         print(analysis.left_out.line(), file=sys.stderr)

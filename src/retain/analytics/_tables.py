@@ -69,11 +69,15 @@ def deliver(result: ir.Table, *, lazy: bool) -> Any:
 
 
 def require_columns(table: ir.Table, names: dict[str, str]) -> None:
-    """``names`` maps a role (``customer_id``) to the caller's column name."""
-    for role, name in names.items():
+    """``names`` maps a role (``customer_id``) to the caller's column name.
+
+    The error names only the column, as the caller gave it: the role is a function's
+    keyword (``rfm_summary``'s ``datetime``), a word the user never wrote.
+    """
+    for name in names.values():
         if name not in table.columns:
             present = [column for column in table.columns if column not in (LINE, ROW)]
-            raise DataError(f"missing column for {role}; the table has {present}", column=name)
+            raise DataError(f"missing column; the table has {present}", column=name)
 
 
 def scalar(expression: ir.Scalar) -> Any:

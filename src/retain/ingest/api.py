@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import File, Router, Schema
+from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from retain.accounts.auth import caller_of
+from retain.file_options import FORMATS, ROLES, build_file_options
 from retain.ingest.imports import import_upload
 
 router = Router(tags=["imports"])
@@ -21,11 +22,51 @@ class ImportCounts(Schema):
     customers_created: int
 
 
+def _column(role: str) -> str:
+    return Field(role, description=f"the file's column for {ROLES[role]} (default {role})")
+
+
+class ImportOptions(Schema):
+    """How to read the file: the ``retain import`` options, under the same names (snake
+    case); built into the same reader options as the command line's."""
+
+    customer_id: str = _column("customer_id")
+    order_id: str = _column("order_id")
+    ordered_at: str = _column("ordered_at")
+    amount: str = _column("amount")
+    status: str = _column("status")
+    delimiter: str | None = Field(None, description=FORMATS["delimiter"])
+    decimal: str = Field(".", description=FORMATS["decimal"])
+    thousands: str | None = Field(None, description=FORMATS["thousands"])
+    date_format: str | None = Field(None, description=FORMATS["date_format"])
+    day_first: bool = Field(False, description=FORMATS["day_first"])
+    month_first: bool = Field(False, description=FORMATS["month_first"])
+    timezone: str = Field("UTC", description=FORMATS["timezone"])
+    allow_moves: bool = Field(
+        False,
+        description="let an order or complaint already stored under one customer id move to "
+        "the one the file gives (without it such a file is refused with the ids)",
+    )
+
+
 @router.post("/{kind}", response=ImportCounts, summary="Import a CSV or Parquet file")
-def import_file(request: HttpRequest, kind: str, file: UploadedFile = File(...)) -> dict:  # noqa: B008
+def import_file(
+    request: HttpRequest,
+    kind: str,
+    options: Query[ImportOptions],
+    file: UploadedFile = File(...),  # noqa: B008
+) -> dict:
     """Upload ``file`` (multipart; CSV or Parquet by its name's suffix) of ``customers``,
     ``orders``, ``subscriptions``, ``complaints`` or ``survey-answers``. All of it is checked
     first: a bad file is refused whole (400, every problem listed) and nothing is stored.
-    Needs the ``import`` scope."""
+    The query parameters say how to read it, as ``retain import``'s options do; a bad value
+    is refused naming the parameter (422 for a wrong type, 400 for a value the reader does
+    not take). Needs the ``import`` scope."""
     caller_of(request, scope="import")
-    return import_upload(kind, file, name=file.name or "").as_dict()
+    given = options.dict()
+    given["day_first"] = given["day_first"] or None  # false: not said (month_first says so)
+    reading = build_file_options(given, spell=str)
+    result = import_upload(
+        kind, file, name=file.name or "", options=reading, allow_moves=options.allow_moves
+    )
+    return result.as_dict()
