@@ -180,3 +180,15 @@ def test_refund_rows_that_cannot_be_netted_are_refused(change, column, rule, exa
 def test_refunds_must_be_refuse_or_net() -> None:
     with pytest.raises(DataError, match="refunds must be 'refuse' or 'net', got 'guess'"):
         completed_orders(make_orders([(1, "2024-01-01", 1.0)]), refunds="guess")
+
+
+@pytest.mark.parametrize("amount", [float("inf"), 1e308, 1e12])
+def test_amounts_no_order_can_have_are_refused(amount) -> None:
+    """Sums of such amounts overflow or lose the cents in the models, and the store keeps
+    14 digits: the check refuses them by name instead of a later step failing."""
+    orders = make_orders([(1, "2024-01-01", amount), (2, "2024-01-02", 5.0)])
+    with pytest.raises(DataError) as raised:
+        completed_orders(orders)
+    assert raised.value.column == "amount"
+    assert raised.value.bad_rows == 1
+    assert "amount is 1,000,000,000,000 or more (or infinite)" in str(raised.value)

@@ -141,3 +141,19 @@ def test_retain_import_refuses_a_move_in_one_line_and_allows_it_when_asked(tmp_p
     order = Order.objects.select_related("customer").get(external_id="A-1")
     assert (order.customer.external_id, order.amount) == ("7", Decimal("1.00"))
     assert order.ordered_at == dt.datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def test_infinite_and_huge_amounts_are_refused_by_name_and_nothing_is_stored(tmp_path) -> None:
+    """``inf`` and ``1e308`` parse as numbers; the store keeps 14 digits, so the door refuses
+    them (they crashed the conversion to exact decimals before)."""
+    text = (
+        "customer_id,order_id,ordered_at,amount\n"
+        "c1,o1,2024-01-01,inf\nc2,o2,2024-01-02,1e308\nc3,o3,2024-01-03,5\n"
+    )
+    before = store_snapshot()
+    with pytest.raises(DataError) as raised:
+        import_file("orders", write(tmp_path, text))
+    message = str(raised.value)
+    assert "column 'amount': amount is 1,000,000,000,000 or more (or infinite)" in message
+    assert '2 row(s), e.g. line 2: customer_id "c1", order_id "o1", amount "inf"' in message
+    assert store_snapshot() == before

@@ -8,7 +8,7 @@ column         type        required  meaning
 customer_id    any         yes       the shop's own customer id
 order_id       any         yes       unique per order
 ordered_at     timestamp   yes       when the order was placed (a date is fine)
-amount         number      yes       order value, >= 0, in ``currency``
+amount         number      yes       order value, >= 0 and < 10^12, in ``currency``
 channel        text        no        where it was placed (web, app, store, ...)
 currency       text        no        ISO code; one per analysis (several are refused)
 status         text        no        completed unless refunded / cancelled / ...
@@ -67,6 +67,10 @@ from retain.analytics._tables import (
     to_ibis,
 )
 from retain.errors import DataError
+
+#: Amounts at or above this are refused: the store keeps 14 digits with 2 decimals, and sums of
+#: larger values lose the cents (or overflow to infinity) in the models.
+MAX_AMOUNT = 10.0**12
 
 #: Statuses (as read by :func:`status_label`) whose orders are left out of every analysis.
 EXCLUDED_STATUSES = (
@@ -336,6 +340,11 @@ def completed_orders(
             *missing,
             (ordered_at, when.isnull(), "not a date or timestamp"),
             (amount, value.isnull() | value.isnan(), "amount is missing or not a number"),
+            (
+                amount,
+                value.abs() >= MAX_AMOUNT,
+                f"amount is {MAX_AMOUNT:,.0f} or more (or infinite); no order is that large",
+            ),
             (
                 amount,
                 value < 0,

@@ -114,14 +114,15 @@ def money(*, max_digits: int) -> Callable[[pa.ChunkedArray], Converted]:
 
     def convert(column: pa.ChunkedArray) -> Converted:
         numbers = [exact(value) for value in column.to_pylist()]
-        rounded = [None if n is None else n.quantize(cent) for n in numbers]
+        # Out-of-range numbers are not rounded (quantize would overflow); the check names them.
+        rounded = [None if n is None or abs(n) >= limit else n.quantize(cent) for n in numbers]
         pairs = zip(numbers, rounded, strict=True)
         return rounded, [
             ("is missing or not a number", _mask(numbers, lambda n: n is None)),
             ("is negative", _mask(numbers, lambda n: n is not None and n < 0)),
             (
                 "has more than 2 decimal places",
-                [n is not None and abs(n - r) > slack for n, r in pairs],
+                [r is not None and abs(n - r) > slack for n, r in pairs],
             ),
             (f"is {limit:,} or more", _mask(numbers, lambda n: n is not None and abs(n) >= limit)),
         ]
