@@ -123,6 +123,42 @@ LAYOUTS = {
 }
 
 
+def check_parquet_size(
+    source: IO[bytes], *, max_bytes: int, max_rows: int, label: str = "the file"
+) -> None:
+    """Refuse a Parquet file that would expand beyond ``max_bytes`` uncompressed or hold more
+    than ``max_rows`` rows, from its footer alone: nothing of its data is read.
+
+    A few kilobytes of Parquet can hold gigabytes of repeated values; an upload is checked
+    so before it is materialised. A file that is not Parquet at all is left to
+    :func:`read_file`, which says so. ``source`` is read from its start and left there.
+
+    Raises
+    ------
+    DataError
+        With ``status`` 413, the uncompressed size or the rows, and the limit.
+    """
+    try:
+        metadata = pq.ParquetFile(source).metadata
+    except (pa.ArrowException, OSError):
+        return
+    finally:
+        source.seek(0)
+    expanded = sum(metadata.row_group(group).total_byte_size
+                   for group in range(metadata.num_row_groups))  # fmt: skip
+    if expanded > max_bytes:
+        raise DataError(
+            f"{label}: the Parquet file holds {expanded / 2**20:,.1f} MB uncompressed; the limit "
+            f"is {max_bytes / 2**20:,.1f} MB", uncompressed_bytes=expanded,
+            limit_bytes=max_bytes, status=413,
+        )  # fmt: skip
+    if metadata.num_rows > max_rows:
+        raise DataError(
+            f"{label}: the Parquet file holds {metadata.num_rows:,} rows; the limit is "
+            f"{max_rows:,}", rows=metadata.num_rows, limit_rows=max_rows, status=413,
+        )  # fmt: skip
+
+
 def read_file(
     source: str | Path | IO[bytes],
     *,

@@ -187,7 +187,7 @@ def test_a_single_call_must_match_its_endpoint(client: Client) -> None:
 
 def test_an_oversized_call_is_refused(client: Client) -> None:
     call = make_track(properties={"blob": "x" * (32 * 1024)})
-    problem = refused(post(client, "track", call, key=make_write_key()), 400)
+    problem = refused(post(client, "track", call, key=make_write_key()), 413)
     assert problem["code"] == "data_error" and "32 KB" in problem["detail"]
     assert not Message.objects.exists()
 
@@ -203,7 +203,7 @@ def test_an_oversized_batch_is_refused_even_gzipped(client: Client) -> None:
     messages = [make_track(properties={"blob": "x" * 20_000}) for _ in range(30)]  # ~600 KB
     response = post(client, "batch", gzipped(make_batch(messages)), key=make_write_key(),
                     **{"Content-Encoding": "gzip"})  # fmt: skip
-    problem = refused(response, 400)
+    problem = refused(response, 413)
     assert problem["code"] == "data_error" and "500 KB" in problem["detail"]
     assert not Message.objects.exists()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
@@ -9,6 +12,7 @@ from ninja.files import UploadedFile
 from retain.accounts.auth import caller_of
 from retain.file_options import FORMATS, ROLES, build_file_options
 from retain.ingest.imports import import_upload
+from retain.io import check_parquet_size
 
 router = Router(tags=["imports"])
 
@@ -61,8 +65,14 @@ def import_file(
     first: a bad file is refused whole (400, every problem listed) and nothing is stored.
     The query parameters say how to read it, as ``retain import``'s options do; a bad value
     is refused naming the parameter (422 for a wrong type, 400 for a value the reader does
-    not take). Needs the ``import`` scope."""
+    not take). Needs the ``import`` scope. The upload is at most ``RETAIN_UPLOAD_LIMIT_MB``
+    and a Parquet file at most ``RETAIN_IMPORT_EXPANDED_MB`` uncompressed and
+    ``RETAIN_IMPORT_ROW_LIMIT`` rows (413, said before it is read)."""
     caller_of(request, scope="import")
+    if Path(file.name or "").suffix.lower() in (".parquet", ".pq"):
+        limits = {"max_bytes": settings.RETAIN_IMPORT_EXPANDED_LIMIT,
+                  "max_rows": settings.RETAIN_IMPORT_ROW_LIMIT}  # fmt: skip
+        check_parquet_size(file.file, **limits, label=file.name or "")
     given = options.dict()
     given["day_first"] = given["day_first"] or None  # false: not said (month_first says so)
     reading = build_file_options(given, spell=str)

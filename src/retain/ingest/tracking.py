@@ -46,10 +46,10 @@ def _door(kind: str | None) -> Callable[[HttpRequest], HttpResponse]:
             header_key = _key_from_header(request)
             body = _body(request, limit=limit)
             if header_key is not None:  # a wrong key is refused before the body is read
-                source = _authenticated(header_key)
+                source = authenticated(header_key)
             document = _json(body)
             if header_key is None:
-                source = _authenticated(_key_from_body(document))
+                source = authenticated(_key_from_body(document))
             with transaction.atomic():
                 accept_calls(document, kind=kind, source=source, received_at=received_at)
         except RetainError as error:
@@ -71,19 +71,19 @@ batch = _door(None)
 
 
 def _body(request: HttpRequest, *, limit: int) -> bytes:
-    """The request body, gunzipped if sent so, refused beyond ``limit`` bytes (a plain body
-    announced as larger is refused before it is read)."""
+    """The request body, gunzipped if sent so, refused (413) beyond ``limit`` bytes.
+
+    ``retain.server.middleware`` has already bounded what came over the wire (the announced
+    length, the bytes read, the time); here a gzip body is inflated at most ``limit + 1``
+    bytes, so a small body that inflates hugely costs no more memory than a large plain one.
+    """
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     announced = request.headers.get("Content-Length", "")
     if encoding in ("", "identity") and announced.isdigit() and int(announced) > limit:
         raise _too_large(limit)
     raw = request.body
     if encoding == "gzip":
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            body = inflater.decompress(raw, limit + 1)
-        except zlib.error:
-            raise DataError("the body is not valid gzip", field="(body)") from None
+        body = _gunzipped(raw, limit=limit)
     elif encoding in ("", "identity"):
         body = raw
     else:
@@ -94,10 +94,29 @@ def _body(request: HttpRequest, *, limit: int) -> bytes:
     return body
 
 
+def _gunzipped(raw: bytes, *, limit: int) -> bytes:
+    """``raw`` inflated, member after member, stopping as soon as it passes ``limit``; a
+    member cut short (no end, no checksum) is refused rather than half stored."""
+    inflated, rest = bytearray(), raw
+    while rest:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            inflated += inflater.decompress(rest, limit + 1 - len(inflated))
+        except zlib.error:
+            raise DataError("the body is not valid gzip", field="(body)") from None
+        if len(inflated) > limit:
+            raise _too_large(limit)
+        if not inflater.eof:
+            raise DataError("the gzip body is truncated (its last member has no end)",
+                            field="(body)", received_bytes=len(raw))  # fmt: skip
+        rest = inflater.unused_data
+    return bytes(inflated)
+
+
 def _too_large(limit: int) -> DataError:
     return DataError(
         f"the body is larger than {limit // 1024} KB (Segment's limit for this call)",
-        field="(body)", limit_bytes=limit, status=400,
+        field="(body)", limit_bytes=limit, status=413,
     )  # fmt: skip
 
 
@@ -109,7 +128,12 @@ def _json(body: bytes) -> Any:
 
 
 def _key_from_header(request: HttpRequest) -> str | None:
-    header = request.headers.get("Authorization", "")
+    return key_from_authorization(request.headers.get("Authorization", ""))
+
+
+def key_from_authorization(header: str) -> str | None:
+    """The write key an ``Authorization`` header carries (None without one); a malformed
+    header is refused."""
     if not header:
         return None
     kind, _, credential = header.partition(" ")
@@ -133,7 +157,14 @@ def _key_from_body(document: Any) -> str:
     return key
 
 
-def _authenticated(plain: str) -> ApiKey:
+def is_trusted(plain: str) -> bool:
+    """Whether ``plain`` was checked by this process within :data:`KEY_CACHE_SECONDS` (the
+    middleware then lets its body in without asking the store)."""
+    cached = _key_cache.get(plain)
+    return cached is not None and cached[0] > time.monotonic()
+
+
+def authenticated(plain: str) -> ApiKey:
     """The key behind ``plain`` with the ``track`` scope; trusted for a few seconds per
     process, so a busy door does not look the same key up on every call."""
     now = time.monotonic()

@@ -66,9 +66,24 @@ STATIC_ROOT = HOME / "static"  # for `collectstatic` behind a web server of one'
 STATIC_ROOT.mkdir(exist_ok=True)
 # The apps' own static files are served from where they are installed (no collectstatic).
 WHITENOISE_USE_FINDERS = True
-# Tracking calls are at most 32 KB and batches 500 KB (checked by the tracking door itself);
-# imports over the API may be larger.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
+
+# What a request may send, stated once (docs/store.md, "Limits"). retain.server.middleware
+# enforces them while the body is read, before any view runs: the announced Content-Length
+# first, then the bytes actually received, within a time. Tracking calls keep Segment's own
+# limits (32 KB a call, 500 KB a batch, after gzip; retain.ingest.services).
+_MB = 1024 * 1024
+#: Any other request (forms, the REST API's JSON) may send at most this many bytes.
+RETAIN_BODY_LIMIT = int(float(os.environ.get("RETAIN_BODY_LIMIT_MB", "1")) * _MB)
+#: A file uploaded to ``POST /api/v1/imports/{kind}`` (the whole multipart body).
+RETAIN_UPLOAD_LIMIT = int(float(os.environ.get("RETAIN_UPLOAD_LIMIT_MB", "100")) * _MB)
+#: A Parquet upload's data uncompressed (its metadata says, before it is read), and its rows.
+RETAIN_IMPORT_EXPANDED_LIMIT = int(float(os.environ.get("RETAIN_IMPORT_EXPANDED_MB", "1024")) * _MB)
+RETAIN_IMPORT_ROW_LIMIT = int(os.environ.get("RETAIN_IMPORT_ROW_LIMIT", "20000000"))
+#: Seconds a request's body may take to arrive (an upload's: RETAIN_UPLOAD_SECONDS); 408 after.
+RETAIN_BODY_SECONDS = float(os.environ.get("RETAIN_BODY_SECONDS", "30"))
+RETAIN_UPLOAD_SECONDS = float(os.environ.get("RETAIN_UPLOAD_SECONDS", "600"))
+# Django's own check on form data: never above what the middleware lets through.
+DATA_UPLOAD_MAX_MEMORY_SIZE = RETAIN_BODY_LIMIT
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
