@@ -23,19 +23,9 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from ninja import Router, Schema
 from ninja.security import APIKeyCookie, HttpBearer
-from ninja.utils import check_csrf
 
-from retain.accounts.auth import Caller, caller_of
+from retain.accounts.auth import Caller, caller_of, require_csrf
 from retain.errors import PermissionDenied
-
-
-def require_csrf(request: HttpRequest) -> None:
-    """Django's CSRF check for cookie-authenticated writes; :class:`PermissionDenied` (403)."""
-    if check_csrf(request) is not None:
-        raise PermissionDenied(
-            "CSRF check failed: send the token from GET /api/v1/auth/csrf as X-CSRFToken",
-            status=403,
-        )
 
 
 class BearerKey(HttpBearer):
@@ -64,10 +54,7 @@ class SessionUser(APIKeyCookie):
         super().__init__(csrf=True)
 
     def __call__(self, request: HttpRequest) -> Caller:
-        caller = caller_of(request, scope=self.scope)
-        if caller.user is not None:
-            require_csrf(request)
-        return caller
+        return caller_of(request, scope=self.scope)  # checks the CSRF token of a write
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Caller:
         return caller_of(request, scope=self.scope)
