@@ -25,7 +25,9 @@ from ninja import Router, Schema
 from ninja.security import APIKeyCookie, HttpBearer
 
 from retain.accounts.auth import Caller, caller_of, require_csrf
+from retain.accounts.throttle import Throttled, client_address, login_throttle
 from retain.errors import PermissionDenied
+from retain.problems import problem_from
 
 
 class BearerKey(HttpBearer):
@@ -95,8 +97,18 @@ def csrf(request: HttpRequest) -> dict[str, str]:
 
 @router.post("/login", response=UserOut, auth=None)
 def login(request: HttpRequest, credentials: LoginIn) -> Any:
-    """Sign in with a username and password; the session cookie authenticates what follows."""
+    """Sign in with a username and password; the session cookie authenticates what follows.
+
+    After too many wrong passwords for the account or from the address, refused with 429
+    and ``Retry-After`` for a while, even with the right password (see
+    :mod:`retain.accounts.throttle`)."""
     require_csrf(request)
+    try:
+        login_throttle.check(credentials.username, client_address(request))
+    except Throttled as error:
+        response = problem_from(error)
+        response["Retry-After"] = str(error.retry_after)
+        return response
     user = django_auth.authenticate(
         request, username=credentials.username, password=credentials.password
     )

@@ -1,5 +1,8 @@
 """Middleware that guards every response and every API write, whatever the route.
 
+:class:`AdminLoginThrottleMiddleware` puts the admin's sign-in behind the login throttle the
+API's sign-in checks itself (:mod:`retain.accounts.throttle`).
+
 :class:`ApiCsrfMiddleware` makes the CSRF rule of :mod:`retain.accounts.auth` hold for each
 route of the REST API, including one whose own code forgets to ask (Ninja's views are exempt
 from Django's CSRF middleware, and a route's body is parsed before its code runs).
@@ -10,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import escape
 from ninja.utils import check_csrf
 
 from retain.accounts.auth import CSRF_DETAIL, needs_csrf
+from retain.accounts.throttle import Throttled, client_address, login_throttle
 from retain.problems import problem
 
 API_PREFIX = "/api/"
@@ -35,4 +41,26 @@ class ApiCsrfMiddleware:
             and check_csrf(request) is not None
         ):
             return problem(403, "permission_denied", CSRF_DETAIL)
+        return self.get_response(request)
+
+
+class AdminLoginThrottleMiddleware:
+    """Refuse a sign-in to the admin (429 with ``Retry-After``) while the throttle is locked."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.path == reverse("admin:login"):
+            username = request.POST.get("username", "")
+            try:
+                login_throttle.check(username, client_address(request))
+            except Throttled as error:
+                page = (
+                    "<!doctype html><title>Too many failed sign-ins</title>"
+                    f"<h1>Too many failed sign-ins</h1><p>{escape(error.message)}.</p>"
+                )
+                response = HttpResponse(page, status=429)
+                response["Retry-After"] = str(error.retry_after)
+                return response
         return self.get_response(request)

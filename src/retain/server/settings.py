@@ -8,6 +8,12 @@ from retain.server.config import database, secret_key, workspace
 
 HOME = workspace()
 SECRET_KEY = secret_key(HOME)
+#: Proxies (addresses or networks, comma-separated) whose X-Forwarded-For and
+#: X-Forwarded-Proto are believed; nobody else's are.
+RETAIN_TRUSTED_PROXIES = os.environ.get("RETAIN_TRUSTED_PROXIES", "")
+#: Failed sign-ins per account or per address within the window before both doors lock.
+RETAIN_LOGIN_LIMIT = int(os.environ.get("RETAIN_LOGIN_LIMIT", "10"))
+RETAIN_LOGIN_WINDOW_MINUTES = int(os.environ.get("RETAIN_LOGIN_WINDOW_MINUTES", "15"))
 DEBUG = os.environ.get("RETAIN_DEBUG") == "1"
 ALLOWED_HOSTS = os.environ.get("RETAIN_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 
@@ -33,6 +39,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After the session and the user are known: every API write by a session needs the token.
     "retain.server.security.ApiCsrfMiddleware",
+    "retain.server.security.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
