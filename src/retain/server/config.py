@@ -118,3 +118,19 @@ def secret_key(home: Path) -> str:
     path = home / "secret_key"
     create_private_file(path, secrets.token_urlsafe(50).encode())
     return path.read_text(encoding="utf-8").strip()
+
+
+def unshared_key_warning(url: str | None, key: str | None) -> str | None:
+    """What to warn of when servers on one PostgreSQL database each keep their own key.
+
+    Without ``RETAIN_SECRET_KEY`` each workspace generates its own secret key, so two servers
+    on one database sign sessions and CSRF tokens differently: a user signed in through one is
+    a stranger to the other (a load balancer would sign people out at random).
+    """
+    if key or not url or urlsplit(url).scheme not in ("postgres", "postgresql"):
+        return None
+    return (
+        "RETAIN_SECRET_KEY is not set: this server signs sessions with the key of its own "
+        "workspace, so other servers on this PostgreSQL database do not accept its sessions; "
+        "give every server the same RETAIN_SECRET_KEY"
+    )
