@@ -102,16 +102,19 @@ def test_other_calls_become_events_and_alias_links_the_anonymous_past(client: Cl
 def test_a_message_that_cannot_be_applied_keeps_its_error_and_the_rest_go_on(
     client: Client,
 ) -> None:
-    bad_order = make_order_completed(userId="c-3", properties={"order_id": "o-3"})  # no total
+    first_order = make_order_completed(userId="c-2", order_id="o-3")
+    bad_order = make_order_completed(userId="c-3", order_id="o-3")  # another customer's order
     unknown_refund = make_track(event="Order Refunded", properties={"order_id": "nope"})
     good = make_track(userId="c-3")
-    send(client, [bad_order, unknown_refund, good])
+    send(client, [first_order, bad_order, unknown_refund, good])
     run_jobs_until_idle()
     failed = Message.objects.get(message_id=bad_order["messageId"])
-    assert failed.applied_at is None and "properties.total" in failed.error
+    assert failed.applied_at is None
+    assert failed.error == "Conflict: order 'o-3' belongs to customer 'c-2', not 'c-3'"
     assert "no order 'nope'" in Message.objects.get(message_id=unknown_refund["messageId"]).error
     assert Message.objects.get(message_id=good["messageId"]).applied_at is not None
-    assert Event.objects.count() == 1 and not Order.objects.exists()
+    assert Event.objects.count() == 1
+    assert list(Order.objects.values_list("customer__external_id", flat=True)) == ["c-2"]
     assert apply_pending_messages() == 0  # failed messages are not claimed again
 
 

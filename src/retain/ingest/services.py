@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import logging
 from collections import defaultdict
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import DataError as DatabaseDataError
@@ -36,6 +36,16 @@ from retain.customers.services import (
     resolve_customers,
 )
 from retain.errors import DataError, RetainError
+from retain.ingest.message_checks import (
+    AMOUNT_PROPERTIES,
+    MESSAGE_ID_LENGTH,
+    ORDER_COMPLETED,
+    ORDER_REFUNDED,
+    amount_problems,
+    parse_time,
+    time_problem,
+    value_problems,
+)
 from retain.ingest.models import Message
 from retain.worker.services import enqueue
 
@@ -47,8 +57,6 @@ MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 APPLY_JOB = "ingest.apply_messages"
 #: Messages applied per job run (one transaction); a full run enqueues the next.
 APPLY_BATCH = 500
-ORDER_COMPLETED = "Order Completed"
-ORDER_REFUNDED = "Order Refunded"
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 _SHOWN_PROBLEMS = 20
 #: What makes a message unappliable (kept as its error); other errors fail the whole job.
@@ -155,8 +163,8 @@ def _problems_of(message: Any) -> list[tuple[str, str]]:
     message_id = message.get("messageId")
     if not isinstance(message_id, str) or not message_id.strip():
         found.append(("messageId", "messageId is required (a non-empty string)"))
-    elif len(message_id) > 200:
-        found.append(("messageId", "messageId is longer than 200 characters"))
+    elif len(message_id) > MESSAGE_ID_LENGTH:
+        found.append(("messageId", f"messageId is longer than {MESSAGE_ID_LENGTH} characters"))
     if kind == "alias":
         for field in ("userId", "previousId"):
             if not _is_id(message.get(field)):
@@ -170,7 +178,7 @@ def _problems_of(message: Any) -> list[tuple[str, str]]:
     for field in _OBJECT_FIELDS:
         if message.get(field) is not None and not isinstance(message[field], dict):
             found.append((field, f"{field} must be an object"))
-    return found
+    return found or value_problems(message)
 
 
 def _row(message: dict[str, Any], *, batch_sent_at: Any, received_at: dt.datetime) -> MessageRow:
@@ -180,7 +188,13 @@ def _row(message: dict[str, Any], *, batch_sent_at: Any, received_at: dt.datetim
     original = message.get("timestamp")
     timestamp = _time(original, "timestamp") if original is not None else received_at
     if sent_at is not None and original is not None:
-        timestamp += received_at - _time(sent_at, "sentAt")
+        try:
+            timestamp += received_at - _time(sent_at, "sentAt")
+        except OverflowError:
+            raise DataError("timestamp corrected by sentAt falls outside years 1-9999",
+                            field="timestamp", example=original) from None  # fmt: skip
+    if problem := time_problem(timestamp, "timestamp (corrected by sentAt)"):
+        raise DataError(problem, field="timestamp", example=original)
     text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
     return message["messageId"], message["type"], text, received_at, timestamp
 
@@ -188,11 +202,12 @@ def _row(message: dict[str, Any], *, batch_sent_at: Any, received_at: dt.datetim
 def _time(value: Any, field: str) -> dt.datetime:
     if not isinstance(value, str):
         raise DataError(f"{field} must be an ISO 8601 string", field=field, example=value)
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise DataError(f"{field} is not an ISO 8601 time", field=field, example=value) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    moment = parse_time(value)
+    if moment is None:
+        raise DataError(f"{field} is not an ISO 8601 time", field=field, example=value)
+    if problem := time_problem(moment, field):
+        raise DataError(problem, field=field, example=value)
+    return moment
 
 
 def _refusal(problems: dict[str, list[dict[str, Any]]], *, total: int) -> DataError:
@@ -350,18 +365,11 @@ def _order_id(properties: dict[str, Any]) -> str:
 
 
 def _amount(properties: dict[str, Any]) -> Decimal:
-    value = next((properties[name] for name in ("total", "revenue", "value")
-                  if properties.get(name) is not None), None)  # fmt: skip
-    if value is None or isinstance(value, bool):
-        raise DataError("properties.total (or revenue) is required", field="properties.total")
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise DataError("properties.total is not a number", field="properties.total",
-                        example=value) from None  # fmt: skip
-    if not amount.is_finite():
-        raise DataError("properties.total is not a number", field="properties.total")
-    return amount
+    if problems := amount_problems(properties):
+        field, problem = problems[0]
+        raise DataError(problem, field=field)
+    value = next(properties[name] for name in AMOUNT_PROPERTIES if properties.get(name) is not None)
+    return Decimal(str(value).strip()).quantize(Decimal("0.01"))
 
 
 def _event_name(payload: dict[str, Any]) -> str:
