@@ -115,12 +115,12 @@ def test_a_message_that_cannot_be_applied_keeps_its_error_and_the_rest_go_on(
     assert Message.objects.get(message_id=good["messageId"]).applied_at is not None
     assert Event.objects.count() == 1
     assert list(Order.objects.values_list("customer__external_id", flat=True)) == ["c-2"]
-    assert apply_pending_messages() == 0  # failed messages are not claimed again
+    assert apply_pending_messages().claimed == 0  # failed messages are not claimed again
 
 
 def test_a_full_run_enqueues_the_next_one(client: Client) -> None:
     send(client, [make_track() for _ in range(7)])
-    assert apply_pending_messages(limit=3) == 3
+    assert apply_pending_messages(limit=3).claimed == 3
     from retain.ingest.tasks import apply_messages
 
     Job.objects.all().delete()
@@ -134,5 +134,5 @@ def test_an_alias_links_the_events_before_it_in_the_same_run(client: Client) -> 
     send(client, [make_track(userId=None, anonymousId="anon-8"), make_track(userId="c-8"),
                   make_alias(previousId="anon-8", userId="c-8"),
                   make_track(userId="c-8")])  # fmt: skip
-    assert apply_pending_messages() == 4
+    assert apply_pending_messages().claimed == 4
     assert Event.objects.filter(customer__external_id="c-8").count() == 3

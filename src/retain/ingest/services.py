@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -59,9 +60,11 @@ APPLY_JOB = "ingest.apply_messages"
 APPLY_BATCH = 500
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 _SHOWN_PROBLEMS = 20
-#: What makes a message unappliable (kept as its error); other errors fail the whole job.
-_APPLY_ERRORS = (RetainError, ValueError, TypeError, ArithmeticError, IntegrityError,
-                 DatabaseDataError)  # fmt: skip
+#: A message's own fault (kept as its error); any other exception is a bug and fails the
+#: whole job, which the queue retries.
+_APPLY_ERRORS = (RetainError, IntegrityError, DatabaseDataError)
+#: Reading a stored row fails on values Python cannot hold (a time beyond year 9999).
+_READ_ERRORS = (DatabaseDataError, ValueError, OverflowError)
 #: Rows per INSERT: 6 parameters each stays under SQLite's 32,766 and PostgreSQL's 65,535.
 _ROWS_PER_INSERT = 4000
 #: A checked message as stored: messageId, type, payload JSON, receivedAt, corrected time.
@@ -237,46 +240,55 @@ def _short(value: Any) -> str:
     return repr(value)[:80]
 
 
-def apply_pending_messages(*, limit: int = APPLY_BATCH, now: dt.datetime | None = None) -> int:
-    """Apply up to ``limit`` pending messages in arrival order; the number claimed.
+@dataclass(frozen=True)
+class ApplyResult:
+    """What one run of :func:`apply_pending_messages` did: messages claimed, applied and
+    failed (each failed one keeps its reason in ``Message.error``)."""
 
-    Each message runs in a savepoint: one that fails keeps its error (and is not claimed
-    again) while the others go on. Plain events are inserted together, and a customer
-    already resolved in this run is not looked up again. Run inside the job's transaction,
-    so the effects and the applied marks commit together. Claimed with ``SKIP LOCKED`` on
-    PostgreSQL, so two workers never apply the same message.
+    claimed: int
+    applied: int
+    failed: int
+
+
+def apply_pending_messages(
+    *, limit: int = APPLY_BATCH, now: dt.datetime | None = None
+) -> ApplyResult:
+    """Apply up to ``limit`` pending messages in arrival order.
+
+    A message that is at fault (the door's checks fail on what is stored, a row it cannot be
+    read as, a :class:`RetainError` or a database refusal while applying it) is marked failed
+    with its reason and logged, and the others go on; any other exception is a bug and fails
+    the whole run, which the queue retries. Plain events are inserted together, and a
+    customer already resolved in this run is not looked up again. Run inside the job's
+    transaction, so the effects and the applied marks commit together. Claimed with ``SKIP
+    LOCKED`` on PostgreSQL, so two workers never apply the same message.
     """
     now = now or timezone.now()
-    pending = list(
+    claimed = list(
         Message.objects.select_for_update(skip_locked=True)
         .filter(applied_at__isnull=True, error="")
-        .order_by("id")[:limit]
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
     )
-    applied, failed = [], []
-    events: list[dict[str, Any]] = []  # plain events, inserted together
-    # The users of plain events resolved together up front (a new user costs one insert, not
-    # six queries), except those another kind of call in this run may link or alias first.
-    linked = {
-        _text(m.payload.get(key)) for m in pending if not _is_plain_event(m)
-        for key in ("userId", "previousId")
-    }  # fmt: skip
-    customers: dict[str, Customer] = resolve_customers(
-        {
-            user_id
-            for m in pending
-            if _is_plain_event(m) and not m.payload.get("anonymousId")
-            and (user_id := _text(m.payload.get("userId"))) and user_id not in linked
-        }
-    )  # fmt: skip
+    failed: dict[int, tuple[str, str]] = {}  # pk -> (messageId, reason)
+    pending = []
+    for message in _load(claimed, failed):
+        if problems := _stored_problems(message):
+            field, problem = problems[0]
+            failed[message.pk] = (message.message_id, f"DataError: {field}: {problem}")
+        else:
+            pending.append(message)
+    applied: list[int] = []
+    events: list[tuple[Message, dict[str, Any]]] = []  # plain events, inserted together
+    customers = _resolve_plain_users(pending)
     for message in pending:
         plain = _is_plain_event(message)
         if not plain:  # what it does may depend on the events before it (an alias links them)
-            record_events(events)
+            _record_events(events, applied, failed)
             events = []
         user_id = _text(message.payload.get("userId"))
         if plain and user_id in customers and not message.payload.get("anonymousId"):
-            events.append(_event_of(message, customers[user_id]))
-            applied.append(message.pk)
+            events.append((message, _event_of(message, customers[user_id])))
             continue
         try:
             with transaction.atomic():
@@ -287,21 +299,98 @@ def apply_pending_messages(*, limit: int = APPLY_BATCH, now: dt.datetime | None 
                 else:
                     apply_message(message)
         except _APPLY_ERRORS as error:
-            message.error = f"{type(error).__name__}: {error}"[:2000] or type(error).__name__
-            failed.append(message)
+            failed[message.pk] = (message.message_id, _reason(error))
             continue
         if plain:
-            events.append(_event_of(message, customer))
+            events.append((message, _event_of(message, customer)))
             if user_id and customer is not None:
                 customers[user_id] = customer
-        applied.append(message.pk)
-    record_events(events)
+        else:
+            applied.append(message.pk)
+    _record_events(events, applied, failed)
     Message.objects.filter(pk__in=applied).update(applied_at=now)
-    for message in failed:
-        message.save(update_fields=["error"])
+    for pk, (message_id, reason) in failed.items():
+        Message.objects.filter(pk=pk).update(error=reason)
         # One line per message, so a failed event is seen where the worker's output goes.
-        logger.warning("tracking message %s not applied: %s", message.message_id, message.error)
-    return len(pending)
+        logger.warning("tracking message %s not applied: %s", message_id, reason)
+    if failed:
+        logger.warning("%d of %d tracking messages failed", len(failed), len(claimed))
+    return ApplyResult(claimed=len(claimed), applied=len(applied), failed=len(failed))
+
+
+def _stored_problems(message: Message) -> list[tuple[str, str]]:
+    """The door's checks on a stored message (kept before a check existed, or written by
+    hand), and a stored time that reads as none (SQLite keeps any text)."""
+    if message.timestamp is None:
+        return [("timestamp", f"the stored time of {message.message_id!r} is not a time")]
+    return _problems_of(message.payload)
+
+
+def _reason(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:2000] or type(error).__name__
+
+
+def _load(pks: list[int], failed: dict[int, tuple[str, str]]) -> list[Message]:
+    """The claimed messages; when one cannot be read (a stored time beyond year 9999), each
+    is read alone and the unreadable ones are recorded in ``failed``."""
+    try:
+        with transaction.atomic():
+            return list(Message.objects.filter(pk__in=pks).order_by("id"))
+    except _READ_ERRORS:
+        pass
+    loaded = []
+    for pk in pks:
+        try:
+            with transaction.atomic():
+                loaded.append(Message.objects.get(pk=pk))
+        except _READ_ERRORS as error:
+            message_id = Message.objects.filter(pk=pk).values_list("message_id", flat=True)[0]
+            failed[pk] = (message_id, f"unreadable as stored: {_reason(error)}")
+    return loaded
+
+
+def _resolve_plain_users(pending: list[Message]) -> dict[str, Customer]:
+    """The users of plain events resolved together up front (a new user costs one insert, not
+    six queries), except those another kind of call in this run may link or alias first. If
+    one of them cannot be stored, none is resolved here (each is then resolved alone)."""
+    linked = {
+        _text(m.payload.get(key)) for m in pending if not _is_plain_event(m)
+        for key in ("userId", "previousId")
+    }  # fmt: skip
+    users = {
+        user_id
+        for m in pending
+        if _is_plain_event(m) and not m.payload.get("anonymousId")
+        and (user_id := _text(m.payload.get("userId"))) and user_id not in linked
+    }  # fmt: skip
+    try:
+        with transaction.atomic():
+            return resolve_customers(users)
+    except _APPLY_ERRORS:
+        return {}
+
+
+def _record_events(
+    events: list[tuple[Message, dict[str, Any]]],
+    applied: list[int],
+    failed: dict[int, tuple[str, str]],
+) -> None:
+    """Insert the plain events together; if the insert is refused, each alone, so only the
+    messages whose event the store refuses are failed."""
+    try:
+        with transaction.atomic():
+            record_events([event for _, event in events])
+    except _APPLY_ERRORS:
+        for message, event in events:
+            try:
+                with transaction.atomic():
+                    record_events([event])
+            except _APPLY_ERRORS as error:
+                failed[message.pk] = (message.message_id, _reason(error))
+            else:
+                applied.append(message.pk)
+    else:
+        applied.extend(message.pk for message, _ in events)
 
 
 def _is_plain_event(message: Message) -> bool:
