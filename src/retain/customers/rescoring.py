@@ -12,6 +12,11 @@ Choices, documented in ``docs/store.md``:
 - The first score of a customer records no event (a change "from nothing" is not news a
   journey should react to); later runs record ``lifecycle.changed`` and ``segment.changed``
   with ``{"from": old, "to": new}``.
+- A customer whose stored orders the analytics cannot use (an amount that is missing, not a
+  number, negative or 10^12 or more; a missing time; stored before the doors checked them) is
+  set aside: reported with the shop's customer and order ids and counted in the summary, and
+  scored like a customer with no counted order (no score) until the order is fixed. The
+  others are scored.
 - Values are stored rounded (probabilities and expected purchases to 6 decimals, CLV to the
   cent), so a rerun on the same orders rewrites nothing.
 """
@@ -25,11 +30,13 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import transaction
 from django.utils import timezone
 
 from retain.analytics import completed_orders, lifecycle_stages, rfm_segments
-from retain.analytics.orders import mark_checked
+from retain.analytics.orders import MAX_AMOUNT, mark_checked
+from retain.customers.models import Order
 from retain.customers.score_sql import STAGED_COLUMNS, write_scores
 from retain.customers.store_tables import read_orders_table
 from retain.errors import DataError
@@ -46,6 +53,14 @@ _ROUNDING = {
 
 
 @dataclass(frozen=True)
+class SkippedCustomer:
+    """A customer left out of a rescoring: the shop's customer id and why (naming an order)."""
+
+    customer: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class RescoreSummary:
     """What a rescoring did, and how long each stage took."""
 
@@ -58,6 +73,8 @@ class RescoreSummary:
     model: str | None
     seconds: float
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: Customers whose orders could not be used (see :func:`set_aside_unusable`).
+    skipped: tuple[SkippedCustomer, ...] = ()
 
     def lines(self) -> list[str]:
         """The summary as the CLI prints it."""
@@ -70,7 +87,12 @@ class RescoreSummary:
             f"{self.stage_changes:,} lifecycle stage changes, "
             f"{self.segment_changes:,} segment changes",
             f"{self.scores_written:,} scores written, {self.scores_removed:,} removed",
-        ]
+            *(
+                [f"{len(self.skipped):,} customers not scored (their orders cannot be used), "
+                 f"e.g. customer {self.skipped[0].customer!r}: {self.skipped[0].reason}"]
+                if self.skipped else []
+            ),
+        ]  # fmt: skip
 
 
 def rescore_customers(
@@ -96,6 +118,7 @@ def rescore_customers(
         before=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
     )
     seconds["read"] = time.perf_counter() - started
+    orders, skipped = set_aside_unusable(orders)
     counted = count_orders(orders)
     model = None
     if counted.num_rows:
@@ -116,7 +139,55 @@ def rescore_customers(
         model=model,
         seconds=time.perf_counter() - started,
         stage_seconds=seconds,
+        skipped=skipped,
     )
+
+
+def set_aside_unusable(orders: pa.Table) -> tuple[pa.Table, tuple[SkippedCustomer, ...]]:
+    """``orders`` without the customers who have an order the analytics would refuse (its
+    amount missing, not a number, negative, or :data:`MAX_AMOUNT` or more; its time missing),
+    and those customers, each with the first such order as the reason.
+
+    One such order would otherwise refuse the whole store's rescoring.
+    """
+    amount, ordered_at = orders["amount"], orders["ordered_at"]
+    unusable = pc.fill_null(
+        pc.or_kleene(
+            pc.or_kleene(pc.is_nan(amount), pc.less(amount, 0.0)),
+            pc.greater_equal(pc.abs(amount), MAX_AMOUNT),
+        ),
+        True,  # a missing amount
+    )
+    unusable = pc.or_(unusable, pc.is_null(ordered_at))
+    if not pc.any(unusable).as_py():
+        return orders, ()
+    bad = orders.filter(unusable)
+    customers = set(bad["customer_id"].to_pylist())
+    kept = orders.filter(pc.invert(pc.is_in(orders["customer_id"], pa.array(list(customers)))))
+    # The amounts as read (floats): the ORM would refuse to read the oversized ones again.
+    read = {row["order_id"]: row for row in bad.to_pylist()}
+    skipped: dict[int, SkippedCustomer] = {}
+    for order_pk, customer_pk, external, shop_order in (
+        Order.objects.filter(pk__in=list(read))
+        .order_by("customer__external_id", "external_id")
+        .values_list("pk", "customer_id", "customer__external_id", "external_id")
+    ):
+        if customer_pk not in skipped:
+            row = read[order_pk]
+            why = "its time is missing" if row["ordered_at"] is None else _amount_problem(row)
+            skipped[customer_pk] = SkippedCustomer(external, f"order {shop_order!r}: {why}")
+    return kept, tuple(skipped.values())
+
+
+def _amount_problem(row: dict[str, Any]) -> str:
+    value = row["amount"]
+    if value is None:
+        return "its amount is missing or not a number"
+    if value != value:  # NaN
+        return f"its amount is not a number ({value})"
+    if value < 0:
+        return f"its amount is negative ({value:.2f})"
+    return f"its amount is {MAX_AMOUNT:,.0f} or more ({value:,.2f})"
 
 
 def count_orders(orders: pa.Table) -> pa.Table:
