@@ -268,3 +268,32 @@ def test_a_customer_with_an_unusable_order_is_set_aside_and_the_rest_are_scored(
         f"{len(reasons)} customers not scored (their orders cannot be used), e.g. customer "
         f"{first!r}: {reasons[first]}"
     )
+
+
+@pytest.mark.django_db
+def test_a_failed_rescoring_shows_on_healthz_until_one_succeeds(client) -> None:
+    assert client.get("/healthz").json()["last_rescoring"] is None
+    make_order(make_customer(), ordered_at=timezone.now() - dt.timedelta(days=3))
+    ensure_rescoring_scheduled()
+    assert run_jobs_until_idle() == 1  # the job keeps its schedule
+    shown = client.get("/healthz").json()["last_rescoring"]
+    assert shown["failed"] is True
+    assert "at least 30" in shown["reason"]
+    load_business(150, seed=12)
+    summary = rescore_customers(as_of=END, now=NOW + dt.timedelta(days=1))
+    shown = client.get("/healthz").json()["last_rescoring"]
+    assert (shown["failed"], shown["reason"]) == (False, "")
+    assert shown["customers_scored"] == summary.customers_scored > 0
+
+
+@pytest.mark.django_db
+def test_customers_set_aside_are_logged_and_counted_on_healthz(client, caplog) -> None:
+    load_business(150, seed=13)
+    reasons = poison_orders()
+    with caplog.at_level("WARNING", logger="retain.customers.rescoring"):
+        rescore_customers(as_of=END, now=NOW)
+    assert sorted(r.getMessage() for r in caplog.records) == sorted(
+        f"customer {customer} not scored: {reason}" for customer, reason in reasons.items()
+    )
+    shown = client.get("/healthz").json()["last_rescoring"]
+    assert (shown["failed"], shown["customers_skipped"]) == (False, len(reasons))

@@ -24,6 +24,7 @@ Choices, documented in ``docs/store.md``:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,11 +37,15 @@ from django.utils import timezone
 
 from retain.analytics import completed_orders, lifecycle_stages, rfm_segments
 from retain.analytics.orders import MAX_AMOUNT, mark_checked
-from retain.customers.models import Order
+from retain.customers.models import Order, RescoringRun
 from retain.customers.score_sql import STAGED_COLUMNS, write_scores
 from retain.customers.store_tables import read_orders_table
 from retain.errors import DataError
 from retain.scoring import score_customers
+
+logger = logging.getLogger(__name__)
+#: Customers set aside listed on a run's record (all are counted).
+_SKIPPED_SHOWN = 20
 
 #: Decimals kept per stored value.
 _ROUNDING = {
@@ -102,7 +107,9 @@ def rescore_customers(
     (inclusive; default: the UTC day of ``now``, itself defaulting to the clock).
 
     The writes (scores, removals, events) happen in one transaction (a savepoint inside the
-    caller's): a failure leaves the old scores and no events.
+    caller's): a failure leaves the old scores and no events. Each run, failed or not, is
+    recorded as a :class:`RescoringRun` (``/healthz`` shows the last), and each customer set
+    aside is logged as a warning.
 
     Raises
     ------
@@ -111,6 +118,22 @@ def rescore_customers(
         :func:`retain.scoring.score_customers`); nothing is written.
     """
     now = now or timezone.now()
+    try:
+        summary = _rescore(as_of=as_of, now=now)
+    except DataError as error:
+        RescoringRun.objects.create(finished_at=now, succeeded=False, reason=str(error))
+        raise
+    for skipped in summary.skipped:  # one line each, where the worker's output goes
+        logger.warning("customer %s not scored: %s", skipped.customer, skipped.reason)
+    RescoringRun.objects.create(
+        finished_at=now, succeeded=True, customers_scored=summary.customers_scored,
+        customers_skipped=len(summary.skipped),
+        skipped=[vars(s) for s in summary.skipped[:_SKIPPED_SHOWN]],
+    )  # fmt: skip
+    return summary
+
+
+def _rescore(*, as_of: dt.date | None, now: dt.datetime) -> RescoreSummary:
     day = as_of or now.astimezone(dt.UTC).date()
     started = time.perf_counter()
     seconds: dict[str, float] = {}

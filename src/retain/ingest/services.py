@@ -36,7 +36,7 @@ from retain.customers.services import (
     resolve_customer,
     resolve_customers,
 )
-from retain.errors import DataError, RetainError
+from retain.errors import DataError, NotFound, RetainError
 from retain.ingest.message_checks import (
     AMOUNT_PROPERTIES,
     MESSAGE_ID_LENGTH,
@@ -263,13 +263,58 @@ def apply_pending_messages(
     transaction, so the effects and the applied marks commit together. Claimed with ``SKIP
     LOCKED`` on PostgreSQL, so two workers never apply the same message.
     """
-    now = now or timezone.now()
     claimed = list(
         Message.objects.select_for_update(skip_locked=True)
         .filter(applied_at__isnull=True, error="")
         .order_by("id")
         .values_list("pk", flat=True)[:limit]
     )
+    return _apply(claimed, now=now or timezone.now())
+
+
+def count_failed_messages() -> int:
+    """How many tracking messages failed and wait for a fix (``retain ingest retry``)."""
+    return Message.objects.exclude(error="").filter(applied_at__isnull=True).count()
+
+
+def retry_failed_messages(
+    message_ids: list[str] | None = None, *, now: dt.datetime | None = None
+) -> ApplyResult:
+    """Apply failed messages again, after a fix: those with the given ``messageId``s, or
+    every failed one (``None``), in arrival order; one that fails again keeps its new reason.
+
+    :class:`NotFound` names the ids that are not stored; :class:`DataError` those that did
+    not fail (applied, or still pending). Nothing is retried then.
+    """
+    failed = Message.objects.select_for_update().exclude(error="").filter(applied_at__isnull=True)
+    if message_ids is not None:
+        wanted = set(message_ids)
+        found = dict(
+            Message.objects.filter(message_id__in=wanted).values_list("message_id", "error")
+        )
+        if unknown := sorted(wanted - found.keys()):
+            raise NotFound(f"no tracking message {', '.join(map(repr, unknown))}",
+                           message_ids=unknown)  # fmt: skip
+        if not_failed := sorted(m for m, error in found.items() if not error):
+            raise DataError(
+                f"{len(not_failed)} message(s) did not fail, e.g. {not_failed[0]!r}; only "
+                "failed messages are retried",
+                field="messageId", bad_rows=len(not_failed), example=not_failed[0],
+            )  # fmt: skip
+        failed = failed.filter(message_id__in=wanted)
+    pks = list(failed.order_by("id").values_list("pk", flat=True))
+    Message.objects.filter(pk__in=pks).update(error="")
+    now = now or timezone.now()
+    totals = [0, 0, 0]
+    for start in range(0, len(pks), APPLY_BATCH):
+        result = _apply(pks[start : start + APPLY_BATCH], now=now)
+        totals = [totals[0] + result.claimed, totals[1] + result.applied,
+                  totals[2] + result.failed]  # fmt: skip
+    return ApplyResult(*totals)
+
+
+def _apply(claimed: list[int], *, now: dt.datetime) -> ApplyResult:
+    """Apply the messages ``claimed`` (their keys, in arrival order)."""
     failed: dict[int, tuple[str, str]] = {}  # pk -> (messageId, reason)
     pending = []
     for message in _load(claimed, failed):
