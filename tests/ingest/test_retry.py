@@ -8,10 +8,12 @@ import datetime as dt
 import pytest
 from django.test import Client
 
+from retain.accounts.models import Role
 from retain.cli import main
 from retain.customers.models import Order
 from retain.ingest.models import Message
 from retain.ingest.services import accept_calls, apply_pending_messages, retry_failed_messages
+from tests.accounts.builders import make_user
 from tests.ingest.builders import make_order_completed, make_track
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +87,21 @@ def test_retry_then_the_queue_never_claims_a_retried_message_twice() -> None:
     result = retry_failed_messages(["m-refund-2"])
     assert (result.claimed, result.applied, result.failed) == (1, 1, 0)
     assert apply_pending_messages().claimed == 0
+
+
+def test_the_admin_applies_selected_failed_messages_again() -> None:
+    early_refunds()
+    client = Client()
+    client.force_login(make_user(role=Role.ADMIN, is_staff=True, is_superuser=True))
+    selected = Message.objects.filter(message_id__in=["m-refund-1", "m-order-2"])
+    response = client.post(
+        "/admin/ingest/message/",
+        {"action": "retry", "_selected_action": [str(m.pk) for m in selected]},
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown == ["1 failed message(s) retried: 1 applied, 0 failed again"]
+    assert Order.objects.get(external_id="o-1").status == "refunded"
+    assert list(Message.objects.exclude(error="").values_list("message_id", flat=True)) == [
+        "m-refund-2"
+    ]
