@@ -56,7 +56,7 @@ def value_problems(message: Any) -> list[Problem]:
     amount, times out of years 1-9999. Each problem is ``(field, what is wrong)``."""
     if not isinstance(message, dict):
         return []
-    found = _walk(message, "", 1)
+    found = [] if _sound(message, 1) else _walk(message, "", 1)
     if found:  # the specific checks below read the values; they need sound ones
         return found
     for field, limit in _ID_LENGTHS.items():
@@ -141,6 +141,29 @@ def _trait_problems(traits: dict[str, Any]) -> list[Problem]:
         elif problem := time_problem(moment, f"traits.{name}"):
             found.append((f"traits.{name}", problem))
     return found
+
+
+def _sound(value: Any, depth: int) -> bool:
+    """A quick pass of :func:`_walk` that builds no field names (the door's time goes here)."""
+    if isinstance(value, str):
+        return "\x00" not in value and (value.isascii() or _encodes(value))
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return depth <= MAX_DEPTH and all(
+            _sound(key, depth) and _sound(item, depth + 1) for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return depth <= MAX_DEPTH and all(_sound(item, depth + 1) for item in value)
+    return True
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _walk(value: Any, path: str, depth: int) -> list[Problem]:
