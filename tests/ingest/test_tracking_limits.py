@@ -66,6 +66,11 @@ POISON = {
         "properties.total",
         "1,000,000,000,000 or more",
     ),
+    "total rounding up to 10^12": (
+        make_order_completed(total="999999999999.995"),
+        "properties.total",
+        "1,000,000,000,000 or more",
+    ),
     "oversized revenue": (
         make_order_completed(properties={"order_id": "o-9", "revenue": "123456789012345.67"}),
         "properties.revenue",

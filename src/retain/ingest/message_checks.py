@@ -30,6 +30,7 @@ EMAIL_LENGTH: int = Customer._meta.get_field("email").max_length  # type: ignore
 #: (the analytics' ``MAX_AMOUNT`` is the same bound).
 _AMOUNT_FIELD = Order._meta.get_field("amount")
 MAX_AMOUNT = Decimal(10) ** (_AMOUNT_FIELD.max_digits - _AMOUNT_FIELD.decimal_places)  # type: ignore[operator]
+_CENT = Decimal("0.01")
 #: The deepest nesting of objects and lists in a message (the message itself is level 1).
 MAX_DEPTH = 32
 #: The properties an order's amount is read from, first present wins.
@@ -91,7 +92,7 @@ def amount_problems(properties: dict[str, Any]) -> list[Problem]:
         return [(field, f"{field} must be a finite number, got {value!r}")]
     if amount < 0:
         return [(field, f"{field} is negative ({value}); send a refund as Order Refunded")]
-    if amount >= MAX_AMOUNT:
+    if amount >= MAX_AMOUNT or amount.quantize(_CENT) >= MAX_AMOUNT:  # kept to the cent
         return [(field, f"{field} is {MAX_AMOUNT:,} or more ({value}); no order is that large")]
     return []
 
