@@ -169,6 +169,24 @@ def _rescore(args: argparse.Namespace) -> None:
         print(line)
 
 
+def _ingest_retry(args: argparse.Namespace) -> None:
+    from retain.server.commands import ready_store
+
+    if args.all == bool(args.message_ids):
+        raise DataError("name the failed messages' ids, or --all (not both)", field="messageId")
+    ready_store()
+    from django.db import transaction
+
+    from retain.ingest.services import count_failed_messages, retry_failed_messages
+
+    with transaction.atomic():
+        result = retry_failed_messages(None if args.all else args.message_ids)
+    print(
+        f"{result.claimed:,} failed message(s) retried: {result.applied:,} applied, "
+        f"{result.failed:,} failed again; {count_failed_messages():,} failed in all"
+    )
+
+
 def _day(text: str) -> dt.date:
     """An argument that must be a day, YYYY-MM-DD."""
     try:
@@ -311,6 +329,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", type=_day, help="day of the scores, YYYY-MM-DD (default: today, UTC)"
     )
     rescore.set_defaults(handler=_rescore)
+    ingest = commands.add_parser("ingest", help="tracked messages").add_subparsers(
+        dest="ingest_command", required=True, metavar="COMMAND"
+    )
+    retry = ingest.add_parser(
+        "retry", help="apply failed tracking messages again (after fixing what failed them)"
+    )
+    retry.add_argument("message_ids", nargs="*", metavar="MESSAGE_ID", help="their messageId")
+    retry.add_argument("--all", action="store_true", help="every failed message")
+    retry.set_defaults(handler=_ingest_retry)
     migrate = commands.add_parser("migrate", help="create or update the store's tables")
     migrate.set_defaults(handler=_migrate)
     keys = commands.add_parser("keys", help="API keys").add_subparsers(

@@ -14,7 +14,9 @@ SERVER_INSTALL = "pip install 'retain-engine[server]' (in a checkout: pip instal
 #: The top-level modules the ``[server]`` extra brings.
 SERVER_MODULES = ("django", "ninja", "uvicorn", "psycopg", "psycopg_pool", "whitenoise")
 #: The ``retain`` commands that run the store.
-STORE_COMMANDS = frozenset({"serve", "worker", "keys", "users", "import", "migrate", "rescore"})
+STORE_COMMANDS = frozenset(
+    {"serve", "worker", "keys", "users", "import", "migrate", "rescore", "ingest"}
+)
 
 
 def missing_server_modules() -> list[str]:

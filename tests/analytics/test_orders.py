@@ -69,6 +69,38 @@ def test_orders_marked_as_checked_are_not_checked_again() -> None:
     assert not is_checked(table.to_pyarrow())
 
 
+def test_a_parquet_file_carrying_the_checked_marker_is_checked_all_the_same(tmp_path) -> None:
+    """The old marker lived in the Arrow schema, which a Parquet file keeps: a file carrying
+    it passed with repeated order ids."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from retain.analytics.orders import is_checked
+    from retain.report import analyze
+
+    rows = {
+        "customer_id": ["c1", "c2", "c3"],
+        "order_id": ["o-1", "o-1", "o-2"],
+        "ordered_at": ["2024-01-01", "2024-01-02", "2024-01-03"],
+        "amount": [10.0, 5, 7],
+    }
+    marked = pa.table(rows).replace_schema_metadata({b"retain.orders": b"checked"})
+    path = tmp_path / "orders.parquet"
+    pq.write_table(marked, path)
+    uploaded = pq.read_table(path)
+    assert uploaded.schema.metadata[b"retain.orders"] == b"checked"  # the file kept it
+    assert not is_checked(uploaded)
+    for run in (completed_orders, analyze):
+        with pytest.raises(DataError) as raised:
+            run(uploaded)
+        assert str(raised.value) == (
+            "column 'order_id': 1 order id appears more than once, on 2 rows; each order must "
+            'be on one row (2 bad row(s), e.g. order_id "o-1")'
+        )
+        assert raised.value.details["column"] == "order_id"
+        assert raised.value.details["example"]["order_id"] == "o-1"
+
+
 def test_orders_in_two_currencies_are_refused_naming_the_minority() -> None:
     rows = [(1, "2024-01-01", 10.0), (2, "2024-01-02", 5.0), (3, "2024-01-03", 7.0)]
     orders = make_orders(rows, currency=["EUR", "EUR", "USD"])

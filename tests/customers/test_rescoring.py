@@ -223,3 +223,77 @@ def test_retain_rescore_prints_the_summary(capsys: pytest.CaptureFixture[str]) -
     assert " with no model " not in first
     assert re.fullmatch(r"[\d,]+ lifecycle stage changes, [\d,]+ segment changes", changes)
     assert written == f"{scored:,} scores written, 0 removed"
+
+
+def poison_orders() -> dict[str, str]:
+    """Customers with an order stored before the doors checked amounts (written directly):
+    the shop's customer id -> the reason the rescoring must give."""
+    amounts = {"poison-negative": ("-5", "its amount is negative (-5.00)")}
+    if connection.vendor == "postgresql":  # numeric keeps NaN; SQLite turns NaN into NULL
+        amounts["poison-nan"] = ("NaN", "its amount is missing or not a number")
+    else:  # PostgreSQL's numeric(14, 2) refuses it; SQLite keeps it
+        amounts["poison-huge"] = (
+            "123456789012345.67",
+            "its amount is 1,000,000,000,000 or more (123,456,789,012,345.67)",
+        )
+    reasons = {}
+    for external_id, (text, why) in amounts.items():
+        customer = make_customer(external_id=external_id)
+        make_order(customer, external_id=f"{external_id}-good", amount=20)
+        bad = make_order(customer, external_id=f"{external_id}-bad", amount=1)
+        cast = "::numeric" if connection.vendor == "postgresql" else ""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Order._meta.db_table} SET amount = %s{cast} WHERE id = %s",
+                [text if cast else float(text), bad.pk],
+            )
+        reasons[external_id] = f"order '{external_id}-bad': {why}"
+    return reasons
+
+
+@pytest.mark.django_db
+def test_a_customer_with_an_unusable_order_is_set_aside_and_the_rest_are_scored() -> None:
+    load_business(200, seed=11)
+    rescore_customers(as_of=END, now=NOW)
+    before = stored_scores()
+    reasons = poison_orders()
+    summary = rescore_customers(as_of=END, now=NOW)
+    assert {s.customer: s.reason for s in summary.skipped} == reasons
+    after = stored_scores()
+    assert after.customer_id.tolist() == before.customer_id.tolist()  # every good one scored
+    np.testing.assert_allclose(after.clv_12m, before.clv_12m, atol=0.006)
+    assert summary.customers_scored == len(before)
+    first = min(reasons)  # listed by the shop's customer id
+    assert summary.lines()[-1] == (
+        f"{len(reasons)} customers not scored (their orders cannot be used), e.g. customer "
+        f"{first!r}: {reasons[first]}"
+    )
+
+
+@pytest.mark.django_db
+def test_a_failed_rescoring_shows_on_healthz_until_one_succeeds(client) -> None:
+    assert client.get("/healthz").json()["last_rescoring"] is None
+    make_order(make_customer(), ordered_at=timezone.now() - dt.timedelta(days=3))
+    ensure_rescoring_scheduled()
+    assert run_jobs_until_idle() == 1  # the job keeps its schedule
+    shown = client.get("/healthz").json()["last_rescoring"]
+    assert shown["failed"] is True
+    assert "at least 30" in shown["reason"]
+    load_business(150, seed=12)
+    summary = rescore_customers(as_of=END, now=NOW + dt.timedelta(days=1))
+    shown = client.get("/healthz").json()["last_rescoring"]
+    assert (shown["failed"], shown["reason"]) == (False, "")
+    assert shown["customers_scored"] == summary.customers_scored > 0
+
+
+@pytest.mark.django_db
+def test_customers_set_aside_are_logged_and_counted_on_healthz(client, caplog) -> None:
+    load_business(150, seed=13)
+    reasons = poison_orders()
+    with caplog.at_level("WARNING", logger="retain.customers.rescoring"):
+        rescore_customers(as_of=END, now=NOW)
+    assert sorted(r.getMessage() for r in caplog.records) == sorted(
+        f"customer {customer} not scored: {reason}" for customer, reason in reasons.items()
+    )
+    shown = client.get("/healthz").json()["last_rescoring"]
+    assert (shown["failed"], shown["customers_skipped"]) == (False, len(reasons))

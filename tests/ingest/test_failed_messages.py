@@ -25,7 +25,9 @@ def store(*messages: dict) -> None:
     )  # fmt: skip
 
 
-def test_a_message_that_fails_is_logged_once_with_its_id_and_the_reason(caplog) -> None:
+def test_a_message_that_fails_is_logged_once_with_its_id_and_the_reason_then_counted(
+    caplog,
+) -> None:
     store(
         make_order_completed(messageId="m-good", order_id="o-1"),
         make_track(messageId="m-refund", event="Order Refunded",
@@ -37,6 +39,7 @@ def test_a_message_that_fails_is_logged_once_with_its_id_and_the_reason(caplog) 
     assert [(r.levelno, r.getMessage()) for r in lines] == [
         (logging.WARNING, "tracking message m-refund not applied: NotFound: no order "
                           "'o-missing' to refund"),
+        (logging.WARNING, "1 of 2 tracking messages failed"),
     ]  # fmt: skip
     assert Message.objects.get(message_id="m-good").applied_at is not None
 
@@ -44,7 +47,7 @@ def test_a_message_that_fails_is_logged_once_with_its_id_and_the_reason(caplog) 
 def test_applied_messages_log_nothing(caplog) -> None:
     store(make_order_completed(messageId="m-good"))
     with caplog.at_level(logging.WARNING, logger="retain.ingest.services"):
-        assert apply_pending_messages() == 1
+        assert apply_pending_messages().claimed == 1
     assert [r for r in caplog.records if r.name == "retain.ingest.services"] == []
 
 

@@ -102,22 +102,25 @@ def test_other_calls_become_events_and_alias_links_the_anonymous_past(client: Cl
 def test_a_message_that_cannot_be_applied_keeps_its_error_and_the_rest_go_on(
     client: Client,
 ) -> None:
-    bad_order = make_order_completed(userId="c-3", properties={"order_id": "o-3"})  # no total
+    first_order = make_order_completed(userId="c-2", order_id="o-3")
+    bad_order = make_order_completed(userId="c-3", order_id="o-3")  # another customer's order
     unknown_refund = make_track(event="Order Refunded", properties={"order_id": "nope"})
     good = make_track(userId="c-3")
-    send(client, [bad_order, unknown_refund, good])
+    send(client, [first_order, bad_order, unknown_refund, good])
     run_jobs_until_idle()
     failed = Message.objects.get(message_id=bad_order["messageId"])
-    assert failed.applied_at is None and "properties.total" in failed.error
+    assert failed.applied_at is None
+    assert failed.error == "Conflict: order 'o-3' belongs to customer 'c-2', not 'c-3'"
     assert "no order 'nope'" in Message.objects.get(message_id=unknown_refund["messageId"]).error
     assert Message.objects.get(message_id=good["messageId"]).applied_at is not None
-    assert Event.objects.count() == 1 and not Order.objects.exists()
-    assert apply_pending_messages() == 0  # failed messages are not claimed again
+    assert Event.objects.count() == 1
+    assert list(Order.objects.values_list("customer__external_id", flat=True)) == ["c-2"]
+    assert apply_pending_messages().claimed == 0  # failed messages are not claimed again
 
 
 def test_a_full_run_enqueues_the_next_one(client: Client) -> None:
     send(client, [make_track() for _ in range(7)])
-    assert apply_pending_messages(limit=3) == 3
+    assert apply_pending_messages(limit=3).claimed == 3
     from retain.ingest.tasks import apply_messages
 
     Job.objects.all().delete()
@@ -131,5 +134,5 @@ def test_an_alias_links_the_events_before_it_in_the_same_run(client: Client) -> 
     send(client, [make_track(userId=None, anonymousId="anon-8"), make_track(userId="c-8"),
                   make_alias(previousId="anon-8", userId="c-8"),
                   make_track(userId="c-8")])  # fmt: skip
-    assert apply_pending_messages() == 4
+    assert apply_pending_messages().claimed == 4
     assert Event.objects.filter(customer__external_id="c-8").count() == 3

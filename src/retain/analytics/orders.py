@@ -47,6 +47,7 @@ negative row without such an order, or refunds larger than their order, are refu
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -96,18 +97,31 @@ AFTER_END = "after the observation end"
 
 Refunds = Literal["refuse", "net"]
 
-_CHECKED = {b"retain.orders": b"checked"}
+#: The Arrow tables :func:`completed_orders` checked, by ``id``, in this process only: a weak
+#: reference each, so a table that is gone leaves no entry. Checked-ness never lives in the
+#: data (a file's schema metadata travels with it, and anyone can write it).
+_checked: dict[int, weakref.ref[pa.Table]] = {}
 
 
 def mark_checked(kept: pa.Table) -> pa.Table:
-    """Label an Arrow table of orders that :func:`completed_orders` already checked and
-    filtered, so the analyses run on it (``retain analyze``) do not check it again."""
-    return kept.replace_schema_metadata({**(kept.schema.metadata or {}), **_CHECKED})
+    """Remember that this very Arrow table (the object, not its rows) came out of
+    :func:`completed_orders`, so the analyses run on it (``retain analyze``, the rescoring)
+    do not check it again. Give it only what :func:`completed_orders` returned; any other
+    table, equal or not, is checked as usual."""
+    key = id(kept)
+
+    def forget(reference: weakref.ref[pa.Table]) -> None:
+        if _checked.get(key) is reference:
+            del _checked[key]
+
+    _checked[key] = weakref.ref(kept, forget)
+    return kept
 
 
 def is_checked(orders: Any) -> bool:
-    metadata = orders.schema.metadata if isinstance(orders, pa.Table) else None
-    return bool(metadata) and metadata.get(b"retain.orders") == b"checked"
+    """Whether ``orders`` is a table :func:`mark_checked` was given in this process."""
+    reference = _checked.get(id(orders))
+    return reference is not None and reference() is orders
 
 
 def status_label(status: ir.Value) -> ir.StringValue:

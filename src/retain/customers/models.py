@@ -203,3 +203,20 @@ class DomainEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} #{self.pk}"
+
+
+class RescoringRun(models.Model):
+    """The outcome of one rescoring, so a failure is seen (``/healthz``) rather than only
+    logged: whether it succeeded, why not, and the customers it set aside."""
+
+    finished_at = models.DateTimeField(db_index=True)
+    succeeded = models.BooleanField()
+    reason = models.TextField(blank=True)
+    customers_scored = models.PositiveIntegerField(default=0)
+    customers_skipped = models.PositiveIntegerField(default=0)
+    #: The first customers set aside: ``[{"customer": shop id, "reason": ...}]``.
+    skipped = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        outcome = "ok" if self.succeeded else "failed"
+        return f"rescoring {outcome} at {self.finished_at:%Y-%m-%d %H:%M}"

@@ -17,6 +17,7 @@ from retain.customers.models import (
     Customer,
     Event,
     Order,
+    RescoringRun,
     Score,
     Subscription,
     SurveyAnswer,
@@ -139,3 +140,8 @@ def _matching(query: str, filters: dict[str, str]) -> QuerySet[Customer]:
             lookup = f"score__{name}" if name in SCORE_FILTERS else name
             customers = customers.filter(**{lookup: value})
     return customers
+
+
+def last_rescoring() -> RescoringRun | None:
+    """The last rescoring recorded (``None`` before the first): ``/healthz`` shows it."""
+    return RescoringRun.objects.order_by("-id").first()

@@ -12,6 +12,11 @@ Choices, documented in ``docs/store.md``:
 - The first score of a customer records no event (a change "from nothing" is not news a
   journey should react to); later runs record ``lifecycle.changed`` and ``segment.changed``
   with ``{"from": old, "to": new}``.
+- A customer whose stored orders the analytics cannot use (an amount that is missing, not a
+  number, negative or 10^12 or more; a missing time; stored before the doors checked them) is
+  set aside: reported with the shop's customer and order ids and counted in the summary, and
+  scored like a customer with no counted order (no score) until the order is fixed. The
+  others are scored.
 - Values are stored rounded (probabilities and expected purchases to 6 decimals, CLV to the
   cent), so a rerun on the same orders rewrites nothing.
 """
@@ -19,21 +24,28 @@ Choices, documented in ``docs/store.md``:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import transaction
 from django.utils import timezone
 
 from retain.analytics import completed_orders, lifecycle_stages, rfm_segments
-from retain.analytics.orders import mark_checked
+from retain.analytics.orders import MAX_AMOUNT, mark_checked
+from retain.customers.models import Order, RescoringRun
 from retain.customers.score_sql import STAGED_COLUMNS, write_scores
 from retain.customers.store_tables import read_orders_table
 from retain.errors import DataError
 from retain.scoring import score_customers
+
+logger = logging.getLogger(__name__)
+#: Customers set aside listed on a run's record (all are counted).
+_SKIPPED_SHOWN = 20
 
 #: Decimals kept per stored value.
 _ROUNDING = {
@@ -43,6 +55,14 @@ _ROUNDING = {
     "expected_purchases_365d": 6,
     "clv_12m": 2,
 }
+
+
+@dataclass(frozen=True)
+class SkippedCustomer:
+    """A customer left out of a rescoring: the shop's customer id and why (naming an order)."""
+
+    customer: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,8 @@ class RescoreSummary:
     model: str | None
     seconds: float
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: Customers whose orders could not be used (see :func:`set_aside_unusable`).
+    skipped: tuple[SkippedCustomer, ...] = ()
 
     def lines(self) -> list[str]:
         """The summary as the CLI prints it."""
@@ -70,7 +92,12 @@ class RescoreSummary:
             f"{self.stage_changes:,} lifecycle stage changes, "
             f"{self.segment_changes:,} segment changes",
             f"{self.scores_written:,} scores written, {self.scores_removed:,} removed",
-        ]
+            *(
+                [f"{len(self.skipped):,} customers not scored (their orders cannot be used), "
+                 f"e.g. customer {self.skipped[0].customer!r}: {self.skipped[0].reason}"]
+                if self.skipped else []
+            ),
+        ]  # fmt: skip
 
 
 def rescore_customers(
@@ -80,7 +107,9 @@ def rescore_customers(
     (inclusive; default: the UTC day of ``now``, itself defaulting to the clock).
 
     The writes (scores, removals, events) happen in one transaction (a savepoint inside the
-    caller's): a failure leaves the old scores and no events.
+    caller's): a failure leaves the old scores and no events. Each run, failed or not, is
+    recorded as a :class:`RescoringRun` (``/healthz`` shows the last), and each customer set
+    aside is logged as a warning.
 
     Raises
     ------
@@ -89,6 +118,22 @@ def rescore_customers(
         :func:`retain.scoring.score_customers`); nothing is written.
     """
     now = now or timezone.now()
+    try:
+        summary = _rescore(as_of=as_of, now=now)
+    except DataError as error:
+        RescoringRun.objects.create(finished_at=now, succeeded=False, reason=str(error))
+        raise
+    for skipped in summary.skipped:  # one line each, where the worker's output goes
+        logger.warning("customer %s not scored: %s", skipped.customer, skipped.reason)
+    RescoringRun.objects.create(
+        finished_at=now, succeeded=True, customers_scored=summary.customers_scored,
+        customers_skipped=len(summary.skipped),
+        skipped=[vars(s) for s in summary.skipped[:_SKIPPED_SHOWN]],
+    )  # fmt: skip
+    return summary
+
+
+def _rescore(*, as_of: dt.date | None, now: dt.datetime) -> RescoreSummary:
     day = as_of or now.astimezone(dt.UTC).date()
     started = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -96,6 +141,7 @@ def rescore_customers(
         before=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
     )
     seconds["read"] = time.perf_counter() - started
+    orders, skipped = set_aside_unusable(orders)
     counted = count_orders(orders)
     model = None
     if counted.num_rows:
@@ -116,7 +162,55 @@ def rescore_customers(
         model=model,
         seconds=time.perf_counter() - started,
         stage_seconds=seconds,
+        skipped=skipped,
     )
+
+
+def set_aside_unusable(orders: pa.Table) -> tuple[pa.Table, tuple[SkippedCustomer, ...]]:
+    """``orders`` without the customers who have an order the analytics would refuse (its
+    amount missing, not a number, negative, or :data:`MAX_AMOUNT` or more; its time missing),
+    and those customers, each with the first such order as the reason.
+
+    One such order would otherwise refuse the whole store's rescoring.
+    """
+    amount, ordered_at = orders["amount"], orders["ordered_at"]
+    unusable = pc.fill_null(
+        pc.or_kleene(
+            pc.or_kleene(pc.is_nan(amount), pc.less(amount, 0.0)),
+            pc.greater_equal(pc.abs(amount), MAX_AMOUNT),
+        ),
+        True,  # a missing amount
+    )
+    unusable = pc.or_(unusable, pc.is_null(ordered_at))
+    if not pc.any(unusable).as_py():
+        return orders, ()
+    bad = orders.filter(unusable)
+    customers = set(bad["customer_id"].to_pylist())
+    kept = orders.filter(pc.invert(pc.is_in(orders["customer_id"], pa.array(list(customers)))))
+    # The amounts as read (floats): the ORM would refuse to read the oversized ones again.
+    read = {row["order_id"]: row for row in bad.to_pylist()}
+    skipped: dict[int, SkippedCustomer] = {}
+    for order_pk, customer_pk, external, shop_order in (
+        Order.objects.filter(pk__in=list(read))
+        .order_by("customer__external_id", "external_id")
+        .values_list("pk", "customer_id", "customer__external_id", "external_id")
+    ):
+        if customer_pk not in skipped:
+            row = read[order_pk]
+            why = "its time is missing" if row["ordered_at"] is None else _amount_problem(row)
+            skipped[customer_pk] = SkippedCustomer(external, f"order {shop_order!r}: {why}")
+    return kept, tuple(skipped.values())
+
+
+def _amount_problem(row: dict[str, Any]) -> str:
+    value = row["amount"]
+    if value is None:
+        return "its amount is missing or not a number"
+    if value != value:  # NaN
+        return f"its amount is not a number ({value})"
+    if value < 0:
+        return f"its amount is negative ({value:.2f})"
+    return f"its amount is {MAX_AMOUNT:,.0f} or more ({value:,.2f})"
 
 
 def count_orders(orders: pa.Table) -> pa.Table:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from retain.ingest.models import Message
+from retain.ingest.services import retry_failed_messages
 
 
 class MessageStatusFilter(admin.SimpleListFilter):
@@ -38,6 +40,23 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = (MessageStatusFilter, "type")
     search_fields = ("message_id",)
     readonly_fields = ("payload", "received_at", "timestamp", "applied_at", "error")
+    actions = ("retry",)
+
+    @admin.action(description="Apply the selected failed messages again")
+    def retry(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        """``retain ingest retry`` for the failed messages selected (others are left alone)."""
+        failed = list(
+            queryset.exclude(error="").filter(applied_at__isnull=True)
+            .values_list("message_id", flat=True)
+        )  # fmt: skip
+        with transaction.atomic():
+            result = retry_failed_messages(failed)
+        self.message_user(
+            request,
+            f"{result.claimed} failed message(s) retried: {result.applied} applied, "
+            f"{result.failed} failed again",
+            messages.SUCCESS if not result.failed else messages.WARNING,
+        )
 
     @admin.display(description="error")
     def failure(self, message: Message) -> str:

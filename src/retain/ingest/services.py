@@ -16,7 +16,8 @@ import datetime as dt
 import json
 import logging
 from collections import defaultdict
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db import DataError as DatabaseDataError
@@ -35,7 +36,17 @@ from retain.customers.services import (
     resolve_customer,
     resolve_customers,
 )
-from retain.errors import DataError, RetainError
+from retain.errors import DataError, NotFound, RetainError
+from retain.ingest.message_checks import (
+    AMOUNT_PROPERTIES,
+    MESSAGE_ID_LENGTH,
+    ORDER_COMPLETED,
+    ORDER_REFUNDED,
+    amount_problems,
+    parse_time,
+    time_problem,
+    value_problems,
+)
 from retain.ingest.models import Message
 from retain.worker.services import enqueue
 
@@ -47,13 +58,13 @@ MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 APPLY_JOB = "ingest.apply_messages"
 #: Messages applied per job run (one transaction); a full run enqueues the next.
 APPLY_BATCH = 500
-ORDER_COMPLETED = "Order Completed"
-ORDER_REFUNDED = "Order Refunded"
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 _SHOWN_PROBLEMS = 20
-#: What makes a message unappliable (kept as its error); other errors fail the whole job.
-_APPLY_ERRORS = (RetainError, ValueError, TypeError, ArithmeticError, IntegrityError,
-                 DatabaseDataError)  # fmt: skip
+#: A message's own fault (kept as its error); any other exception is a bug and fails the
+#: whole job, which the queue retries.
+_APPLY_ERRORS = (RetainError, IntegrityError, DatabaseDataError)
+#: Reading a stored row fails on values Python cannot hold (a time beyond year 9999).
+_READ_ERRORS = (DatabaseDataError, ValueError, OverflowError)
 #: Rows per INSERT: 6 parameters each stays under SQLite's 32,766 and PostgreSQL's 65,535.
 _ROWS_PER_INSERT = 4000
 #: A checked message as stored: messageId, type, payload JSON, receivedAt, corrected time.
@@ -155,8 +166,8 @@ def _problems_of(message: Any) -> list[tuple[str, str]]:
     message_id = message.get("messageId")
     if not isinstance(message_id, str) or not message_id.strip():
         found.append(("messageId", "messageId is required (a non-empty string)"))
-    elif len(message_id) > 200:
-        found.append(("messageId", "messageId is longer than 200 characters"))
+    elif len(message_id) > MESSAGE_ID_LENGTH:
+        found.append(("messageId", f"messageId is longer than {MESSAGE_ID_LENGTH} characters"))
     if kind == "alias":
         for field in ("userId", "previousId"):
             if not _is_id(message.get(field)):
@@ -170,7 +181,7 @@ def _problems_of(message: Any) -> list[tuple[str, str]]:
     for field in _OBJECT_FIELDS:
         if message.get(field) is not None and not isinstance(message[field], dict):
             found.append((field, f"{field} must be an object"))
-    return found
+    return found or value_problems(message)
 
 
 def _row(message: dict[str, Any], *, batch_sent_at: Any, received_at: dt.datetime) -> MessageRow:
@@ -180,7 +191,13 @@ def _row(message: dict[str, Any], *, batch_sent_at: Any, received_at: dt.datetim
     original = message.get("timestamp")
     timestamp = _time(original, "timestamp") if original is not None else received_at
     if sent_at is not None and original is not None:
-        timestamp += received_at - _time(sent_at, "sentAt")
+        try:
+            timestamp += received_at - _time(sent_at, "sentAt")
+        except OverflowError:
+            raise DataError("timestamp corrected by sentAt falls outside years 1-9999",
+                            field="timestamp", example=original) from None  # fmt: skip
+    if problem := time_problem(timestamp, "timestamp (corrected by sentAt)"):
+        raise DataError(problem, field="timestamp", example=original)
     text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
     return message["messageId"], message["type"], text, received_at, timestamp
 
@@ -188,11 +205,12 @@ def _row(message: dict[str, Any], *, batch_sent_at: Any, received_at: dt.datetim
 def _time(value: Any, field: str) -> dt.datetime:
     if not isinstance(value, str):
         raise DataError(f"{field} must be an ISO 8601 string", field=field, example=value)
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise DataError(f"{field} is not an ISO 8601 time", field=field, example=value) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    moment = parse_time(value)
+    if moment is None:
+        raise DataError(f"{field} is not an ISO 8601 time", field=field, example=value)
+    if problem := time_problem(moment, field):
+        raise DataError(problem, field=field, example=value)
+    return moment
 
 
 def _refusal(problems: dict[str, list[dict[str, Any]]], *, total: int) -> DataError:
@@ -222,46 +240,100 @@ def _short(value: Any) -> str:
     return repr(value)[:80]
 
 
-def apply_pending_messages(*, limit: int = APPLY_BATCH, now: dt.datetime | None = None) -> int:
-    """Apply up to ``limit`` pending messages in arrival order; the number claimed.
+@dataclass(frozen=True)
+class ApplyResult:
+    """What one run of :func:`apply_pending_messages` did: messages claimed, applied and
+    failed (each failed one keeps its reason in ``Message.error``)."""
 
-    Each message runs in a savepoint: one that fails keeps its error (and is not claimed
-    again) while the others go on. Plain events are inserted together, and a customer
-    already resolved in this run is not looked up again. Run inside the job's transaction,
-    so the effects and the applied marks commit together. Claimed with ``SKIP LOCKED`` on
-    PostgreSQL, so two workers never apply the same message.
+    claimed: int
+    applied: int
+    failed: int
+
+
+def apply_pending_messages(
+    *, limit: int = APPLY_BATCH, now: dt.datetime | None = None
+) -> ApplyResult:
+    """Apply up to ``limit`` pending messages in arrival order.
+
+    A message that is at fault (the door's checks fail on what is stored, a row it cannot be
+    read as, a :class:`RetainError` or a database refusal while applying it) is marked failed
+    with its reason and logged, and the others go on; any other exception is a bug and fails
+    the whole run, which the queue retries. Plain events are inserted together, and a
+    customer already resolved in this run is not looked up again. Run inside the job's
+    transaction, so the effects and the applied marks commit together. Claimed with ``SKIP
+    LOCKED`` on PostgreSQL, so two workers never apply the same message.
     """
-    now = now or timezone.now()
-    pending = list(
+    claimed = list(
         Message.objects.select_for_update(skip_locked=True)
         .filter(applied_at__isnull=True, error="")
-        .order_by("id")[:limit]
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
     )
-    applied, failed = [], []
-    events: list[dict[str, Any]] = []  # plain events, inserted together
-    # The users of plain events resolved together up front (a new user costs one insert, not
-    # six queries), except those another kind of call in this run may link or alias first.
-    linked = {
-        _text(m.payload.get(key)) for m in pending if not _is_plain_event(m)
-        for key in ("userId", "previousId")
-    }  # fmt: skip
-    customers: dict[str, Customer] = resolve_customers(
-        {
-            user_id
-            for m in pending
-            if _is_plain_event(m) and not m.payload.get("anonymousId")
-            and (user_id := _text(m.payload.get("userId"))) and user_id not in linked
-        }
-    )  # fmt: skip
+    return _apply(claimed, now=now or timezone.now())
+
+
+def count_failed_messages() -> int:
+    """How many tracking messages failed and wait for a fix (``retain ingest retry``)."""
+    return Message.objects.exclude(error="").filter(applied_at__isnull=True).count()
+
+
+def retry_failed_messages(
+    message_ids: list[str] | None = None, *, now: dt.datetime | None = None
+) -> ApplyResult:
+    """Apply failed messages again, after a fix: those with the given ``messageId``s, or
+    every failed one (``None``), in arrival order; one that fails again keeps its new reason.
+
+    :class:`NotFound` names the ids that are not stored; :class:`DataError` those that did
+    not fail (applied, or still pending). Nothing is retried then.
+    """
+    failed = Message.objects.select_for_update().exclude(error="").filter(applied_at__isnull=True)
+    if message_ids is not None:
+        wanted = set(message_ids)
+        found = dict(
+            Message.objects.filter(message_id__in=wanted).values_list("message_id", "error")
+        )
+        if unknown := sorted(wanted - found.keys()):
+            raise NotFound(f"no tracking message {', '.join(map(repr, unknown))}",
+                           message_ids=unknown)  # fmt: skip
+        if not_failed := sorted(m for m, error in found.items() if not error):
+            raise DataError(
+                f"{len(not_failed)} message(s) did not fail, e.g. {not_failed[0]!r}; only "
+                "failed messages are retried",
+                field="messageId", bad_rows=len(not_failed), example=not_failed[0],
+            )  # fmt: skip
+        failed = failed.filter(message_id__in=wanted)
+    pks = list(failed.order_by("id").values_list("pk", flat=True))
+    Message.objects.filter(pk__in=pks).update(error="")
+    now = now or timezone.now()
+    totals = [0, 0, 0]
+    for start in range(0, len(pks), APPLY_BATCH):
+        result = _apply(pks[start : start + APPLY_BATCH], now=now)
+        totals = [totals[0] + result.claimed, totals[1] + result.applied,
+                  totals[2] + result.failed]  # fmt: skip
+    return ApplyResult(*totals)
+
+
+def _apply(claimed: list[int], *, now: dt.datetime) -> ApplyResult:
+    """Apply the messages ``claimed`` (their keys, in arrival order)."""
+    failed: dict[int, tuple[str, str]] = {}  # pk -> (messageId, reason)
+    pending = []
+    for message in _load(claimed, failed):
+        if problems := _stored_problems(message):
+            field, problem = problems[0]
+            failed[message.pk] = (message.message_id, f"DataError: {field}: {problem}")
+        else:
+            pending.append(message)
+    applied: list[int] = []
+    events: list[tuple[Message, dict[str, Any]]] = []  # plain events, inserted together
+    customers = _resolve_plain_users(pending)
     for message in pending:
         plain = _is_plain_event(message)
         if not plain:  # what it does may depend on the events before it (an alias links them)
-            record_events(events)
+            _record_events(events, applied, failed)
             events = []
         user_id = _text(message.payload.get("userId"))
         if plain and user_id in customers and not message.payload.get("anonymousId"):
-            events.append(_event_of(message, customers[user_id]))
-            applied.append(message.pk)
+            events.append((message, _event_of(message, customers[user_id])))
             continue
         try:
             with transaction.atomic():
@@ -272,21 +344,98 @@ def apply_pending_messages(*, limit: int = APPLY_BATCH, now: dt.datetime | None 
                 else:
                     apply_message(message)
         except _APPLY_ERRORS as error:
-            message.error = f"{type(error).__name__}: {error}"[:2000] or type(error).__name__
-            failed.append(message)
+            failed[message.pk] = (message.message_id, _reason(error))
             continue
         if plain:
-            events.append(_event_of(message, customer))
+            events.append((message, _event_of(message, customer)))
             if user_id and customer is not None:
                 customers[user_id] = customer
-        applied.append(message.pk)
-    record_events(events)
+        else:
+            applied.append(message.pk)
+    _record_events(events, applied, failed)
     Message.objects.filter(pk__in=applied).update(applied_at=now)
-    for message in failed:
-        message.save(update_fields=["error"])
+    for pk, (message_id, reason) in failed.items():
+        Message.objects.filter(pk=pk).update(error=reason)
         # One line per message, so a failed event is seen where the worker's output goes.
-        logger.warning("tracking message %s not applied: %s", message.message_id, message.error)
-    return len(pending)
+        logger.warning("tracking message %s not applied: %s", message_id, reason)
+    if failed:
+        logger.warning("%d of %d tracking messages failed", len(failed), len(claimed))
+    return ApplyResult(claimed=len(claimed), applied=len(applied), failed=len(failed))
+
+
+def _stored_problems(message: Message) -> list[tuple[str, str]]:
+    """The door's checks on a stored message (kept before a check existed, or written by
+    hand), and a stored time that reads as none (SQLite keeps any text)."""
+    if message.timestamp is None:
+        return [("timestamp", f"the stored time of {message.message_id!r} is not a time")]
+    return _problems_of(message.payload)
+
+
+def _reason(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:2000] or type(error).__name__
+
+
+def _load(pks: list[int], failed: dict[int, tuple[str, str]]) -> list[Message]:
+    """The claimed messages; when one cannot be read (a stored time beyond year 9999), each
+    is read alone and the unreadable ones are recorded in ``failed``."""
+    try:
+        with transaction.atomic():
+            return list(Message.objects.filter(pk__in=pks).order_by("id"))
+    except _READ_ERRORS:
+        pass
+    loaded = []
+    for pk in pks:
+        try:
+            with transaction.atomic():
+                loaded.append(Message.objects.get(pk=pk))
+        except _READ_ERRORS as error:
+            message_id = Message.objects.filter(pk=pk).values_list("message_id", flat=True)[0]
+            failed[pk] = (message_id, f"unreadable as stored: {_reason(error)}")
+    return loaded
+
+
+def _resolve_plain_users(pending: list[Message]) -> dict[str, Customer]:
+    """The users of plain events resolved together up front (a new user costs one insert, not
+    six queries), except those another kind of call in this run may link or alias first. If
+    one of them cannot be stored, none is resolved here (each is then resolved alone)."""
+    linked = {
+        _text(m.payload.get(key)) for m in pending if not _is_plain_event(m)
+        for key in ("userId", "previousId")
+    }  # fmt: skip
+    users = {
+        user_id
+        for m in pending
+        if _is_plain_event(m) and not m.payload.get("anonymousId")
+        and (user_id := _text(m.payload.get("userId"))) and user_id not in linked
+    }  # fmt: skip
+    try:
+        with transaction.atomic():
+            return resolve_customers(users)
+    except _APPLY_ERRORS:
+        return {}
+
+
+def _record_events(
+    events: list[tuple[Message, dict[str, Any]]],
+    applied: list[int],
+    failed: dict[int, tuple[str, str]],
+) -> None:
+    """Insert the plain events together; if the insert is refused, each alone, so only the
+    messages whose event the store refuses are failed."""
+    try:
+        with transaction.atomic():
+            record_events([event for _, event in events])
+    except _APPLY_ERRORS:
+        for message, event in events:
+            try:
+                with transaction.atomic():
+                    record_events([event])
+            except _APPLY_ERRORS as error:
+                failed[message.pk] = (message.message_id, _reason(error))
+            else:
+                applied.append(message.pk)
+    else:
+        applied.extend(message.pk for message, _ in events)
 
 
 def _is_plain_event(message: Message) -> bool:
@@ -350,18 +499,11 @@ def _order_id(properties: dict[str, Any]) -> str:
 
 
 def _amount(properties: dict[str, Any]) -> Decimal:
-    value = next((properties[name] for name in ("total", "revenue", "value")
-                  if properties.get(name) is not None), None)  # fmt: skip
-    if value is None or isinstance(value, bool):
-        raise DataError("properties.total (or revenue) is required", field="properties.total")
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise DataError("properties.total is not a number", field="properties.total",
-                        example=value) from None  # fmt: skip
-    if not amount.is_finite():
-        raise DataError("properties.total is not a number", field="properties.total")
-    return amount
+    if problems := amount_problems(properties):
+        field, problem = problems[0]
+        raise DataError(problem, field=field)
+    value = next(properties[name] for name in AMOUNT_PROPERTIES if properties.get(name) is not None)
+    return Decimal(str(value).strip()).quantize(Decimal("0.01"))
 
 
 def _event_name(payload: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ def apply_messages(*, limit: int = APPLY_BATCH) -> int:
     A full run leaves more behind, so it enqueues its continuation (without the unique key:
     this run still holds it while its transaction lasts), keeping each transaction short.
     """
-    claimed = apply_pending_messages(limit=limit)
+    claimed = apply_pending_messages(limit=limit).claimed
     if claimed >= limit:
         enqueue(APPLY_JOB, limit=limit)
     return claimed

@@ -125,6 +125,8 @@ def _json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise DataError(f"the body is not valid JSON: {error}", field="(body)") from None
+    except RecursionError:  # before the door's own depth limit can name the field
+        raise DataError("the body is nested too deeply", field="(body)") from None
 
 
 def _key_from_header(request: HttpRequest) -> str | None:

@@ -8,15 +8,34 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found
 
+from retain.customers.queries import last_rescoring
+from retain.ingest.services import count_failed_messages
 from retain.problems import problem
 from retain.server.api import api
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """For load balancers and probes: up, and the store answers."""
+    """For load balancers and probes: up, and the store answers (200 while it does). Also
+    what needs a person: tracking messages that failed (``retain ingest retry`` after a fix)
+    and whether the last rescoring failed, with its reason."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok", "database": connection.vendor})
+    run = last_rescoring()
+    rescoring = None
+    if run is not None:
+        rescoring = {
+            "failed": not run.succeeded, "at": run.finished_at.isoformat(),
+            "reason": run.reason, "customers_scored": run.customers_scored,
+            "customers_skipped": run.customers_skipped,
+        }  # fmt: skip
+    return JsonResponse(
+        {
+            "status": "ok",
+            "database": connection.vendor,
+            "failed_messages": count_failed_messages(),
+            "last_rescoring": rescoring,
+        }
+    )
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
