@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -130,6 +132,13 @@ def _serve(args: argparse.Namespace) -> None:
     from retain.server.commands import serve
 
     def announce(jobs: str) -> None:
+        from retain.server.config import unshared_key_warning
+
+        warning = unshared_key_warning(
+            os.environ.get("DATABASE_URL"), os.environ.get("RETAIN_SECRET_KEY")
+        )
+        if warning:
+            logging.getLogger("retain.server").warning(warning)
         where = f"http://{args.host}:{args.port}/"
         print(f"retain serving on {where}; {jobs} (Ctrl-C stops)", file=sys.stderr, flush=True)
 

@@ -37,6 +37,7 @@ TITLES = {
     409: "Conflict",
     413: "Payload too large",
     422: "Unprocessable",
+    429: "Too many requests",
     500: "Server error",
 }
 

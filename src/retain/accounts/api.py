@@ -23,19 +23,11 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from ninja import Router, Schema
 from ninja.security import APIKeyCookie, HttpBearer
-from ninja.utils import check_csrf
 
-from retain.accounts.auth import Caller, caller_of
+from retain.accounts.auth import Caller, caller_of, require_csrf
+from retain.accounts.throttle import Throttled, client_address, login_throttle
 from retain.errors import PermissionDenied
-
-
-def require_csrf(request: HttpRequest) -> None:
-    """Django's CSRF check for cookie-authenticated writes; :class:`PermissionDenied` (403)."""
-    if check_csrf(request) is not None:
-        raise PermissionDenied(
-            "CSRF check failed: send the token from GET /api/v1/auth/csrf as X-CSRFToken",
-            status=403,
-        )
+from retain.problems import problem_from
 
 
 class BearerKey(HttpBearer):
@@ -64,10 +56,7 @@ class SessionUser(APIKeyCookie):
         super().__init__(csrf=True)
 
     def __call__(self, request: HttpRequest) -> Caller:
-        caller = caller_of(request, scope=self.scope)
-        if caller.user is not None:
-            require_csrf(request)
-        return caller
+        return caller_of(request, scope=self.scope)  # checks the CSRF token of a write
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Caller:
         return caller_of(request, scope=self.scope)
@@ -108,8 +97,18 @@ def csrf(request: HttpRequest) -> dict[str, str]:
 
 @router.post("/login", response=UserOut, auth=None)
 def login(request: HttpRequest, credentials: LoginIn) -> Any:
-    """Sign in with a username and password; the session cookie authenticates what follows."""
+    """Sign in with a username and password; the session cookie authenticates what follows.
+
+    After too many wrong passwords for the account or from the address, refused with 429
+    and ``Retry-After`` for a while, even with the right password (see
+    :mod:`retain.accounts.throttle`)."""
     require_csrf(request)
+    try:
+        login_throttle.check(credentials.username, client_address(request))
+    except Throttled as error:
+        response = problem_from(error)
+        response["Retry-After"] = str(error.retry_after)
+        return response
     user = django_auth.authenticate(
         request, username=credentials.username, password=credentials.password
     )

@@ -1,6 +1,8 @@
 """How a request proves who it is: ``Authorization: Bearer KEY`` or a signed-in user.
 
 A key must carry the route's scope; a user's role grants scopes (:data:`ROLE_SCOPES`).
+A signed-in user's request with an unsafe method must carry the CSRF token: a browser
+attaches the session cookie by itself, so without the token any page could write as them.
 """
 
 from __future__ import annotations
@@ -8,10 +10,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.http import HttpRequest
+from ninja.utils import check_csrf
 
 from retain.accounts.models import ApiKey, User
 from retain.accounts.services import authenticate_api_key
 from retain.errors import PermissionDenied
+
+#: Methods that only read; every other one changes something and needs the CSRF token.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+CSRF_DETAIL = "CSRF check failed: send the token from GET /api/v1/auth/csrf as X-CSRFToken"
+
+
+def require_csrf(request: HttpRequest) -> None:
+    """Django's CSRF check for cookie-authenticated writes; :class:`PermissionDenied` (403)."""
+    if check_csrf(request) is not None:
+        raise PermissionDenied(CSRF_DETAIL, status=403)
+
+
+def needs_csrf(request: HttpRequest) -> bool:
+    """A write by a signed-in user without an API key: the session cookie is what proves it."""
+    if request.method in SAFE_METHODS or request.headers.get("Authorization"):
+        return False
+    user = getattr(request, "user", None)
+    return user is not None and user.is_authenticated
 
 
 @dataclass(frozen=True)
@@ -24,7 +45,9 @@ class Caller:
 
 
 def caller_of(request: HttpRequest, *, scope: str) -> Caller:
-    """The caller if allowed ``scope``; :class:`PermissionDenied` (401/403) otherwise."""
+    """The caller if allowed ``scope``; :class:`PermissionDenied` (401/403) otherwise.
+
+    A signed-in user writing (an unsafe method) must also pass the CSRF check."""
     header = request.headers.get("Authorization", "")
     if header:
         kind, _, credential = header.partition(" ")
@@ -42,5 +65,7 @@ def caller_of(request: HttpRequest, *, scope: str) -> Caller:
             raise PermissionDenied(
                 f"the {user.role} role lacks the {scope!r} scope", scope=scope, status=403
             )
+        if needs_csrf(request):
+            require_csrf(request)
         return Caller(scopes=user.scopes, user=user)
     raise PermissionDenied("sign in or send 'Authorization: Bearer <API key>'", status=401)

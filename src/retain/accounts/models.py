@@ -48,3 +48,17 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}, {', '.join(self.scopes)})"
+
+
+class LoginFailure(models.Model):
+    """One wrong password, kept for the throttle's window (see :mod:`retain.accounts.throttle`).
+
+    In the database, not in memory, so that every server process counts the same failures.
+    """
+
+    username = models.CharField(max_length=150, db_index=True)
+    address = models.CharField(max_length=64, db_index=True)
+    at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address or 'unknown'} at {self.at:%Y-%m-%d %H:%M:%S}"

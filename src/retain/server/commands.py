@@ -156,6 +156,9 @@ def serve(
             log_level="warning",
             lifespan="off",
             access_log=False,
+            # X-Forwarded-* are believed by retain.server.security, from RETAIN_TRUSTED_PROXIES
+            # only; uvicorn's own handling would trust any local process.
+            proxy_headers=False,
         )
 
 

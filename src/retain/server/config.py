@@ -27,11 +27,47 @@ SQLITE_PRAGMAS = (
 POOL_SIZE = int(os.environ.get("RETAIN_DB_POOL_SIZE", "8"))
 
 
+#: The workspace holds customers' data and the secret key: only its owner may read it.
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+
+
 def workspace() -> Path:
-    """The workspace folder (``RETAIN_HOME``, default ``./retain-data``), created if missing."""
+    """The workspace folder (``RETAIN_HOME``, default ``./retain-data``), created if missing,
+    for its owner only (0700)."""
     home = Path(os.environ.get("RETAIN_HOME", "retain-data")).resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    home.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        home.mkdir(mode=FOLDER_MODE)
+    except FileExistsError:
+        pass
+    else:
+        home.chmod(FOLDER_MODE)  # mkdir's mode is narrowed by the umask, never widened
     return home
+
+
+def create_private_file(path: Path, content: bytes = b"") -> bool:
+    """Create ``path`` with ``content``, readable by its owner only (0600) from its first
+    moment; whether this call created it (``False``: it existed, left as it is).
+
+    The content goes to a private temporary file first, then is linked to ``path``, which
+    fails if the name is taken: another process never sees a half-written file.
+    """
+    if path.exists():
+        return False
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
 
 
 def database(url: str | None, home: Path) -> dict[str, Any]:
@@ -62,6 +98,10 @@ def database(url: str | None, home: Path) -> dict[str, Any]:
 
 
 def sqlite(path: Path) -> dict[str, Any]:
+    """The settings of the SQLite file at ``path``, created empty for its owner only (0600)
+    if missing: SQLite gives its ``-wal`` and ``-shm`` files the database file's mode."""
+    if path.parent.is_dir():
+        create_private_file(path)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
@@ -76,7 +116,21 @@ def secret_key(home: Path) -> str:
     if key := os.environ.get("RETAIN_SECRET_KEY"):
         return key
     path = home / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-        path.chmod(0o600)
+    create_private_file(path, secrets.token_urlsafe(50).encode())
     return path.read_text(encoding="utf-8").strip()
+
+
+def unshared_key_warning(url: str | None, key: str | None) -> str | None:
+    """What to warn of when servers on one PostgreSQL database each keep their own key.
+
+    Without ``RETAIN_SECRET_KEY`` each workspace generates its own secret key, so two servers
+    on one database sign sessions and CSRF tokens differently: a user signed in through one is
+    a stranger to the other (a load balancer would sign people out at random).
+    """
+    if key or not url or urlsplit(url).scheme not in ("postgres", "postgresql"):
+        return None
+    return (
+        "RETAIN_SECRET_KEY is not set: this server signs sessions with the key of its own "
+        "workspace, so other servers on this PostgreSQL database do not accept its sessions; "
+        "give every server the same RETAIN_SECRET_KEY"
+    )

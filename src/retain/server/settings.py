@@ -8,6 +8,21 @@ from retain.server.config import database, secret_key, workspace
 
 HOME = workspace()
 SECRET_KEY = secret_key(HOME)
+#: Proxies (addresses or networks, comma-separated) whose X-Forwarded-For and
+#: X-Forwarded-Proto are believed; nobody else's are.
+RETAIN_TRUSTED_PROXIES = os.environ.get("RETAIN_TRUSTED_PROXIES", "")
+#: Served over TLS (by uvicorn or by a proxy in front): every request counts as HTTPS.
+RETAIN_HTTPS = os.environ.get("RETAIN_HTTPS") == "1"
+# retain.server.security sets or drops X-Forwarded-Proto (RETAIN_HTTPS, trusted proxies);
+# Django reads it. Over HTTPS: HSTS for a year, and Secure session and CSRF cookies.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = 365 * 24 * 3600
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = RETAIN_HTTPS
+#: Failed sign-ins per account or per address within the window before both doors lock.
+RETAIN_LOGIN_LIMIT = int(os.environ.get("RETAIN_LOGIN_LIMIT", "10"))
+RETAIN_LOGIN_WINDOW_MINUTES = int(os.environ.get("RETAIN_LOGIN_WINDOW_MINUTES", "15"))
 DEBUG = os.environ.get("RETAIN_DEBUG") == "1"
 ALLOWED_HOSTS = os.environ.get("RETAIN_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 
@@ -25,12 +40,17 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "retain.server.middleware.ReturnConnectionsMiddleware",
+    "retain.server.security.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "retain.server.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the session and the user are known: every API write by a session needs the token.
+    "retain.server.security.ApiCsrfMiddleware",
+    "retain.server.security.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
