@@ -199,9 +199,21 @@ def _keys_create(args: argparse.Namespace) -> None:
     from retain.server.commands import create_key
 
     scopes = [scope.strip() for scope in args.scopes.split(",") if scope.strip()]
-    plain = create_key(args.name, scopes)
-    print(f"API key {args.name!r} with scopes {', '.join(sorted(set(scopes)))}; keep it safe:")
+    key, plain = create_key(args.name, scopes, expires_in_days=args.expires_in)
+    lifetime = f"expires on {_minute(key.expires_at)}" if key.expires_at else "never expires"
+    print(f"API key {key.name!r} with scopes {', '.join(key.scopes)} ({lifetime}); keep it safe:")
     print(plain)
+
+
+def _days(text: str) -> int:
+    """An argument that must be a whole number of days, at least 1."""
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days (1 or more)")
+    return days
 
 
 def _import(args: argparse.Namespace) -> None:
@@ -226,10 +238,11 @@ def _keys_list(args: argparse.Namespace) -> None:
     if not keys:
         print("no API keys yet; create one with `retain keys create NAME --scopes read`")
         return
-    rows = [("name", "prefix", "scopes", "created", "last used", "revoked")]
+    rows = [("name", "prefix", "scopes", "created", "expires", "last used", "revoked")]
     rows += [
         (key.name, key.prefix, ",".join(key.scopes), _minute(key.created_at),
-         _minute(key.last_used_at, "never"), _minute(key.revoked_at, "-"))
+         _minute(key.expires_at, "never"), _minute(key.last_used_at, "never"),
+         _minute(key.revoked_at, "-"))
         for key in keys
     ]  # fmt: skip
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
@@ -346,9 +359,13 @@ def build_parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="create an API key; it is printed on the last line")
     create.add_argument("name")
     create.add_argument("--scopes", required=True, help="comma-separated: track,read,import,write")
+    create.add_argument(
+        "--expires-in", type=_days, metavar="DAYS",
+        help="refuse the key after this many days (default: it lives until revoked)",
+    )  # fmt: skip
     create.set_defaults(handler=_keys_create)
     listing = keys.add_parser(
-        "list", help="every key: name, prefix, scopes, created, last used, revoked"
+        "list", help="every key: name, prefix, scopes, created, expires, last used, revoked"
     )
     listing.set_defaults(handler=_keys_list)
     revoke = keys.add_parser("revoke", help="revoke a key at once, by its name or prefix")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from retain.accounts.models import ApiKey
+from retain.accounts.models import ApiKey, Role
 from retain.accounts.services import authenticate_api_key, create_api_key, revoke_api_key
 from retain.errors import PermissionDenied, RuleViolation
-from tests.accounts.builders import make_api_key
+from tests.accounts.builders import make_api_key, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +61,27 @@ def test_an_admin_user_may_use_the_django_admin_and_an_agent_may_not() -> None:
     assert not agent.is_staff and agent.scopes == {"read"}
     with pytest.raises(RuleViolation, match="role must be one of"):
         create_user("bob", password="a long passphrase", role="owner")
+
+
+@pytest.mark.parametrize(
+    ("role", "flags"),
+    [("admin", (True, True)), ("analyst", (False, False)), ("agent", (False, False))],
+)
+def test_a_role_sets_the_django_flags_of_a_user(role: str, flags: tuple[bool, bool]) -> None:
+    from retain.accounts.services import set_role
+
+    admin = make_user(role=Role.ADMIN, is_staff=True, is_superuser=True)
+    agent = make_user(role=Role.AGENT)
+    for user in (admin, agent):
+        set_role(user, role).save()
+        user.refresh_from_db()
+        assert (user.role, user.is_staff, user.is_superuser) == (role, *flags)
+
+
+def test_an_unknown_role_changes_nothing() -> None:
+    from retain.accounts.services import set_role
+
+    admin = make_user(role=Role.ADMIN, is_staff=True, is_superuser=True)
+    with pytest.raises(RuleViolation, match="role must be one of admin, analyst, agent"):
+        set_role(admin, "owner")
+    assert (admin.role, admin.is_staff, admin.is_superuser) == ("admin", True, True)

@@ -114,9 +114,12 @@ def test_a_key_created_first_is_listed_and_revoked(tmp_path: Path) -> None:
     created = run_retain(["keys", "create", "shop", "--scopes", "track,read"], environment)
     prefix = created.out.strip().splitlines()[-1].split("_")[1]
     listed = run_retain(["keys", "list"], environment).out.splitlines()
-    assert listed[0].split() == ["name", "prefix", "scopes", "created", "last", "used", "revoked"]
+    assert listed[0].split() == [
+        "name", "prefix", "scopes", "created", "expires", "last", "used", "revoked"
+    ]  # fmt: skip
     assert re.fullmatch(
-        rf"shop +{prefix} +read,track +\d{{4}}-\d\d-\d\d \d\d:\d\d UTC +never +-", listed[1]
+        rf"shop +{prefix} +read,track +\d{{4}}-\d\d-\d\d \d\d:\d\d UTC +never +never +-",
+        listed[1],
     ), listed
     revoked = run_retain(["keys", "revoke", prefix], environment)
     assert re.fullmatch(

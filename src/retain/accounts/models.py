@@ -42,6 +42,8 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     #: When the key last proved a request, to the minute (see ``LAST_USED_PRECISION``).
     last_used_at = models.DateTimeField(null=True, blank=True)
+    #: From this moment the key is refused (``None``: it lives until revoked).
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "API key"

@@ -36,14 +36,30 @@ def create_user(username: str, *, password: str, role: str) -> User:
         raise RuleViolation(f"password: {' '.join(error.messages)}", field="password") from None
     if User.objects.filter(username=username).exists():
         raise Conflict(f"a user named {username!r} exists already", field="username")
+    user = User(username=username)
+    user.set_password(password)
+    set_role(user, role)
+    user.save()
+    return user
+
+
+def set_role(user: User, role: str) -> User:
+    """Give ``user`` the role ``role`` and the Django flags that go with it (not saved).
+
+    The role is the one place a user's power is decided: ``is_staff`` and ``is_superuser``
+    follow it (an admin has both, anyone else neither), so demoting an admin also takes the
+    Django admin away, whichever door (the CLI, the admin's user form) made the change.
+    """
+    if role not in Role.values:
+        raise RuleViolation(f"role must be one of {', '.join(Role.values)}", field="role")
     admin = role == Role.ADMIN
-    return User.objects.create_user(
-        username=username, password=password, role=role, is_staff=admin, is_superuser=admin
-    )
+    user.role, user.is_staff, user.is_superuser = role, admin, admin
+    return user
 
 
-def create_api_key(name: str, *, scopes: Iterable[str]) -> tuple[ApiKey, str]:
-    """A new key and its plain text, which is shown once and never stored."""
+def checked_scopes(scopes: Iterable[str]) -> list[str]:
+    """``scopes`` sorted without repeats; :class:`RuleViolation` when one is unknown or none
+    is given (a key that may do nothing is a mistake)."""
     wanted = sorted(set(scopes))
     unknown = [scope for scope in wanted if scope not in SCOPES]
     if unknown or not wanted:
@@ -51,11 +67,41 @@ def create_api_key(name: str, *, scopes: Iterable[str]) -> tuple[ApiKey, str]:
             f"scopes must be some of {', '.join(SCOPES)}; got {', '.join(wanted) or 'none'}",
             scopes=wanted,
         )
+    return wanted
+
+
+def expiry_after(days: int, *, now: dt.datetime | None = None) -> dt.datetime:
+    """When a key made ``now`` (default: the clock) expires if it lives ``days`` days;
+    :class:`RuleViolation` unless ``days`` is at least 1."""
+    if days < 1:
+        raise RuleViolation(f"a key must live at least 1 day; got {days}", field="expires_in")
+    return (now or timezone.now()) + dt.timedelta(days=days)
+
+
+def create_api_key(
+    name: str,
+    *,
+    scopes: Iterable[str],
+    expires_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """A new key and its plain text, which is shown once and never stored.
+
+    A key with ``expires_at`` is refused from that moment on (:func:`authenticate_api_key`);
+    one that would be born expired (``expires_at`` not after ``now``) is a
+    :class:`RuleViolation`.
+    """
+    wanted = checked_scopes(scopes)
+    if expires_at is not None and expires_at <= (now or timezone.now()):
+        raise RuleViolation(
+            f"a key cannot expire in the past: {_moment(expires_at)}", field="expires_at"
+        )
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
-        name=name, prefix=prefix, secret_hash=_digest(secret), scopes=wanted
-    )
+        name=name, prefix=prefix, secret_hash=_digest(secret), scopes=wanted,
+        expires_at=expires_at,
+    )  # fmt: skip
     return key, f"{_PREFIX}{prefix}_{secret}"
 
 
@@ -65,14 +111,20 @@ def authenticate_api_key(
     """The live key behind ``plain`` if it has ``scope``; else :class:`PermissionDenied`.
 
     A key that proves a request has its ``last_used_at`` brought up to ``now`` (default: the
-    clock) when it is older than :data:`LAST_USED_PRECISION`.
+    clock) when it is older than :data:`LAST_USED_PRECISION`. A key past its ``expires_at``
+    is refused with the day it expired, so whoever holds it knows to ask for a new one.
     """
     key = _find(plain or "")
     if key is None:
         raise PermissionDenied("invalid or revoked API key")
+    now = now or timezone.now()
+    if key.expires_at is not None and key.expires_at <= now:
+        raise PermissionDenied(
+            f"API key {key.name!r} (prefix {key.prefix}) expired on {_moment(key.expires_at)}",
+            expired_at=_moment(key.expires_at),
+        )
     if scope not in key.scopes:
         raise PermissionDenied(f"this API key lacks the {scope!r} scope", scope=scope)
-    now = now or timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_PRECISION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
@@ -112,6 +164,11 @@ def revoke_api_key(name_or_prefix: str, *, now: dt.datetime | None = None) -> Ap
         key.revoked_at = now or timezone.now()
         key.save(update_fields=["revoked_at"])
     return key
+
+
+def _moment(moment: dt.datetime) -> str:
+    """A time as people read it in a message: UTC, to the minute."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _find(plain: str) -> ApiKey | None:

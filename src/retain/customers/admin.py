@@ -1,3 +1,5 @@
+"""The Django admin of the customers' tables."""
+
 from django.contrib import admin
 
 from retain.customers import models
@@ -19,9 +21,25 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(models.Identity)
 class IdentityAdmin(admin.ModelAdmin):
+    """Identities are shown, never added, moved or deleted here.
+
+    Pointing an identity at another customer would merge two people's histories silently,
+    which :func:`retain.customers.services.link_identity` refuses: who is whom is decided by
+    tracking and imports, through that service, not by a form.
+    """
+
     list_display = ("kind", "value", "customer")
     search_fields = ("value", "customer__external_id")
     raw_id_fields = ("customer",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(models.Consent)

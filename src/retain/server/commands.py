@@ -169,16 +169,19 @@ def schedule_jobs() -> None:
     ensure_rescoring_scheduled()
 
 
-def create_key(name: str, scopes: Iterable[str]) -> str:
-    """A new API key's plain text (shown once)."""
+def create_key(
+    name: str, scopes: Iterable[str], *, expires_in_days: int | None = None
+) -> tuple[ApiKey, str]:
+    """A new API key and its plain text (shown once); it expires after ``expires_in_days``
+    days, or lives until revoked."""
     ready_store()
     from django.db import transaction
 
-    from retain.accounts.services import create_api_key
+    from retain.accounts.services import create_api_key, expiry_after
 
+    expires_at = expiry_after(expires_in_days) if expires_in_days is not None else None
     with transaction.atomic():
-        _, plain = create_api_key(name, scopes=scopes)
-    return plain
+        return create_api_key(name, scopes=scopes, expires_at=expires_at)
 
 
 def list_keys() -> list[ApiKey]:
