@@ -14,6 +14,7 @@ from retain.customers.models import Customer, Order
 from retain.ingest.message_checks import MAX_DEPTH
 from retain.ingest.models import Message
 from retain.worker.services import run_jobs_until_idle
+from tests.accounts.builders import make_api_key
 from tests.ingest.builders import (
     basic_auth,
     make_batch,
@@ -147,3 +148,12 @@ def test_values_at_the_limits_are_accepted_and_applied(client: Client) -> None:
     assert list(Message.objects.exclude(error="").values_list("error", flat=True)) == []
     assert Customer.objects.get(external_id=user_id).signed_up_at.year == 9999
     assert str(Order.objects.get(external_id=order_id).amount) == "999999999999.99"
+    # What the door accepts can be read back: the 360 and every search page listing it.
+    _, read_key = make_api_key("read", name="reader")
+    reader = Client(headers={"Authorization": f"Bearer {read_key}"})
+    shown = reader.get(f"/api/v1/customers/{user_id}")
+    assert shown.status_code == 200, shown.content
+    assert [order["amount"] for order in shown.json()["orders"]] == ["999999999999.99"]
+    listed = reader.get("/api/v1/customers", {"q": "uuu"})
+    assert listed.status_code == 200, listed.content
+    assert [hit["customer_id"] for hit in listed.json()["items"]] == [user_id]
