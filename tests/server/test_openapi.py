@@ -123,6 +123,8 @@ def test_every_route_lists_its_refusals_in_problem_json() -> None:
         "POST /api/v1/imports/{kind}": [400, 401, 403, 404, 408, 409, 413, 422],
         **{f"POST /v1/{call}": [400, 401, 403, 408, 413, 415] for call in TRACKING_CALLS},
     }
+    throttled = document["paths"]["/api/v1/auth/login"]["post"]["responses"]["429"]
+    assert throttled["headers"]["Retry-After"]["required"] is True
 
 
 def test_every_route_states_its_security() -> None:

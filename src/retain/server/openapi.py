@@ -37,6 +37,9 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 WRITE_KEY = {"type": "http", "scheme": "basic",
              "description": "an API key with the track scope as the HTTP Basic user "
              "(Segment's write key; the password is ignored)"}  # fmt: skip
+#: A throttled call says when to try again (:mod:`retain.accounts.throttle`).
+RETRY_AFTER = {"description": "seconds until a new attempt is taken", "required": True,
+               "schema": {"type": "integer", "minimum": 1}}  # fmt: skip
 KEY_OR_SESSION = [{"BearerKey": []}, {"SessionUser": []}]
 
 #: Why a route may refuse, for the refusals every route of a kind shares.
@@ -120,6 +123,8 @@ def _add_refusals(operation: dict[str, Any], refusals: dict[int, str]) -> None:
             "description": reason,
             "content": {"application/problem+json": {"schema": PROBLEM}},
         }
+        if status == 429:
+            responses[status]["headers"] = {"Retry-After": RETRY_AFTER}
 
 
 # The tracking door ---------------------------------------------------------------------------
