@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 from django.test import Client
 
+from retain.server.openapi import complete
 from tests.store import running_server
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +85,87 @@ def test_an_unknown_api_address_answers_in_problem_json(client) -> None:
         assert response.status_code == 404
         assert response["Content-Type"] == "application/problem+json"
         assert response.json()["code"] == "not_found"
+
+
+TRACKING_CALLS = ("identify", "track", "page", "screen", "group", "alias", "batch")
+
+
+def _document() -> dict:
+    return Client().get("/api/v1/openapi.json").json()
+
+
+def _operations(document: dict) -> list[tuple[str, str, dict]]:
+    return [(method, path, operation) for path, operations in document["paths"].items()
+            for method, operation in operations.items()]  # fmt: skip
+
+
+def test_every_route_lists_its_refusals_in_problem_json() -> None:
+    document = _document()
+    assert document["components"]["schemas"]["Problem"]["required"] == [
+        "type", "title", "status", "code", "detail",
+    ]  # fmt: skip
+    codes = {}
+    for method, path, operation in _operations(document):
+        refusals = {status: response for status, response in operation["responses"].items()
+                    if int(status) >= 400}  # fmt: skip
+        for status, response in refusals.items():
+            assert response["description"], (method, path, status)
+            media = response["content"]["application/problem+json"]["schema"]
+            assert media == {"$ref": "#/components/schemas/Problem"}, (method, path, status)
+        codes[f"{method.upper()} {path}"] = sorted(int(status) for status in refusals)
+    assert codes == {
+        "GET /api/v1/auth/csrf": [],
+        "POST /api/v1/auth/login": [400, 401, 403, 408, 413, 422, 429],
+        "POST /api/v1/auth/logout": [403],
+        "GET /api/v1/auth/me": [401],
+        "GET /api/v1/customers": [401, 403, 422],
+        "GET /api/v1/customers/{customer_id}": [401, 403, 404, 422],
+        "POST /api/v1/imports/{kind}": [400, 401, 403, 404, 408, 409, 413, 422],
+        **{f"POST /v1/{call}": [400, 401, 403, 408, 413, 415] for call in TRACKING_CALLS},
+    }
+    throttled = document["paths"]["/api/v1/auth/login"]["post"]["responses"]["429"]
+    assert throttled["headers"]["Retry-After"]["required"] is True
+
+
+def test_every_route_states_its_security() -> None:
+    document = _document()
+    security = {f"{method.upper()} {path}": operation["security"]
+                for method, path, operation in _operations(document)}  # fmt: skip
+    key_or_session = [{"BearerKey": []}, {"SessionUser": []}]
+    assert security == {
+        "GET /api/v1/auth/csrf": [],
+        "POST /api/v1/auth/login": [],
+        "POST /api/v1/auth/logout": [{}, {"SessionUser": []}],
+        "GET /api/v1/auth/me": [{"SessionUser": []}],
+        "GET /api/v1/customers": key_or_session,
+        "GET /api/v1/customers/{customer_id}": key_or_session,
+        "POST /api/v1/imports/{kind}": key_or_session,
+        **{f"POST /v1/{call}": [{"WriteKey": []}, {"BearerKey": []}, {}]
+           for call in TRACKING_CALLS},
+    }  # fmt: skip
+    assert document["components"]["securitySchemes"]["WriteKey"]["scheme"] == "basic"
+
+
+def test_the_tracking_door_is_described_as_segment_speaks_it() -> None:
+    paths = _document()["paths"]
+    track = paths["/v1/track"]["post"]
+    body = track["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["messageId", "event"]
+    assert body["properties"]["type"]["enum"] == ["track"]
+    assert body["anyOf"] == [{"required": ["userId"]}, {"required": ["anonymousId"]}]
+    assert "32 KB" in track["description"]
+    success = track["responses"]["200"]["content"]["application/json"]["schema"]
+    assert success["properties"]["success"] == {"const": True}
+    alias = paths["/v1/alias"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert alias["required"] == ["messageId", "previousId", "userId"] and "anyOf" not in alias
+    batch = paths["/v1/batch"]["post"]
+    messages = batch["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    kinds = [item["properties"]["type"]["enum"] for item in messages["batch"]["items"]["oneOf"]]
+    assert kinds == [["identify"], ["track"], ["page"], ["screen"], ["group"], ["alias"]]
+    assert "500 KB" in batch["description"]
+
+
+def test_a_route_without_stated_security_cannot_be_documented() -> None:
+    document = {"paths": {"/api/v1/new": {"get": {"responses": {200: {"description": "OK"}}}}}}
+    with pytest.raises(ValueError, match=r"^GET /api/v1/new: say its security in ROUTE_SECURITY$"):
+        complete(document)

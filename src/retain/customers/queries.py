@@ -28,6 +28,10 @@ from retain.errors import NotFound, RuleViolation
 RECENT_EVENTS = 20
 #: The largest page :func:`search_customers` serves.
 MAX_PAGE_SIZE = 200
+#: The last page number :func:`search_customers` takes: a million pages of the largest size
+#: are far more customers than a store holds, and the row offset stays well inside the
+#: 64-bit integers both engines compute it in (a larger page number made the database fail).
+MAX_PAGE = 1_000_000
 #: Fields of a customer's latest :class:`~retain.customers.models.Score` a search may filter on.
 SCORE_FILTERS = ("lifecycle_stage", "churn_risk", "rfm_segment")
 #: Fields of the customer itself a search may filter on.
@@ -42,6 +46,8 @@ def get_customer_360(external_id: str) -> Customer:
     prefetched; ``recent_events`` holds its :data:`RECENT_EVENTS` newest events.
     Raises :class:`~retain.errors.NotFound` for an unknown id. Eight queries in all.
     """
+    if "\x00" in external_id:  # PostgreSQL cannot compare text with a NUL byte; none is stored
+        raise NotFound(f"no customer with id {external_id!r}", customer_id=external_id)
     newest_events = Event.objects.order_by("-occurred_at", "-id")
     customer = (
         Customer.objects.select_related("score")
@@ -106,13 +112,14 @@ def search_customers(
     :data:`PROFILE_FILTERS`; empty values are ignored. A page past the last one is empty.
     Two queries: the count and the page (with each customer's score joined).
     """
-    if page < 1:
-        raise RuleViolation(f"page must be 1 or more; got {page}", field="page")
+    if not 1 <= page <= MAX_PAGE:
+        raise RuleViolation(f"page must be between 1 and {MAX_PAGE}; got {page}", field="page")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise RuleViolation(
             f"page_size must be between 1 and {MAX_PAGE_SIZE}; got {page_size}",
             field="page_size",
         )
+    _refuse_nul_bytes({"q": query, **(filters or {})})
     matching = _matching(query.strip(), filters or {})
     total = matching.count()
     start = (page - 1) * page_size
@@ -120,6 +127,16 @@ def search_customers(
         matching.select_related("score").order_by("external_id")[start : start + page_size]
     )
     return CustomerPage(items=items, total=total, page=page, page_size=page_size)
+
+
+def _refuse_nul_bytes(texts: dict[str, str | None]) -> None:
+    """A NUL byte matches nothing stored, and PostgreSQL refuses to compare text holding one
+    (the search failed with a server error): the parameter is refused by its name."""
+    for name, text in texts.items():
+        if text and "\x00" in text:
+            raise RuleViolation(
+                f"{name} must not contain a NUL byte (\\x00); got {text[:40]!r}", field=name
+            )
 
 
 def _matching(query: str, filters: dict[str, str]) -> QuerySet[Customer]:

@@ -13,9 +13,11 @@ from typing import Any, Literal
 from ninja import Field, Schema
 
 from retain.customers.models import ConsentChannel, Customer
-from retain.customers.queries import MAX_PAGE_SIZE, score_of
+from retain.customers.queries import MAX_PAGE, MAX_PAGE_SIZE, score_of
 
 ChurnRisk = Literal["high", "medium", "low"]
+#: Text without a NUL byte (PostgreSQL stores none, and refuses to compare one).
+NO_NUL = r"^[^\x00]*$"
 MONEY = "a decimal string, exact as stored, e.g. '19.90'"
 
 
@@ -271,16 +273,17 @@ class CustomerPageOut(Schema):
 
 
 class CustomerSearch(Schema):
-    """The query string of ``GET /customers``."""
+    """The query string of ``GET /customers``; no text may hold a NUL byte (none is stored)."""
 
-    q: str = Field("", max_length=200, description="part of the id, email or name (any case)")
-    page: int = Field(1, ge=1)
+    q: str = Field("", max_length=200, pattern=NO_NUL,
+                   description="part of the id, email or name (any case)")  # fmt: skip
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
-    lifecycle_stage: str | None = None
+    lifecycle_stage: str | None = Field(None, pattern=NO_NUL)
     churn_risk: ChurnRisk | None = None
-    rfm_segment: str | None = None
-    acquisition_channel: str | None = None
-    segment: str | None = Field(None, description="the shop's own segment")
+    rfm_segment: str | None = Field(None, pattern=NO_NUL)
+    acquisition_channel: str | None = Field(None, pattern=NO_NUL)
+    segment: str | None = Field(None, pattern=NO_NUL, description="the shop's own segment")
 
     def filters(self) -> dict[str, str]:
         names = ("lifecycle_stage", "churn_risk", "rfm_segment", "acquisition_channel", "segment")

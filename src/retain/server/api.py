@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -14,8 +16,18 @@ from retain.errors import RetainError
 from retain.ingest.api import router as imports_router
 from retain.problems import problem, problem_from
 from retain.server.docs import OfflineSwagger, docs_asset
+from retain.server.openapi import complete
 
-api = NinjaAPI(
+
+class RetainAPI(NinjaAPI):
+    """Ninja's API whose document also lists every refusal, every route's security and the
+    tracking door (:mod:`retain.server.openapi`)."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        return complete(super().get_openapi_schema(**kwargs))
+
+
+api = RetainAPI(
     title="retain",
     version=__version__,
     urls_namespace="api-v1",
