@@ -4,6 +4,7 @@ the limits is applied on both engines (PostgreSQL enforces the lengths, SQLite d
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -157,3 +158,25 @@ def test_values_at_the_limits_are_accepted_and_applied(client: Client) -> None:
     listed = reader.get("/api/v1/customers", {"q": "uuu"})
     assert listed.status_code == 200, listed.content
     assert [hit["customer_id"] for hit in listed.json()["items"]] == [user_id]
+
+
+def test_a_time_offset_beyond_what_postgresql_takes_is_stored_and_applied_in_utc(
+    client: Client,
+) -> None:
+    """ISO 8601 allows offsets up to 24 hours; PostgreSQL refuses beyond +-15:59 (found by
+    schemathesis as a 500). The door keeps the instant, in UTC."""
+    messages = [
+        make_identify(userId="far-east", timestamp="2024-11-23T09:35:18+18:55",
+                      traits={"createdAt": "2024-11-01T00:00:00+18:55"}),
+        make_track(userId="far-east", timestamp="2024-11-23T09:35:18+18:55"),
+    ]  # fmt: skip
+    response = post_batch(client, messages)
+    assert response.status_code == 200, response.content
+    run_jobs_until_idle()
+    assert list(Message.objects.exclude(error="").values_list("error", flat=True)) == []
+    customer = Customer.objects.get(external_id="far-east")
+    assert customer.signed_up_at.isoformat() == "2024-10-31T05:05:00+00:00"
+    # The call's time, as the instant it names (the door's clock-skew correction aside).
+    for message in Message.objects.all():
+        skew = message.timestamp - dt.datetime(2024, 11, 22, 14, 40, 18, tzinfo=dt.UTC)
+        assert abs(skew) < dt.timedelta(seconds=5)

@@ -309,7 +309,12 @@ def _datetime(value: Any, field: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(str(value))
     except ValueError:
         raise DataError(f"{field} is not an ISO 8601 time", example=value) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    try:  # in UTC: PostgreSQL refuses offsets beyond +-15:59, which ISO 8601 allows
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise DataError(f"{field} falls outside years 1-9999 in UTC", example=value) from None
 
 
 def _boolean(value: Any, field: str) -> bool:

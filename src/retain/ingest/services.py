@@ -103,7 +103,9 @@ def insert_messages(rows: list[MessageRow], *, source: ApiKey | None) -> None:
         values = ",".join([f"(%s, %s, {payload}, %s, %s, %s, '')"] * len(chunk))
         parameters = []
         for message_id, kind, text, received_at, timestamp in chunk:
-            parameters += [message_id, kind, text, adapt(received_at), adapt(timestamp), source_id]
+            # In UTC: PostgreSQL refuses offsets beyond +-15:59, which ISO 8601 allows.
+            when = timestamp.astimezone(dt.UTC) if timestamp.tzinfo else timestamp
+            parameters += [message_id, kind, text, adapt(received_at), adapt(when), source_id]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (message_id, type, payload, received_at, timestamp, "
@@ -210,7 +212,7 @@ def _time(value: Any, field: str) -> dt.datetime:
         raise DataError(f"{field} is not an ISO 8601 time", field=field, example=value)
     if problem := time_problem(moment, field):
         raise DataError(problem, field=field, example=value)
-    return moment
+    return moment.astimezone(dt.UTC)  # PostgreSQL refuses offsets beyond +-15:59
 
 
 def _refusal(problems: dict[str, list[dict[str, Any]]], *, total: int) -> DataError:
