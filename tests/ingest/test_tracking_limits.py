@@ -180,3 +180,30 @@ def test_a_time_offset_beyond_what_postgresql_takes_is_stored_and_applied_in_utc
     for message in Message.objects.all():
         skew = message.timestamp - dt.datetime(2024, 11, 22, 14, 40, 18, tzinfo=dt.UTC)
         assert abs(skew) < dt.timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "detail"),
+    [
+        ({"userId": 42}, "userId", "userId must be a string, not a number"),
+        ({"userId": None, "anonymousId": ["a"]}, "anonymousId", "must be a string, not a list"),
+        ({"userId": "   "}, "userId", "userId is blank; leave it out or give an id"),
+        ({"userId": None, "anonymousId": ""}, "anonymousId", "anonymousId is blank"),
+        ({"userId": True}, "userId", "userId must be a string, not a boolean"),
+    ],
+)
+def test_ids_are_strings_and_never_blank_as_segment_specifies(
+    client: Client, overrides: dict[str, Any], field: str, detail: str
+) -> None:
+    response = post_batch(client, [make_track(), make_track(**overrides)])
+    assert response.status_code == 400, response.content
+    problem = response.json()
+    assert (problem["field"], problem["example"]["index"]) == (field, 1)
+    assert detail in problem["detail"]
+    assert not Message.objects.exists()
+
+
+def test_an_anonymous_call_with_a_null_user_id_is_accepted(client: Client) -> None:
+    response = post_batch(client, [make_track(userId=None, anonymousId="anon-1")])
+    assert response.status_code == 200, response.content
+    assert Message.objects.get().payload["anonymousId"] == "anon-1"

@@ -59,6 +59,8 @@ APPLY_JOB = "ingest.apply_messages"
 #: Messages applied per job run (one transaction); a full run enqueues the next.
 APPLY_BATCH = 500
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
+#: The ids a call may carry: strings (Segment's spec), never blank when given.
+_ID_FIELDS = ("userId", "anonymousId", "previousId", "groupId")
 _SHOWN_PROBLEMS = 20
 #: A message's own fault (kept as its error); any other exception is a bug and fails the
 #: whole job, which the queue retries.
@@ -170,6 +172,14 @@ def _problems_of(message: Any) -> list[tuple[str, str]]:
         found.append(("messageId", "messageId is required (a non-empty string)"))
     elif len(message_id) > MESSAGE_ID_LENGTH:
         found.append(("messageId", f"messageId is longer than {MESSAGE_ID_LENGTH} characters"))
+    for field in _ID_FIELDS:  # Segment's spec: ids are strings; a blank one names no one
+        value = message.get(field)
+        if value is not None and not isinstance(value, str):
+            found.append((field, f"{field} must be a string, not {_json_type(value)}"))
+        elif value is not None and not value.strip():
+            found.append((field, f"{field} is blank; leave it out or give an id"))
+    if found:
+        return found
     if kind == "alias":
         for field in ("userId", "previousId"):
             if not _is_id(message.get(field)):
@@ -229,9 +239,16 @@ def _refusal(problems: dict[str, list[dict[str, Any]]], *, total: int) -> DataEr
 
 
 def _is_id(value: Any) -> bool:
-    return (isinstance(value, str) and value != "") or (
-        isinstance(value, int) and not isinstance(value, bool)
-    )
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, as the sender wrote it."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
 
 
 def _message_id_of(message: Any) -> Any:

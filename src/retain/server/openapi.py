@@ -129,8 +129,9 @@ def _add_refusals(operation: dict[str, Any], refusals: dict[int, str]) -> None:
 
 # The tracking door ---------------------------------------------------------------------------
 
-#: Any JSON value: Segment's ids are strings, but its clients may send numbers.
-_ID = {"description": "a string (a number is taken as its text)"}
+#: Left untyped here so fuzzing reaches the door's own checks (which refuse a number or a
+#: blank string, as Segment's spec has ids as strings) rather than stopping at the schema.
+_ID = {"description": "an id: a string, never blank (anything else is refused with 400)"}
 _OBJECT = {"type": ["object", "null"]}
 _TIME = {"type": "string", "format": "date-time", "description": "ISO 8601; no zone is UTC"}
 #: Read only with a ``timestamp`` (the door corrects the client's clock with it).
