@@ -207,3 +207,20 @@ def test_an_anonymous_call_with_a_null_user_id_is_accepted(client: Client) -> No
     response = post_batch(client, [make_track(userId=None, anonymousId="anon-1")])
     assert response.status_code == 200, response.content
     assert Message.objects.get().payload["anonymousId"] == "anon-1"
+
+
+def test_a_repeated_message_id_with_other_content_is_reported_and_not_kept(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = make_track(messageId="m-1", event="Product Viewed")
+    assert post_batch(client, [first]).status_code == 200
+    assert post_batch(client, [first]).status_code == 200  # a retry: nothing to say
+    assert caplog.records == []
+    changed = {**first, "event": "Product Bought"}
+    assert post_batch(client, [changed, make_track(messageId="m-2")]).status_code == 200
+    assert [record.getMessage() for record in caplog.records] == [
+        "tracking message m-1 was received before with other content (event differ); the "
+        "first is kept, this one is not"
+    ]
+    assert Message.objects.get(message_id="m-1").payload["event"] == "Product Viewed"
+    assert Message.objects.count() == 2

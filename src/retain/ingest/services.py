@@ -84,14 +84,43 @@ def accept_calls(
     """
     messages, sent_at = messages_of(document, kind=kind)
     rows = check_messages(messages, sent_at=sent_at, received_at=received_at)
-    insert_messages(rows, source=source)
+    stored_before = insert_messages(rows, source=source)
+    if stored_before:
+        report_changed_repeats(rows, stored_before)
     enqueue(APPLY_JOB, unique_key=APPLY_JOB)
     return len(messages)
 
 
-def insert_messages(rows: list[MessageRow], *, source: ApiKey | None) -> None:
+def report_changed_repeats(rows: list[MessageRow], stored_before: set[str]) -> list[str]:
+    """The ids of ``rows`` stored before with other content, each logged as a warning.
+
+    A replay (the same id, the same call) is how a client retries and changes nothing; the same
+    id with other content is a client's bug (reused ids) whose second call is not kept: the
+    operator is told, with the id and the source's first difference.
+    """
+    given = {row[0]: json.loads(row[2]) for row in rows if row[0] in stored_before}
+    stored = dict(
+        Message.objects.filter(message_id__in=list(given)).values_list("message_id", "payload")
+    )
+    changed = [message_id for message_id, payload in given.items()
+               if stored.get(message_id, payload) != payload]  # fmt: skip
+    for message_id in changed:
+        differing = sorted(
+            key for key in set(given[message_id]) | set(stored[message_id])
+            if given[message_id].get(key) != stored[message_id].get(key)
+        )  # fmt: skip
+        logger.warning(
+            "tracking message %s was received before with other content (%s differ); the "
+            "first is kept, this one is not",
+            message_id, ", ".join(differing),
+        )  # fmt: skip
+    return changed
+
+
+def insert_messages(rows: list[MessageRow], *, source: ApiKey | None) -> set[str]:
     """One ``INSERT ... ON CONFLICT (message_id) DO NOTHING`` for the rows (more only beyond
     :data:`_ROWS_PER_INSERT`): a message already stored, or repeated in ``rows``, is skipped.
+    Returns the ids that were already stored (before this call).
 
     Written in SQL rather than ``bulk_create`` because the door's time goes here: the payloads
     are serialised once (by :func:`check_messages`) and no model instances are built.
@@ -100,6 +129,7 @@ def insert_messages(rows: list[MessageRow], *, source: ApiKey | None) -> None:
     payload = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
     source_id = source.pk if source is not None else None
     table = Message._meta.db_table
+    inserted: set[str] = set()
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         chunk = rows[start : start + _ROWS_PER_INSERT]
         values = ",".join([f"(%s, %s, {payload}, %s, %s, %s, '')"] * len(chunk))
@@ -111,9 +141,12 @@ def insert_messages(rows: list[MessageRow], *, source: ApiKey | None) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (message_id, type, payload, received_at, timestamp, "
-                f"source_id, error) VALUES {values} ON CONFLICT (message_id) DO NOTHING",
+                f"source_id, error) VALUES {values} ON CONFLICT (message_id) DO NOTHING "
+                "RETURNING message_id",
                 parameters,
             )
+            inserted.update(message_id for (message_id,) in cursor.fetchall())
+    return {row[0] for row in rows} - inserted
 
 
 def messages_of(document: Any, *, kind: str | None) -> tuple[list[Any], Any]:
