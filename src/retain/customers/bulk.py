@@ -18,6 +18,15 @@ defaults for new rows), so an orders file without ``channel`` does not blank it.
 An order or complaint already stored under one customer and given again under another is
 not moved silently: :class:`MovedRows` is raised (nothing written) unless the caller passes
 ``allow_moves=True``.
+
+Emails follow the rule of the tracking door (:func:`retain.customers.services.change_email`):
+an address (in any case) is at most one customer's current email. A customers file may move
+an address between customers (``a`` leaves ``x@example.com``, ``b`` takes it, in the same
+file or after ``a``'s stored email changed); each customer whose email changes keeps the old
+one as a ``customer.email_changed`` domain event (``source``: ``import``), and the email
+identities follow the current addresses. A file that gives one address to two customers, or
+an address that a customer outside the file holds now, raises :class:`TakenEmails` (nothing
+written).
 """
 
 from __future__ import annotations
@@ -29,9 +38,20 @@ from typing import Any
 from django.db import connection
 from django.db.models import BooleanField, Field, Model, Q
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from retain.customers.models import Complaint, Customer, Order, Subscription, SurveyAnswer
+from retain.customers.models import (
+    Complaint,
+    Customer,
+    DomainEvent,
+    Identity,
+    IdentityKind,
+    Order,
+    Subscription,
+    SurveyAnswer,
+)
+from retain.customers.services import EMAIL_CHANGED
 from retain.errors import DataError
 
 Row = dict[str, Any]
@@ -91,9 +111,121 @@ _SUBSCRIPTIONS = _Target(Subscription, ("customer_id", "plan", "started_at"))
 _ANSWERS = _Target(SurveyAnswer, ("customer_id", "survey", "answered_at"))
 
 
+@dataclass(frozen=True)
+class TakenEmail:
+    """An address the input gives customer ``given_customer`` (row ``index``) while
+    ``holder`` holds it: another row of the input, or a stored customer outside it."""
+
+    index: int
+    email: str
+    holder: str
+    given_customer: str
+
+
+class TakenEmails(DataError):
+    """Addresses the input would give to two customers at once (see the module docstring)."""
+
+    def __init__(self, taken: list[TakenEmail]) -> None:
+        self.taken = taken
+        shown = "; ".join(
+            f'"{t.email}" is given to customer "{t.given_customer}" but is the current email '
+            f'of customer "{t.holder}"'
+            for t in taken[:5]
+        )
+        super().__init__(
+            f"{len(taken)} email(s) would belong to two customers at once, so nothing was "
+            f"imported: {shown}{'; ...' if len(taken) > 5 else ''}. Change or clear the "
+            f"holder's email first (in the same file or before it)",
+            column="email",
+            taken=[t.__dict__ for t in taken],
+        )
+
+
 def upsert_customers(rows: Sequence[Row], *, fields: Collection[str]) -> UpsertCounts:
-    """Insert or update customers by ``external_id``; ``traits`` merge into the stored ones."""
-    return _upsert(_CUSTOMERS, list(rows), fields=tuple(fields), merge=_merge_traits)
+    """Insert or update customers by ``external_id``; ``traits`` merge into the stored ones;
+    emails follow the one-holder rule of the module docstring."""
+    rows = list(rows)
+    if "email" not in fields:
+        return _upsert(_CUSTOMERS, rows, fields=tuple(fields), merge=_merge_traits)
+    _refuse_taken_emails(rows)
+    before = {key[0]: old["email"] for key, old in _stored(_CUSTOMERS, rows, ("email",)).items()}
+    counts = _upsert(_CUSTOMERS, rows, fields=tuple(fields), merge=_merge_traits)
+    _follow_emails(rows, before)
+    return counts
+
+
+def _refuse_taken_emails(rows: list[Row]) -> None:
+    """:class:`TakenEmails` when two rows, or a row and a stored customer outside the input,
+    would hold the same address."""
+    given = {row["external_id"] for row in rows}
+    first: dict[str, str] = {}
+    taken: list[TakenEmail] = []
+    wanted: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        if not (email := (row.get("email") or "").strip().lower()):
+            continue
+        holder = first.setdefault(email, row["external_id"])
+        if holder != row["external_id"]:
+            taken.append(TakenEmail(index, row["email"], holder, row["external_id"]))
+        wanted.setdefault(email, []).append(index)
+    for holder, email in _current_holders(sorted(wanted)):
+        if holder not in given:
+            index = wanted[email][0]
+            row = rows[index]
+            taken.append(TakenEmail(index, row["email"], holder, row["external_id"]))
+    if taken:
+        raise TakenEmails(sorted(taken, key=lambda t: t.index))
+
+
+def _current_holders(emails: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """``(customer id, lower-cased email)`` of the stored customers holding ``emails``."""
+    low = Lower("email")
+    limit = connection.features.max_query_params  # None on PostgreSQL
+    for chunk in _chunks(emails, 5000 if limit is None else min(limit - 10, 5000)):
+        query = Customer.objects.annotate(low=low).filter(low__in=chunk)
+        yield from query.values_list("external_id", "low")
+
+
+def _follow_emails(rows: list[Row], before: dict[str, str]) -> None:
+    """After the write: old addresses freed and recorded, identities on current ones."""
+    now = timezone.now()
+    current = {row["external_id"]: (row.get("email") or "").strip() for row in rows}
+    changed = {
+        customer: (before[customer], email)
+        for customer, email in current.items()
+        if before.get(customer) and before[customer].lower() != email.lower()
+    }
+    holding = {customer: email.lower() for customer, email in current.items() if email}
+    pks, _ = customer_ids_for(changed.keys() | holding.keys())
+    for customer, (old, _new) in changed.items():
+        Identity.objects.filter(
+            customer_id=pks[customer], kind=IdentityKind.EMAIL, value=old.lower()
+        ).delete()
+    by_email = {email: pks[customer] for customer, email in holding.items()}
+    owners = {pk: customer for customer, pk in pks.items()}
+    events = [
+        DomainEvent(name=EMAIL_CHANGED, customer_id=pks[customer], occurred_at=now,
+                    data={"from": old, "to": new, "source": "import"})
+        for customer, (old, new) in changed.items()
+    ]  # fmt: skip
+    for chunk in _chunks(sorted(by_email), 5000):  # identities left by an older change
+        stale = Identity.objects.select_related("customer").filter(
+            kind=IdentityKind.EMAIL, value__in=chunk
+        )
+        for identity in stale:
+            if identity.customer_id != by_email[identity.value]:
+                events.append(DomainEvent(
+                    name=EMAIL_CHANGED, customer_id=identity.customer_id, occurred_at=now,
+                    data={"from": identity.value, "to": identity.customer.email,
+                          "source": "import", "released_to": owners[by_email[identity.value]]},
+                ))  # fmt: skip
+                identity.delete()
+    Identity.objects.bulk_create(
+        [Identity(customer_id=pk, kind=IdentityKind.EMAIL, value=email)
+         for email, pk in by_email.items()],
+        ignore_conflicts=True,
+    )  # fmt: skip
+    DomainEvent.objects.bulk_create(events)
 
 
 def upsert_orders(
