@@ -166,3 +166,16 @@ def test_a_stored_email_the_tracking_door_then_refuses_to_another_customer() -> 
 
     with pytest.raises(Conflict, match=r"'x@example\.com' is customer 'a'"):
         identify_customer(user_id="b", traits={"email": "x@example.com"}, at=NOON)
+
+
+def test_an_email_identity_left_by_an_older_change_is_released_by_a_file() -> None:
+    held = make_customer(external_id="a", email="y@example.com")  # stored before the rule:
+    Identity.objects.create(customer=held, kind=IdentityKind.EMAIL, value="x@example.com")
+
+    upsert_customers([{"external_id": "b", "email": "x@example.com"}], fields=EMAIL_FIELDS)
+
+    assert email_identities() == {"x@example.com": "b"}
+    history = DomainEvent.objects.get(name="customer.email_changed")
+    assert history.customer == held
+    assert history.data == {"from": "x@example.com", "to": "y@example.com",
+                            "source": "import", "released_to": "b"}  # fmt: skip

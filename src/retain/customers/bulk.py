@@ -180,10 +180,15 @@ def _refuse_taken_emails(rows: list[Row]) -> None:
 def _current_holders(emails: Sequence[str]) -> Iterator[tuple[str, str]]:
     """``(customer id, lower-cased email)`` of the stored customers holding ``emails``."""
     low = Lower("email")
-    limit = connection.features.max_query_params  # None on PostgreSQL
-    for chunk in _chunks(emails, 5000 if limit is None else min(limit - 10, 5000)):
+    for chunk in _chunks(emails, _chunk_size()):
         query = Customer.objects.annotate(low=low).filter(low__in=chunk)
         yield from query.values_list("external_id", "low")
+
+
+def _chunk_size() -> int:
+    """Keys per ``IN (...)``: under SQLite's variable limit (PostgreSQL has none)."""
+    limit = connection.features.max_query_params
+    return 5000 if limit is None else min(limit - 10, 5000)
 
 
 def _follow_emails(rows: list[Row], before: dict[str, str]) -> None:
@@ -197,32 +202,40 @@ def _follow_emails(rows: list[Row], before: dict[str, str]) -> None:
     }
     holding = {customer: email.lower() for customer, email in current.items() if email}
     pks, _ = customer_ids_for(changed.keys() | holding.keys())
-    for customer, (old, _new) in changed.items():
-        Identity.objects.filter(
-            customer_id=pks[customer], kind=IdentityKind.EMAIL, value=old.lower()
-        ).delete()
-    by_email = {email: pks[customer] for customer, email in holding.items()}
     owners = {pk: customer for customer, pk in pks.items()}
+    by_email = {email: pks[customer] for customer, email in holding.items()}
+    leaving = {old.lower(): pks[customer] for customer, (old, _new) in changed.items()}
     events = [
         DomainEvent(name=EMAIL_CHANGED, customer_id=pks[customer], occurred_at=now,
                     data={"from": old, "to": new, "source": "import"})
         for customer, (old, new) in changed.items()
     ]  # fmt: skip
-    for chunk in _chunks(sorted(by_email), 5000):  # identities left by an older change
-        stale = Identity.objects.select_related("customer").filter(
-            kind=IdentityKind.EMAIL, value__in=chunk
-        )
-        for identity in stale:
-            if identity.customer_id != by_email[identity.value]:
-                events.append(DomainEvent(
-                    name=EMAIL_CHANGED, customer_id=identity.customer_id, occurred_at=now,
-                    data={"from": identity.value, "to": identity.customer.email,
-                          "source": "import", "released_to": owners[by_email[identity.value]]},
-                ))  # fmt: skip
-                identity.delete()
+    gone: list[int] = []
+    kept: set[str] = set()
+    stale: list[tuple[str, int]] = []  # identities left by a change stored before this rule
+    for chunk in _chunks(sorted(leaving.keys() | by_email.keys()), _chunk_size()):
+        found = Identity.objects.filter(kind=IdentityKind.EMAIL, value__in=chunk)
+        for pk, value, owner in found.values_list("pk", "value", "customer_id"):
+            if by_email.get(value) == owner:
+                kept.add(value)
+            elif leaving.get(value) == owner or value in by_email:
+                gone.append(pk)
+                if leaving.get(value) != owner:
+                    stale.append((value, owner))
+    now_held = dict(
+        Customer.objects.filter(pk__in={o for _, o in stale}).values_list("pk", "email")
+    )
+    events += [
+        DomainEvent(name=EMAIL_CHANGED, customer_id=owner, occurred_at=now,
+                    data={"from": value, "to": now_held[owner], "source": "import",
+                          "released_to": owners[by_email[value]]})
+        for value, owner in stale
+    ]  # fmt: skip
+    for chunk in _chunks(gone, _chunk_size()):
+        Identity.objects.filter(pk__in=chunk).delete()
     Identity.objects.bulk_create(
         [Identity(customer_id=pk, kind=IdentityKind.EMAIL, value=email)
-         for email, pk in by_email.items()],
+         for email, pk in by_email.items() if email not in kept],
         ignore_conflicts=True,
     )  # fmt: skip
     DomainEvent.objects.bulk_create(events)
