@@ -9,13 +9,24 @@ from decimal import Decimal
 import pytest
 
 from retain.customers.bulk import (
+    TakenEmails,
     UpsertCounts,
     upsert_customers,
     upsert_orders,
     upsert_subscriptions,
     upsert_survey_answers,
 )
-from retain.customers.models import Customer, Order, Subscription, SurveyAnswer
+from retain.customers.models import (
+    Customer,
+    DomainEvent,
+    Identity,
+    IdentityKind,
+    Order,
+    Subscription,
+    SurveyAnswer,
+)
+from retain.customers.services import identify_customer
+from retain.errors import Conflict
 from tests.customers.builders import make_customer, make_order, make_subscription
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +107,75 @@ def test_subscriptions_and_answers_are_keyed_by_customer_and_moment() -> None:
     assert upsert_survey_answers([answer], fields=fields) == UpsertCounts(created=1)
     assert upsert_survey_answers([{**answer, "score": 3}], fields=fields).updated == 1
     assert SurveyAnswer.objects.get().score == 3
+
+
+EMAIL_FIELDS = ("external_id", "email")
+
+
+def emails_by_customer() -> dict[str, str]:
+    return dict(Customer.objects.values_list("external_id", "email"))
+
+
+def email_identities() -> dict[str, str]:
+    found = Identity.objects.filter(kind=IdentityKind.EMAIL)
+    return dict(found.values_list("value", "customer__external_id"))
+
+
+def test_a_customers_file_may_move_an_email_within_itself_and_keeps_the_history() -> None:
+    upsert_customers([{"external_id": "a", "email": "x@example.com"}], fields=EMAIL_FIELDS)
+    moving = [{"external_id": "b", "email": "X@example.com"},  # before a leaves it
+              {"external_id": "a", "email": "y@example.com"}]  # fmt: skip
+
+    upsert_customers(moving, fields=EMAIL_FIELDS)
+
+    assert emails_by_customer() == {"a": "y@example.com", "b": "X@example.com"}
+    assert email_identities() == {"x@example.com": "b", "y@example.com": "a"}
+    history = DomainEvent.objects.get(name="customer.email_changed")
+    assert history.customer.external_id == "a"
+    assert history.data == {"from": "x@example.com", "to": "y@example.com", "source": "import"}
+    upsert_customers(moving, fields=EMAIL_FIELDS)  # again: nothing new to record
+    assert DomainEvent.objects.filter(name="customer.email_changed").count() == 1
+
+
+def test_an_email_a_customer_left_by_tracking_can_be_imported_for_another() -> None:
+    identify_customer(user_id="a", traits={"email": "x@example.com"}, at=NOON)
+    identify_customer(user_id="a", traits={"email": "y@example.com"}, at=NOON)
+
+    upsert_customers([{"external_id": "b", "email": "x@example.com"}], fields=EMAIL_FIELDS)
+
+    assert emails_by_customer() == {"a": "y@example.com", "b": "x@example.com"}
+    assert email_identities() == {"x@example.com": "b", "y@example.com": "a"}
+
+
+def test_a_customers_file_giving_a_held_email_to_another_customer_is_refused_whole() -> None:
+    upsert_customers([{"external_id": "a", "email": "x@example.com"}], fields=EMAIL_FIELDS)
+    rows = [{"external_id": "c", "email": "z@example.com"},
+            {"external_id": "b", "email": "X@Example.com"},
+            {"external_id": "d", "email": "z@example.com"}]  # fmt: skip
+
+    with pytest.raises(TakenEmails) as refused:
+        upsert_customers(rows, fields=EMAIL_FIELDS)
+
+    assert [(t.index, t.email, t.holder, t.given_customer) for t in refused.value.taken] == [
+        (1, "X@Example.com", "a", "b"), (2, "z@example.com", "c", "d")]  # fmt: skip
+    assert emails_by_customer() == {"a": "x@example.com"}
+
+
+def test_a_stored_email_the_tracking_door_then_refuses_to_another_customer() -> None:
+    upsert_customers([{"external_id": "a", "email": "X@example.com"}], fields=EMAIL_FIELDS)
+
+    with pytest.raises(Conflict, match=r"'x@example\.com' is customer 'a'"):
+        identify_customer(user_id="b", traits={"email": "x@example.com"}, at=NOON)
+
+
+def test_an_email_identity_left_by_an_older_change_is_released_by_a_file() -> None:
+    held = make_customer(external_id="a", email="y@example.com")  # stored before the rule:
+    Identity.objects.create(customer=held, kind=IdentityKind.EMAIL, value="x@example.com")
+
+    upsert_customers([{"external_id": "b", "email": "x@example.com"}], fields=EMAIL_FIELDS)
+
+    assert email_identities() == {"x@example.com": "b"}
+    history = DomainEvent.objects.get(name="customer.email_changed")
+    assert history.customer == held
+    assert history.data == {"from": "x@example.com", "to": "y@example.com",
+                            "source": "import", "released_to": "b"}  # fmt: skip

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from retain.customers.models import Consent, Event, Identity, IdentityKind, Order
+from retain.customers.models import Consent, DomainEvent, Event, Identity, IdentityKind, Order
 from retain.customers.services import (
     get_or_create_customer,
     identify_customer,
@@ -122,3 +122,62 @@ def test_many_users_are_resolved_at_once_as_one_by_one_would(django_assert_max_n
     assert {k: c.pk for k, c in again.items()} == {k: c.pk for k, c in found.items()}
     identity = Identity.objects.get(kind=IdentityKind.USER_ID, value="new7")
     assert identity.customer == found["new7"]
+
+
+def test_a_changed_email_is_kept_in_history_and_freed_for_another_customer() -> None:
+    ann = identify_customer(user_id="ann", traits={"email": "x@example.com"}, at=NOW)
+    later = NOW + dt.timedelta(days=1)
+    identify_customer(user_id="ann", traits={"email": "y@example.com"}, at=later)
+
+    bob = identify_customer(user_id="bob", traits={"email": "X@example.com"}, at=later)
+
+    assert bob is not None and bob.email == "x@example.com"
+    ann.refresh_from_db()
+    assert ann.email == "y@example.com"
+    emails = dict(Identity.objects.filter(kind=IdentityKind.EMAIL).values_list("value", "customer"))
+    assert emails == {"x@example.com": bob.pk, "y@example.com": ann.pk}
+    history = DomainEvent.objects.get(name="customer.email_changed")
+    assert (history.customer_id, history.occurred_at) == (ann.pk, later)
+    assert history.data == {"from": "x@example.com", "to": "y@example.com", "source": "identify"}
+
+
+def test_a_current_email_stays_refused_to_another_customer() -> None:
+    identify_customer(user_id="ann", traits={"email": "x@example.com"}, at=NOW)
+
+    with pytest.raises(Conflict, match=r"'x@example\.com' is customer 'ann'"):
+        identify_customer(user_id="bob", traits={"email": "x@example.com"}, at=NOW)
+
+
+def test_a_first_or_repeated_email_records_no_change() -> None:
+    identify_customer(user_id="ann", traits={"email": "x@example.com"}, at=NOW)
+    identify_customer(user_id="ann", traits={"email": "X@Example.com"}, at=NOW)
+
+    assert not DomainEvent.objects.filter(name="customer.email_changed").exists()
+
+
+def test_a_cleared_email_is_freed_and_recorded() -> None:
+    ann = identify_customer(user_id="ann", traits={"email": "x@example.com"}, at=NOW)
+    identify_customer(user_id="ann", traits={"email": ""}, at=NOW)
+
+    bob = identify_customer(user_id="bob", traits={"email": "x@example.com"}, at=NOW)
+
+    assert bob is not None and bob.email == "x@example.com"
+    history = DomainEvent.objects.get(name="customer.email_changed")
+    assert (history.customer_id, history.data["from"], history.data["to"]) == (
+        ann.pk, "x@example.com", "")  # fmt: skip
+
+
+def test_an_email_identity_left_on_a_changed_customer_is_released_with_its_history() -> None:
+    ann = get_or_create_customer(external_id="ann")
+    ann.email = "y@example.com"  # stored before the rule: the old address kept its identity
+    ann.save()
+    link_identity(customer=ann, kind=IdentityKind.EMAIL, value="x@example.com")
+
+    bob = identify_customer(user_id="bob", traits={"email": "x@example.com"}, at=NOW)
+
+    assert bob is not None
+    assert Identity.objects.get(kind=IdentityKind.EMAIL, value="x@example.com").customer == bob
+    history = DomainEvent.objects.get(name="customer.email_changed")
+    assert history.customer == ann
+    assert history.data == {"from": "x@example.com", "to": "y@example.com",
+                            "source": "identify", "released_to": "bob"}  # fmt: skip

@@ -242,3 +242,20 @@ def test_a_header_only_file_imports_nothing_and_a_ragged_one_is_refused(tmp_path
     with pytest.raises(DataError, match="could not be read as csv"):
         import_file("orders", ragged)
     assert Order.objects.count() == 0
+
+
+def test_a_customers_file_giving_one_email_to_two_customers_names_the_lines(tmp_path):
+    make_customer(external_id="a", email="x@example.com")
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,email\nb,x@example.com\na,y@example.com\nc,z@example.com\n"
+                    "d,Z@example.com\n")  # fmt: skip
+    before = store_snapshot()
+
+    with pytest.raises(DataError) as refused:
+        import_file("customers", path)
+
+    assert refused.value.details["status"] == 409 and refused.value.details["column"] == "email"
+    assert [(t["line"], t["email"], t["holder"]) for t in refused.value.details["taken"]] == [
+        (5, "Z@example.com", "c")]  # fmt: skip
+    assert 'line 5: "Z@example.com" for customer "d"' in str(refused.value)
+    assert store_snapshot() == before

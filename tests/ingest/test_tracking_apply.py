@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from retain.customers.models import Consent, Customer, Event, Identity, Order
+from retain.customers.models import Consent, Customer, DomainEvent, Event, Identity, Order
 from retain.ingest.models import Message
 from retain.ingest.services import apply_pending_messages
 from retain.worker.models import Job, JobStatus
@@ -136,3 +136,23 @@ def test_an_alias_links_the_events_before_it_in_the_same_run(client: Client) -> 
                   make_track(userId="c-8")])  # fmt: skip
     assert apply_pending_messages().claimed == 4
     assert Event.objects.filter(customer__external_id="c-8").count() == 3
+
+
+def test_an_email_a_customer_left_is_taken_by_another_through_the_door(client: Client) -> None:
+    """One batch, applied in order: ann takes x, moves to y, then bob takes x."""
+    send(client, [
+        make_identify(userId="ann", traits={"email": "x@example.com"}),
+        make_identify(userId="ann", timestamp="2026-03-02T00:00:00+00:00",
+                      traits={"email": "y@example.com"}),
+        make_identify(userId="bob", timestamp="2026-03-03T00:00:00+00:00",
+                      traits={"email": "x@example.com"}),
+    ])  # fmt: skip
+    run_jobs_until_idle()
+
+    assert not Message.objects.exclude(error="").exists()
+    emails = dict(Customer.objects.values_list("external_id", "email"))
+    assert emails == {"ann": "y@example.com", "bob": "x@example.com"}
+    history = DomainEvent.objects.get(name="customer.email_changed")
+    assert history.customer.external_id == "ann"
+    assert (history.data["from"], history.data["to"]) == ("x@example.com", "y@example.com")
+    assert history.occurred_at == dt.datetime(2026, 3, 2, tzinfo=dt.UTC)

@@ -18,6 +18,15 @@ defaults for new rows), so an orders file without ``channel`` does not blank it.
 An order or complaint already stored under one customer and given again under another is
 not moved silently: :class:`MovedRows` is raised (nothing written) unless the caller passes
 ``allow_moves=True``.
+
+Emails follow the rule of the tracking door (:func:`retain.customers.services.change_email`):
+an address (in any case) is at most one customer's current email. A customers file may move
+an address between customers (``a`` leaves ``x@example.com``, ``b`` takes it, in the same
+file or after ``a``'s stored email changed); each customer whose email changes keeps the old
+one as a ``customer.email_changed`` domain event (``source``: ``import``), and the email
+identities follow the current addresses. A file that gives one address to two customers, or
+an address that a customer outside the file holds now, raises :class:`TakenEmails` (nothing
+written).
 """
 
 from __future__ import annotations
@@ -29,9 +38,20 @@ from typing import Any
 from django.db import connection
 from django.db.models import BooleanField, Field, Model, Q
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from retain.customers.models import Complaint, Customer, Order, Subscription, SurveyAnswer
+from retain.customers.models import (
+    Complaint,
+    Customer,
+    DomainEvent,
+    Identity,
+    IdentityKind,
+    Order,
+    Subscription,
+    SurveyAnswer,
+)
+from retain.customers.services import EMAIL_CHANGED
 from retain.errors import DataError
 
 Row = dict[str, Any]
@@ -91,9 +111,134 @@ _SUBSCRIPTIONS = _Target(Subscription, ("customer_id", "plan", "started_at"))
 _ANSWERS = _Target(SurveyAnswer, ("customer_id", "survey", "answered_at"))
 
 
+@dataclass(frozen=True)
+class TakenEmail:
+    """An address the input gives customer ``given_customer`` (row ``index``) while
+    ``holder`` holds it: another row of the input, or a stored customer outside it."""
+
+    index: int
+    email: str
+    holder: str
+    given_customer: str
+
+
+class TakenEmails(DataError):
+    """Addresses the input would give to two customers at once (see the module docstring)."""
+
+    def __init__(self, taken: list[TakenEmail]) -> None:
+        self.taken = taken
+        shown = "; ".join(
+            f'"{t.email}" is given to customer "{t.given_customer}" but is the current email '
+            f'of customer "{t.holder}"'
+            for t in taken[:5]
+        )
+        super().__init__(
+            f"{len(taken)} email(s) would belong to two customers at once, so nothing was "
+            f"imported: {shown}{'; ...' if len(taken) > 5 else ''}. Change or clear the "
+            f"holder's email first (in the same file or before it)",
+            column="email",
+            taken=[t.__dict__ for t in taken],
+        )
+
+
 def upsert_customers(rows: Sequence[Row], *, fields: Collection[str]) -> UpsertCounts:
-    """Insert or update customers by ``external_id``; ``traits`` merge into the stored ones."""
-    return _upsert(_CUSTOMERS, list(rows), fields=tuple(fields), merge=_merge_traits)
+    """Insert or update customers by ``external_id``; ``traits`` merge into the stored ones;
+    emails follow the one-holder rule of the module docstring."""
+    rows = list(rows)
+    if "email" not in fields:
+        return _upsert(_CUSTOMERS, rows, fields=tuple(fields), merge=_merge_traits)
+    _refuse_taken_emails(rows)
+    before = {key[0]: old["email"] for key, old in _stored(_CUSTOMERS, rows, ("email",)).items()}
+    counts = _upsert(_CUSTOMERS, rows, fields=tuple(fields), merge=_merge_traits)
+    _follow_emails(rows, before)
+    return counts
+
+
+def _refuse_taken_emails(rows: list[Row]) -> None:
+    """:class:`TakenEmails` when two rows, or a row and a stored customer outside the input,
+    would hold the same address."""
+    given = {row["external_id"] for row in rows}
+    first: dict[str, str] = {}
+    taken: list[TakenEmail] = []
+    wanted: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        if not (email := (row.get("email") or "").strip().lower()):
+            continue
+        holder = first.setdefault(email, row["external_id"])
+        if holder != row["external_id"]:
+            taken.append(TakenEmail(index, row["email"], holder, row["external_id"]))
+        wanted.setdefault(email, []).append(index)
+    for holder, email in _current_holders(sorted(wanted)):
+        if holder not in given:
+            index = wanted[email][0]
+            row = rows[index]
+            taken.append(TakenEmail(index, row["email"], holder, row["external_id"]))
+    if taken:
+        raise TakenEmails(sorted(taken, key=lambda t: t.index))
+
+
+def _current_holders(emails: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """``(customer id, lower-cased email)`` of the stored customers holding ``emails``."""
+    low = Lower("email")
+    for chunk in _chunks(emails, _chunk_size()):
+        query = Customer.objects.annotate(low=low).filter(low__in=chunk)
+        yield from query.values_list("external_id", "low")
+
+
+def _chunk_size() -> int:
+    """Keys per ``IN (...)``: under SQLite's variable limit (PostgreSQL has none)."""
+    limit = connection.features.max_query_params
+    return 5000 if limit is None else min(limit - 10, 5000)
+
+
+def _follow_emails(rows: list[Row], before: dict[str, str]) -> None:
+    """After the write: old addresses freed and recorded, identities on current ones."""
+    now = timezone.now()
+    current = {row["external_id"]: (row.get("email") or "").strip() for row in rows}
+    changed = {
+        customer: (before[customer], email)
+        for customer, email in current.items()
+        if before.get(customer) and before[customer].lower() != email.lower()
+    }
+    holding = {customer: email.lower() for customer, email in current.items() if email}
+    pks, _ = customer_ids_for(changed.keys() | holding.keys())
+    owners = {pk: customer for customer, pk in pks.items()}
+    by_email = {email: pks[customer] for customer, email in holding.items()}
+    leaving = {old.lower(): pks[customer] for customer, (old, _new) in changed.items()}
+    events = [
+        DomainEvent(name=EMAIL_CHANGED, customer_id=pks[customer], occurred_at=now,
+                    data={"from": old, "to": new, "source": "import"})
+        for customer, (old, new) in changed.items()
+    ]  # fmt: skip
+    gone: list[int] = []
+    kept: set[str] = set()
+    stale: list[tuple[str, int]] = []  # identities left by a change stored before this rule
+    for chunk in _chunks(sorted(leaving.keys() | by_email.keys()), _chunk_size()):
+        found = Identity.objects.filter(kind=IdentityKind.EMAIL, value__in=chunk)
+        for pk, value, owner in found.values_list("pk", "value", "customer_id"):
+            if by_email.get(value) == owner:
+                kept.add(value)
+            elif leaving.get(value) == owner or value in by_email:
+                gone.append(pk)
+                if leaving.get(value) != owner:
+                    stale.append((value, owner))
+    now_held = dict(
+        Customer.objects.filter(pk__in={o for _, o in stale}).values_list("pk", "email")
+    )
+    events += [
+        DomainEvent(name=EMAIL_CHANGED, customer_id=owner, occurred_at=now,
+                    data={"from": value, "to": now_held[owner], "source": "import",
+                          "released_to": owners[by_email[value]]})
+        for value, owner in stale
+    ]  # fmt: skip
+    for chunk in _chunks(gone, _chunk_size()):
+        Identity.objects.filter(pk__in=chunk).delete()
+    Identity.objects.bulk_create(
+        [Identity(customer_id=pk, kind=IdentityKind.EMAIL, value=email)
+         for email, pk in by_email.items() if email not in kept],
+        ignore_conflicts=True,
+    )  # fmt: skip
+    DomainEvent.objects.bulk_create(events)
 
 
 def upsert_orders(

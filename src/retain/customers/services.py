@@ -18,6 +18,7 @@ from retain.customers.models import (
     Consent,
     ConsentChannel,
     Customer,
+    DomainEvent,
     Event,
     EventKind,
     Identity,
@@ -27,6 +28,8 @@ from retain.customers.models import (
 from retain.errors import Conflict, DataError, NotFound
 
 ORDER_REFUNDED = "refunded"
+#: The domain event recorded when a customer's email changes (``data``: ``from``, ``to``).
+EMAIL_CHANGED = "customer.email_changed"
 
 
 def find_customer_by_identity(*, kind: str, value: str) -> Customer | None:
@@ -142,9 +145,7 @@ def identify_customer(
     if customer is None:
         return None
     if (email := traits.get("email")) is not None:
-        customer.email = _email(email)
-        if customer.email:
-            link_identity(customer=customer, kind=IdentityKind.EMAIL, value=customer.email)
+        change_email(customer=customer, email=_email(email), at=at, source="identify")
     if name := _first(traits, _NAME_TRAITS) or _full_name(traits):
         customer.name = str(name)[:200]
     if (birthday := traits.get("birthday")) is not None:
@@ -163,6 +164,54 @@ def identify_customer(
                 source="identify", at=at,
             )  # fmt: skip
     return customer
+
+
+def change_email(*, customer: Customer, email: str, at: dt.datetime, source: str) -> None:
+    """Give ``customer`` the address ``email`` (normalised; ``""`` clears it); the caller saves.
+
+    An address belongs to at most one customer at a time: the one whose current email it is.
+    Changing it frees the old address for another customer (its identity goes) and keeps
+    the history as a ``customer.email_changed`` domain event (``from``, ``to``, ``source``).
+    :class:`Conflict` if another customer's current email is ``email``. An email identity
+    left on a customer whose email has since changed (stored before this rule) is released
+    to the new holder, recorded on the old one as ``customer.email_changed`` too.
+    """
+    old = customer.email
+    if email:
+        holder = Customer.objects.filter(email__iexact=email).exclude(pk=customer.pk).first()
+        if holder is not None:
+            raise Conflict(
+                f"email {email!r} is customer {holder.external_id!r}'s current address, "
+                f"not {customer.external_id!r}'s",
+                kind=IdentityKind.EMAIL, value=email, customer=holder.external_id,
+            )  # fmt: skip
+        _release_stale_email(email, claimed_by=customer, at=at, source=source)
+        link_identity(customer=customer, kind=IdentityKind.EMAIL, value=email)
+    customer.email = email
+    if not old or old.lower() == email:
+        return  # a first address is not a change
+    Identity.objects.filter(customer=customer, kind=IdentityKind.EMAIL, value=old.lower()).delete()
+    DomainEvent.objects.create(
+        name=EMAIL_CHANGED, customer=customer, occurred_at=at,
+        data={"from": old, "to": email, "source": source},
+    )  # fmt: skip
+
+
+def _release_stale_email(email: str, *, claimed_by: Customer, at: dt.datetime, source: str) -> None:
+    stale = (
+        Identity.objects.select_related("customer")
+        .filter(kind=IdentityKind.EMAIL, value=email)
+        .exclude(customer=claimed_by)
+        .first()
+    )
+    if stale is None:
+        return
+    DomainEvent.objects.create(
+        name=EMAIL_CHANGED, customer=stale.customer, occurred_at=at,
+        data={"from": email, "to": stale.customer.email, "source": source,
+              "released_to": claimed_by.external_id},
+    )  # fmt: skip
+    stale.delete()
 
 
 def set_consent(

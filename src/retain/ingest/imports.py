@@ -99,6 +99,8 @@ def import_table(
             counts = kind.upsert(rows, fields=fields, **options)
     except bulk.MovedRows as moved:
         raise _moves_in_file_terms(moved, table, source, allow_moves_as) from None
+    except bulk.TakenEmails as taken:
+        raise _taken_in_file_terms(taken, table, source) from None
     return ImportResult(
         kind=kind_name,
         rows=len(rows),
@@ -136,6 +138,29 @@ def _moves_in_file_terms(
             for m in moved.moves
         ],
     )
+
+
+def _taken_in_file_terms(taken: bulk.TakenEmails, table: pa.Table, source: str) -> DataError:
+    where = "line" if LINE in table.column_names else "row"
+    shown = "; ".join(
+        f'{where} {place_of(table, t.index)}: "{t.email}" for customer "{t.given_customer}" is '
+        f'customer "{t.holder}"\'s current email'
+        for t in taken.taken[:5]
+    )
+    more = "; ..." if len(taken.taken) > 5 else ""
+    return DataError(
+        f"{len(taken.taken)} email(s) would belong to two customers at once (an address is "
+        f"one customer's at a time), so nothing was imported: {shown}{more}. Change or clear "
+        f"the holder's email first, in the same file or before it",
+        file=source,
+        status=409,
+        column="email",
+        taken=[
+            {"email": t.email, "holder": t.holder, "given_customer": t.given_customer,
+             where: place_of(table, t.index)}
+            for t in taken.taken
+        ],
+    )  # fmt: skip
 
 
 def import_file(
