@@ -177,7 +177,7 @@ def _ingest_retry(args: argparse.Namespace) -> None:
     ready_store()
     from django.db import transaction
 
-    from retain.ingest.services import count_failed_messages, retry_failed_messages
+    from retain.ingest.applying import count_failed_messages, retry_failed_messages
 
     with transaction.atomic():
         result = retry_failed_messages(None if args.all else args.message_ids)

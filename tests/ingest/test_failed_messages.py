@@ -10,8 +10,9 @@ import pytest
 from django.test import Client
 
 from retain.accounts.models import Role
+from retain.ingest.applying import apply_pending_messages
 from retain.ingest.models import Message
-from retain.ingest.services import accept_calls, apply_pending_messages
+from retain.ingest.services import accept_calls
 from tests.accounts.builders import make_user
 from tests.ingest.builders import make_order_completed, make_track
 
@@ -33,9 +34,9 @@ def test_a_message_that_fails_is_logged_once_with_its_id_and_the_reason_then_cou
         make_track(messageId="m-refund", event="Order Refunded",
                    properties={"order_id": "o-missing"}),
     )  # fmt: skip
-    with caplog.at_level(logging.WARNING, logger="retain.ingest.services"):
+    with caplog.at_level(logging.WARNING, logger="retain.ingest.applying"):
         apply_pending_messages()
-    lines = [r for r in caplog.records if r.name == "retain.ingest.services"]
+    lines = [r for r in caplog.records if r.name == "retain.ingest.applying"]
     assert [(r.levelno, r.getMessage()) for r in lines] == [
         (logging.WARNING, "tracking message m-refund not applied: NotFound: no order "
                           "'o-missing' to refund"),
@@ -46,9 +47,9 @@ def test_a_message_that_fails_is_logged_once_with_its_id_and_the_reason_then_cou
 
 def test_applied_messages_log_nothing(caplog) -> None:
     store(make_order_completed(messageId="m-good"))
-    with caplog.at_level(logging.WARNING, logger="retain.ingest.services"):
+    with caplog.at_level(logging.WARNING, logger="retain.ingest.applying"):
         assert apply_pending_messages().claimed == 1
-    assert [r for r in caplog.records if r.name == "retain.ingest.services"] == []
+    assert [r for r in caplog.records if r.name == "retain.ingest.applying"] == []
 
 
 @pytest.mark.parametrize(

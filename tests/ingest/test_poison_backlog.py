@@ -14,8 +14,9 @@ import pytest
 from django.db import connection
 
 from retain.customers.models import Customer, Event, Order
+from retain.ingest.applying import apply_pending_messages
 from retain.ingest.models import Message
-from retain.ingest.services import accept_calls, apply_pending_messages
+from retain.ingest.services import accept_calls
 from retain.worker.models import Job, JobStatus
 from retain.worker.services import run_jobs_until_idle
 from tests.ingest.builders import make_identify, make_order_completed, make_track
@@ -90,7 +91,7 @@ def test_one_poison_record_of_each_kind_in_a_backlog_leaves_every_good_one_appli
         if number == 1:  # the poison sits in the middle of the backlog
             for message, timestamp, _ in kinds.values():
                 store_directly(message, timestamp=timestamp)
-    with caplog.at_level(logging.WARNING, logger="retain.ingest.services"):
+    with caplog.at_level(logging.WARNING, logger="retain.ingest.applying"):
         run_jobs_until_idle()
     assert Job.objects.filter(status=JobStatus.DONE, name="ingest.apply_messages").exists()
     assert not Job.objects.exclude(status=JobStatus.DONE).filter(name="ingest.apply_messages")
@@ -106,7 +107,7 @@ def test_one_poison_record_of_each_kind_in_a_backlog_leaves_every_good_one_appli
     for message_id, (_, _, words) in kinds.items():
         assert words in failed[message_id], failed[message_id]
     assert not Message.objects.filter(message_id__in=kinds, applied_at__isnull=False).exists()
-    lines = [r.getMessage() for r in caplog.records if r.name == "retain.ingest.services"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "retain.ingest.applying"]
     assert f"{len(kinds)} of {len(kinds) + 9} tracking messages failed" in lines
     assert {line.split()[2] for line in lines if line.startswith("tracking message ")} == set(kinds)
     assert not Customer.objects.filter(external_id="u" * 300).exists()
@@ -127,7 +128,7 @@ def test_a_bug_while_applying_fails_the_job_which_is_retried_and_marks_nothing(
     def broken(**_: Any) -> None:
         raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
 
-    monkeypatch.setattr("retain.ingest.services.record_order", broken)  # a bug, not bad data
+    monkeypatch.setattr("retain.ingest.applying.record_order", broken)  # a bug, not bad data
     run_jobs_until_idle()
     job = Job.objects.get(name="ingest.apply_messages")
     assert job.status == JobStatus.READY and job.attempts == 1  # waits to be retried

@@ -11,8 +11,9 @@ from django.test import Client
 from retain.accounts.models import Role
 from retain.cli import main
 from retain.customers.models import Order
+from retain.ingest.applying import apply_pending_messages, retry_failed_messages
 from retain.ingest.models import Message
-from retain.ingest.services import accept_calls, apply_pending_messages, retry_failed_messages
+from retain.ingest.services import accept_calls
 from tests.accounts.builders import make_user
 from tests.ingest.builders import make_order_completed, make_track
 

@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 
 from retain.customers.models import Consent, Customer, DomainEvent, Event, Identity, Order
+from retain.ingest.applying import apply_pending_messages
 from retain.ingest.models import Message
-from retain.ingest.services import apply_pending_messages
 from retain.worker.models import Job, JobStatus
 from retain.worker.services import run_jobs_until_idle
 from tests.ingest.builders import (

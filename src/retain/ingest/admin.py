@@ -9,8 +9,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from retain.ingest.applying import retry_failed_messages
 from retain.ingest.models import Message
-from retain.ingest.services import retry_failed_messages
 
 
 class MessageStatusFilter(admin.SimpleListFilter):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from retain.ingest.services import APPLY_BATCH, APPLY_JOB, apply_pending_messages
+from retain.ingest.applying import APPLY_BATCH, apply_pending_messages
+from retain.ingest.services import APPLY_JOB
 from retain.worker.registry import job
 from retain.worker.services import enqueue
 

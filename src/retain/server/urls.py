@@ -9,7 +9,7 @@ from django.urls import include, path
 from django.views.defaults import page_not_found
 
 from retain.customers.queries import last_rescoring
-from retain.ingest.services import count_failed_messages
+from retain.ingest.applying import count_failed_messages
 from retain.problems import problem
 from retain.server.api import api
 
