@@ -229,6 +229,11 @@ def _import(args: argparse.Namespace) -> None:
         f"{result.updated:,} updated, {result.unchanged:,} unchanged; "
         f"{result.customers_created:,} new customer(s) from their ids"
     )
+    if result.refunds_kept:
+        print(
+            f"{result.refunds_kept:,} order(s) stay refunded: the file states them otherwise, "
+            "and a refund is never undone by stating the order again"
+        )
 
 
 def _keys_list(args: argparse.Namespace) -> None:

@@ -76,7 +76,7 @@ def test_an_order_is_recorded_once_and_refunded() -> None:
     ) as caught:
         record_order(customer=get_or_create_customer(external_id="c-4"), order_id="o-1",
                      ordered_at=NOW, amount=Decimal(1))  # fmt: skip
-    assert caught.value.details == {"order_id": "o-1", "customer": "c-3"}
+    assert caught.value.details == {"order_id": "o-1", "customer": "c-3", "given_customer": "c-4"}
     assert Order.objects.get(external_id="o-1").customer == customer
 
 

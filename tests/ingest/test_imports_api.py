@@ -41,7 +41,7 @@ def test_an_import_key_uploads_a_file_and_gets_the_counts(orders, tmp_path, fmt)
     assert first.status_code == 200, first.content
     assert first.json() == {
         "kind": "orders", "rows": len(orders), "created": len(orders), "updated": 0,
-        "unchanged": 0, "customers_created": orders.customer_id.nunique(),
+        "unchanged": 0, "customers_created": orders.customer_id.nunique(), "refunds_kept": 0,
     }  # fmt: skip
     assert (again.json()["created"], again.json()["updated"]) == (0, 0)
     assert Order.objects.count() == len(orders)

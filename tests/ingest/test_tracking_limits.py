@@ -69,7 +69,7 @@ POISON = {
         "1,000,000,000,000 or more",
     ),
     "total rounding up to 10^12": (
-        make_order_completed(total="999999999999.995"),
+        make_order_completed(total="999999999999.9999999"),  # float noise over 999999999999.99
         "properties.total",
         "1,000,000,000,000 or more",
     ),

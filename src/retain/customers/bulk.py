@@ -51,7 +51,7 @@ from retain.customers.models import (
     Subscription,
     SurveyAnswer,
 )
-from retain.customers.services import EMAIL_CHANGED
+from retain.customers.services import EMAIL_CHANGED, ORDER_REFUNDED
 from retain.errors import DataError
 
 Row = dict[str, Any]
@@ -59,13 +59,15 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class UpsertCounts:
-    """What an upsert did: rows inserted, rows changed, rows already as given, and bare
-    customers created for unknown customer ids."""
+    """What an upsert did: rows inserted, rows changed, rows already as given, bare
+    customers created for unknown customer ids, and stored refunds the input stated
+    otherwise (kept: a refund is never undone)."""
 
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     customers_created: int = 0
+    refunds_kept: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,10 +104,12 @@ class _Target:
     model: type[Model]
     key: tuple[str, ...]  # attnames, the unique constraint the upsert is keyed by
     touched: tuple[str, ...] = ()  # written on every insert or update (auto_now fields)
+    #: (field, value): once stored, that value is kept whatever the input says (a refund)
+    final: tuple[tuple[str, str], ...] = ()
 
 
 _CUSTOMERS = _Target(Customer, ("external_id",), touched=("updated_at",))
-_ORDERS = _Target(Order, ("external_id",))
+_ORDERS = _Target(Order, ("external_id",), final=(("status", ORDER_REFUNDED),))
 _COMPLAINTS = _Target(Complaint, ("external_id",))
 _SUBSCRIPTIONS = _Target(Subscription, ("customer_id", "plan", "started_at"))
 _ANSWERS = _Target(SurveyAnswer, ("customer_id", "survey", "answered_at"))
@@ -245,7 +249,12 @@ def upsert_orders(
     rows: Sequence[Row], *, fields: Collection[str], allow_moves: bool = False
 ) -> UpsertCounts:
     """Insert or update orders by ``external_id`` (any status: refunds are data too); an
-    order stored under another customer raises :class:`MovedRows` unless ``allow_moves``."""
+    order stored under another customer raises :class:`MovedRows` unless ``allow_moves``.
+
+    The file states an order's fields and each import sets them, except that a stored
+    ``refunded`` status stays (a tracked refund is a fact a re-import never undoes; the
+    upsert itself keeps it, so a refund committed while the file loads stays too).
+    ``refunds_kept`` counts the rows that stated another status for a refunded order."""
     return _dependent(_ORDERS, rows, fields=fields, moves=None if allow_moves else "order")
 
 
@@ -301,7 +310,9 @@ def _dependent(
     if moves is not None:
         _refuse_moves(target, rows, resolved, moves)
     counts = _upsert(target, resolved, fields=names)
-    return UpsertCounts(counts.created, counts.updated, counts.unchanged, created)
+    return UpsertCounts(
+        counts.created, counts.updated, counts.unchanged, created, counts.refunds_kept
+    )
 
 
 def _refuse_moves(target: _Target, rows: Sequence[Row], resolved: list[Row], noun: str) -> None:
@@ -336,11 +347,16 @@ def _upsert(
     values = tuple(name for name in fields if name not in target.key)
     stored = _stored(target, rows, values)
     writes: list[Row] = []
-    created = updated = 0
+    created = updated = kept = 0
+    final = [(name, value) for name, value in target.final if name in values]
     for row in rows:
         old = stored.get(tuple(row[name] for name in target.key))
         if merge is not None:
             row = merge(row, old)
+        for name, value in final:  # as the upsert's CASE does: counts match what is written
+            if old is not None and old[name] == value and row[name] != value:
+                row = {**row, name: value}
+                kept += 1
         if old is None:
             created += 1
         elif any(row[name] != old[name] for name in values):
@@ -349,7 +365,7 @@ def _upsert(
             continue
         writes.append(row)
     _write(target, writes, update=(*values, *target.touched))
-    return UpsertCounts(created, updated, len(rows) - created - updated)
+    return UpsertCounts(created, updated, len(rows) - created - updated, refunds_kept=kept)
 
 
 def _stored(target: _Target, rows: list[Row], values: tuple[str, ...]) -> dict[tuple, Row]:
@@ -407,12 +423,21 @@ def _upsert_sql(target: _Target, names: str, source: str, update: Sequence[str])
         return quote(model._meta.get_field(_name(model, name)).column)
 
     key = ", ".join(column(name) for name in target.key)
+    table = quote(model._meta.db_table)
+    final = dict(target.final)
+
+    def new_value(name: str) -> str:
+        if name not in final:
+            return f"EXCLUDED.{column(name)}"
+        # the stored row as the upsert finds it (locked on PostgreSQL), not as read before
+        stored, kept = f"{table}.{column(name)}", final[name].replace("'", "''")
+        return f"CASE WHEN {stored} = '{kept}' THEN {stored} ELSE EXCLUDED.{column(name)} END"
+
     if update:
-        sets = ", ".join(f"{column(name)} = EXCLUDED.{column(name)}" for name in update)
+        sets = ", ".join(f"{column(name)} = {new_value(name)}" for name in update)
         action = f"DO UPDATE SET {sets}"
     else:
         action = "DO NOTHING"
-    table = quote(model._meta.db_table)
     return f"INSERT INTO {table} ({names}) {source} ON CONFLICT ({key}) {action}"
 
 

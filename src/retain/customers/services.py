@@ -8,6 +8,7 @@ input twice changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +28,7 @@ from retain.customers.models import (
 )
 from retain.errors import Conflict, DataError, NotFound
 
+logger = logging.getLogger(__name__)
 ORDER_REFUNDED = "refunded"
 #: The domain event recorded when a customer's email changes (``data``: ``from``, ``to``).
 EMAIL_CHANGED = "customer.email_changed"
@@ -237,25 +239,40 @@ def record_order(
     currency: str = "",
     channel: str = "",
 ) -> Order:
-    """The completed order ``order_id``, created once (a replay returns the existing one)."""
-    order, _ = Order.objects.get_or_create(
+    """A tracked ``Order Completed``: the order ``order_id``, created if the store does not
+    know it. A stored order keeps its fields and status (the one rule for both doors,
+    docs/store.md "One order, two doors"): a shop's file states an order's fields, a tracked
+    event only fills in an order no one stated yet, and a refund is never undone. Stated
+    again with another amount or currency, the order is kept as stored and a warning says so.
+
+    :class:`Conflict` when the order is another customer's (both customers named).
+    """
+    currency = currency.upper()[:3]
+    order, created = Order.objects.get_or_create(
         external_id=order_id,
         defaults={
             "customer": customer, "ordered_at": ordered_at, "amount": amount,
-            "currency": currency.upper()[:3], "channel": channel[:100],
+            "currency": currency, "channel": channel[:100],
         },
     )  # fmt: skip
     if order.customer_id != customer.pk:
         owner = order.customer.external_id  # the id the user knows, not the row's key
         raise Conflict(
             f"order {order_id!r} belongs to customer {owner!r}, not {customer.external_id!r}",
-            order_id=order_id, customer=owner,
+            order_id=order_id, customer=owner, given_customer=customer.external_id,
+        )  # fmt: skip
+    if not created and (order.amount, order.currency) != (amount, currency or order.currency):
+        logger.warning(
+            "order %r is stored with amount %s %s; a tracked Order Completed states %s %s: "
+            "the stored order is kept (a file corrects an order, tracking does not)",
+            order_id, order.amount, order.currency, amount, currency,
         )  # fmt: skip
     return order
 
 
 def refund_order(*, order_id: str) -> Order:
-    """Mark the order refunded; :class:`NotFound` if it is not known."""
+    """Mark the order refunded; :class:`NotFound` if it is not known. A refund is a fact of
+    its own: stating the order again, by tracking or in a file, never undoes it."""
     order = Order.objects.filter(external_id=order_id).first()
     if order is None:
         raise NotFound(f"no order {order_id!r} to refund", order_id=order_id)

@@ -24,6 +24,11 @@ class ImportCounts(Schema):
     updated: int
     unchanged: int
     customers_created: int
+    refunds_kept: int = Field(
+        0,
+        description="orders the file states with another status that stay refunded (a "
+        "refund is never undone by stating the order again)",
+    )
 
 
 def _column(role: str) -> str:

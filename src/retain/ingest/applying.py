@@ -29,6 +29,7 @@ from retain.customers.services import (
     resolve_customers,
 )
 from retain.errors import DataError, NotFound, RetainError
+from retain.ingest.amounts import number_of, to_cents
 from retain.ingest.message_checks import (
     AMOUNT_PROPERTIES,
     ORDER_COMPLETED,
@@ -311,7 +312,7 @@ def _amount(properties: dict[str, Any]) -> Decimal:
         field, problem = problems[0]
         raise DataError(problem, field=field)
     value = next(properties[name] for name in AMOUNT_PROPERTIES if properties.get(name) is not None)
-    return Decimal(str(value).strip()).quantize(Decimal("0.01"))
+    return to_cents(number_of(value))  # type: ignore[arg-type]  # checked just above
 
 
 def _event_name(payload: dict[str, Any]) -> str:

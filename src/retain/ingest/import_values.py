@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+
+from retain.ingest.amounts import (
+    MORE_DECIMALS,
+    NEGATIVE,
+    amount_rule,
+    number_of,
+    to_cents,
+    too_large,
+)
 
 Mask = list[bool]
 Converted = tuple[list[Any], list[tuple[str, Mask]]]  # values, and (rule, bad rows) pairs
@@ -99,33 +108,22 @@ def dates(column: pa.ChunkedArray) -> Converted:
 
 
 def money(*, max_digits: int) -> Callable[[pa.ChunkedArray], Converted]:
-    """Exact amounts with two decimals (a float's shortest repr, so 19.99 stays 19.99)."""
+    """Exact amounts kept to the cent by the rule the tracking door applies too
+    (:mod:`retain.ingest.amounts`): float noise is taken as its cent value, any other third
+    decimal is refused, never rounded. Each bad row is counted under one rule."""
     limit = Decimal(10) ** (max_digits - 2)
-    cent, slack = Decimal("0.01"), Decimal("0.000001")
-
-    def exact(value: Any) -> Decimal | None:
-        if is_missing(value):
-            return None
-        try:
-            number = Decimal(repr(value) if isinstance(value, float) else str(value))
-        except InvalidOperation:
-            return None
-        return number if number.is_finite() else None
+    large = too_large(limit)
+    order = ("is missing or not a number", NEGATIVE, MORE_DECIMALS, large)
 
     def convert(column: pa.ChunkedArray) -> Converted:
-        numbers = [exact(value) for value in column.to_pylist()]
-        # Out-of-range numbers are not rounded (quantize would overflow); the check names them.
-        rounded = [None if n is None or abs(n) >= limit else n.quantize(cent) for n in numbers]
-        pairs = zip(numbers, rounded, strict=True)
-        return rounded, [
-            ("is missing or not a number", _mask(numbers, lambda n: n is None)),
-            ("is negative", _mask(numbers, lambda n: n is not None and n < 0)),
-            (
-                "has more than 2 decimal places",
-                [r is not None and abs(n - r) > slack for n, r in pairs],
-            ),
-            (f"is {limit:,} or more", _mask(numbers, lambda n: n is not None and abs(n) >= limit)),
-        ]
+        values: list[Decimal | None] = []
+        broken: list[str | None] = []
+        for value in column.to_pylist():
+            number = None if is_missing(value) else number_of(value)
+            rule = order[0] if number is None else amount_rule(number, limit=limit)
+            broken.append(rule)
+            values.append(None if rule else to_cents(number))  # type: ignore[arg-type]
+        return values, [(rule, [found == rule for found in broken]) for rule in order]
 
     return convert
 

@@ -50,6 +50,9 @@ class ImportResult:
     updated: int
     unchanged: int
     customers_created: int
+    #: orders the file states with another status while the store has them refunded: they
+    #: stay refunded (docs/store.md, "One order, two doors")
+    refunds_kept: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,6 +111,7 @@ def import_table(
         updated=counts.updated,
         unchanged=counts.unchanged,
         customers_created=counts.customers_created,
+        refunds_kept=counts.refunds_kept,
     )
 
 

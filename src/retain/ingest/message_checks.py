@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from retain.customers.models import Customer, Event, Identity, Order
+from retain.ingest.amounts import MORE_DECIMALS, NEGATIVE, amount_rule, number_of
 from retain.ingest.models import Message
 
 #: The longest id of each kind, as the store keeps it.
@@ -30,7 +31,6 @@ EMAIL_LENGTH: int = Customer._meta.get_field("email").max_length  # type: ignore
 #: (the analytics' ``MAX_AMOUNT`` is the same bound).
 _AMOUNT_FIELD = Order._meta.get_field("amount")
 MAX_AMOUNT = Decimal(10) ** (_AMOUNT_FIELD.max_digits - _AMOUNT_FIELD.decimal_places)  # type: ignore[operator]
-_CENT = Decimal("0.01")
 #: The deepest nesting of objects and lists in a message (the message itself is level 1).
 MAX_DEPTH = 32
 #: The properties an order's amount is read from, first present wins.
@@ -77,23 +77,29 @@ def value_problems(message: Any) -> list[Problem]:
 
 
 def amount_problems(properties: dict[str, Any]) -> list[Problem]:
-    """An order's amount: present, a finite number, at least 0 and under :data:`MAX_AMOUNT`."""
+    """An order's amount: present, a finite number, and one the store keeps by the rule of
+    both doors (:mod:`retain.ingest.amounts`): at least 0, at most two decimals beyond float
+    noise, under :data:`MAX_AMOUNT` once kept to the cent."""
     name = next((n for n in AMOUNT_PROPERTIES if properties.get(n) is not None), None)
     if name is None:
         return [("properties.total", "an order needs properties.total (or revenue)")]
     field, value = f"properties.{name}", properties[name]
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return [(field, f"{field} must be a number, got {value!r}")]
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        return [(field, f"{field} is not a number: {value!r}")]
-    if not amount.is_finite():
+    amount = number_of(value)
+    if amount is None:
+        try:
+            Decimal(str(value).strip())
+        except InvalidOperation:
+            return [(field, f"{field} is not a number: {value!r}")]
         return [(field, f"{field} must be a finite number, got {value!r}")]
-    if amount < 0:
+    rule = amount_rule(amount, limit=MAX_AMOUNT)
+    if rule == NEGATIVE:
         return [(field, f"{field} is negative ({value}); send a refund as Order Refunded")]
-    if amount >= MAX_AMOUNT or amount.quantize(_CENT) >= MAX_AMOUNT:  # kept to the cent
-        return [(field, f"{field} is {MAX_AMOUNT:,} or more ({value}); no order is that large")]
+    if rule == MORE_DECIMALS:
+        return [(field, f"{field} {rule} ({value}); amounts are kept to the cent, not rounded")]
+    if rule is not None:
+        return [(field, f"{field} {rule} ({value}); no order is that large")]
     return []
 
 
