@@ -235,3 +235,17 @@ def test_the_openapi_document_lists_every_option_with_its_meaning():
         "the file's column for when the order was placed (default ordered_at)"
     )
     assert query["allow_moves"]["schema"]["type"] == "boolean"
+
+
+def test_the_counts_say_how_many_orders_stay_refunded(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,order_id,ordered_at,amount,status\nc-1,o-1,2026-01-05,10,\n")
+    _, key = make_api_key("import")
+    assert upload(path, key=key).status_code == 200
+    Order.objects.filter(external_id="o-1").update(status="refunded")  # as a tracked refund
+
+    again = upload(path, key=key)
+
+    assert again.status_code == 200, again.content
+    assert (again.json()["unchanged"], again.json()["refunds_kept"]) == (1, 1)
+    assert Order.objects.get(external_id="o-1").status == "refunded"

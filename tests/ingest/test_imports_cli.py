@@ -48,3 +48,21 @@ def test_retain_import_refuses_a_bad_file_in_one_line(tmp_path):
     (line,) = done.stderr.strip().splitlines()
     assert "error [data_error]" in line and "'signed_up_at'" in line and "'customer_id'" in line
     assert Customer.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retain_import_says_which_orders_stay_refunded(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer_id,order_id,ordered_at,amount,status\n"
+        "c-1,o-1,2026-01-05,10.00,completed\nc-1,o-2,2026-01-06,5.00,completed\n"
+    )
+    assert retain_import("orders", path).returncode == 0
+    Order.objects.filter(external_id="o-1").update(status="refunded")  # as a tracked refund
+
+    again = retain_import("orders", path)
+
+    assert again.returncode == 0, again.stderr
+    assert "0 created, 0 updated, 2 unchanged" in again.stdout
+    assert "1 order(s) stay refunded: the file states them otherwise" in again.stdout
+    assert Order.objects.get(external_id="o-1").status == "refunded"
