@@ -50,16 +50,22 @@ def amount_rule(number: Decimal, *, limit: Decimal) -> str | None:
     """The rule ``number`` breaks as an amount the store keeps under ``limit`` (negative,
     more than two decimals beyond float noise, ``limit`` or more once kept to the cent), or
     ``None`` when :func:`to_cents` may keep it."""
+    return kept(number, limit=limit)[1]
+
+
+def kept(number: Decimal, *, limit: Decimal) -> tuple[Decimal, str | None]:
+    """``number`` to the cent and ``None``, or ``number`` as it is and the rule it breaks
+    (see :func:`amount_rule`): one pass for a file's column."""
     if number < 0:
-        return NEGATIVE
+        return number, NEGATIVE
     if number >= limit:  # before quantize, which overflows on huge numbers
-        return too_large(limit)
+        return number, too_large(limit)
     cents = number.quantize(CENT)
     if abs(number - cents) > FLOAT_NOISE:
-        return MORE_DECIMALS
+        return number, MORE_DECIMALS
     if cents >= limit:
-        return too_large(limit)
-    return None
+        return number, too_large(limit)
+    return cents, None
 
 
 def to_cents(number: Decimal) -> Decimal:

@@ -16,14 +16,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from retain.ingest.amounts import (
-    MORE_DECIMALS,
-    NEGATIVE,
-    amount_rule,
-    number_of,
-    to_cents,
-    too_large,
-)
+from retain.ingest.amounts import MORE_DECIMALS, NEGATIVE, kept, number_of, too_large
 
 Mask = list[bool]
 Converted = tuple[list[Any], list[tuple[str, Mask]]]  # values, and (rule, bad rows) pairs
@@ -120,9 +113,15 @@ def money(*, max_digits: int) -> Callable[[pa.ChunkedArray], Converted]:
         broken: list[str | None] = []
         for value in column.to_pylist():
             number = None if is_missing(value) else number_of(value)
-            rule = order[0] if number is None else amount_rule(number, limit=limit)
+            if number is None:
+                values.append(None)
+                broken.append(order[0])
+                continue
+            cents, rule = kept(number, limit=limit)
+            values.append(cents)
             broken.append(rule)
-            values.append(None if rule else to_cents(number))  # type: ignore[arg-type]
+        if not any(broken):
+            return values, [(rule, [False] * len(values)) for rule in order]
         return values, [(rule, [found == rule for found in broken]) for rule in order]
 
     return convert
