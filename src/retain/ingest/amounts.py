@@ -50,10 +50,10 @@ def amount_rule(number: Decimal, *, limit: Decimal) -> str | None:
     """The rule ``number`` breaks as an amount the store keeps under ``limit`` (negative,
     more than two decimals beyond float noise, ``limit`` or more once kept to the cent), or
     ``None`` when :func:`to_cents` may keep it."""
-    return kept(number, limit=limit)[1]
+    return kept_to_cents(number, limit=limit)[1]
 
 
-def kept(number: Decimal, *, limit: Decimal) -> tuple[Decimal, str | None]:
+def kept_to_cents(number: Decimal, *, limit: Decimal) -> tuple[Decimal, str | None]:
     """``number`` to the cent and ``None``, or ``number`` as it is and the rule it breaks
     (see :func:`amount_rule`): one pass for a file's column."""
     if number < 0:

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from retain.ingest.amounts import MORE_DECIMALS, NEGATIVE, kept, number_of, too_large
+from retain.ingest.amounts import MORE_DECIMALS, NEGATIVE, kept_to_cents, number_of, too_large
 
 Mask = list[bool]
 Converted = tuple[list[Any], list[tuple[str, Mask]]]  # values, and (rule, bad rows) pairs
@@ -117,7 +117,7 @@ def money(*, max_digits: int) -> Callable[[pa.ChunkedArray], Converted]:
                 values.append(None)
                 broken.append(order[0])
                 continue
-            cents, rule = kept(number, limit=limit)
+            cents, rule = kept_to_cents(number, limit=limit)
             values.append(cents)
             broken.append(rule)
         if not any(broken):
