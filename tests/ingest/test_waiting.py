@@ -298,3 +298,20 @@ def test_the_admin_lists_waiting_messages() -> None:
     for status, listed in (("waiting", ["m-refund"]), ("pending", ["m-later"])):
         response = client.get("/admin/ingest/message/", {"status": status})
         assert [m.message_id for m in response.context["cl"].result_list] == listed
+
+
+def test_a_retried_message_wakes_what_it_resolves(capsys) -> None:
+    store(make_order_completed(messageId="m-theirs", userId="u-9", order_id="o-1"),
+          *anonymous_calls()[:1],
+          make_order_completed(messageId="m-mine", userId="u-1", anonymousId="a-1",
+                               order_id="o-1"))  # fmt: skip
+    apply_pending_messages()
+    assert state("m-mine")[2].startswith("Conflict: order 'o-1' belongs to customer 'u-9'")
+    assert state("m-identify") == (False, "anonymous_id:a-1", "")  # its link was undone
+    Order.objects.filter(external_id="o-1").delete()  # the fix
+    assert main(["ingest", "retry", "m-mine"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "1 failed message(s) retried (and 1 waiting message(s) they resolved): 2 applied, "
+        "0 failed again; 0 failed in all"
+    ]
+    assert Customer.objects.get(external_id="u-1").email == "ann@example.com"

@@ -59,8 +59,7 @@ class MessageAdmin(admin.ModelAdmin):
             result = retry_failed_messages(failed)
         self.message_user(
             request,
-            f"{result.claimed} failed message(s) retried: {result.applied} applied, "
-            f"{result.failed} failed again",
+            result.retried(),
             messages.SUCCESS if not result.failed else messages.WARNING,
         )
 

@@ -70,6 +70,15 @@ class ApplyResult:
     def __add__(self, other: ApplyResult) -> ApplyResult:
         return ApplyResult(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
+    def retried(self) -> str:
+        """What a retry did, in words (the CLI's and the admin's line)."""
+        woken = f" (and {self.woken:,} waiting message(s) they resolved)" if self.woken else ""
+        waiting = f", {self.waiting:,} waiting" if self.waiting else ""
+        return (
+            f"{self.claimed:,} failed message(s) retried{woken}: {self.applied:,} applied, "
+            f"{self.failed:,} failed again{waiting}"
+        )
+
 
 def apply_pending_messages(
     *, limit: int = APPLY_BATCH, now: dt.datetime | None = None
