@@ -19,7 +19,7 @@ from retain.customers.services import get_or_create_customer, link_identity
 from retain.ingest.applying import apply_pending_messages, sweep_waiting
 from retain.ingest.imports import import_file
 from retain.ingest.models import Message
-from retain.ingest.services import APPLY_JOB, accept_calls
+from retain.ingest.services import accept_calls
 from retain.ingest.waiting import SWEEP_JOB, count_waiting_messages
 from retain.worker.models import Job, JobStatus
 from retain.worker.services import run_jobs_until_idle, run_next_job
@@ -165,7 +165,7 @@ def test_a_refund_waits_for_its_order_from_a_file(tmp_path, fmt: str) -> None:
     assert count_waiting_messages() == 1
     orders = one_order("o-7")
     import_file("orders", write_file(orders, tmp_path, "orders", fmt))
-    assert Job.objects.filter(name=APPLY_JOB, status=JobStatus.READY).exists()
+    assert Job.objects.get(name=SWEEP_JOB, status=JobStatus.READY).run_after <= timezone.now()
     run_jobs_until_idle()
     assert Order.objects.get(external_id="o-7").status == "refunded"
     assert count_waiting_messages() == 0

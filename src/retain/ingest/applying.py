@@ -108,14 +108,14 @@ def apply_pending_messages(
 
 def wake(keys: set[str], *, now: dt.datetime, sweep: bool = False) -> ApplyResult:
     """Apply the waiting messages whose key resolved: those for ``keys`` (what a run just
-    linked or recorded), those for an order that exists (few: an orders file may have
-    brought it) and, with ``sweep``, every one that resolves; then again for what those
-    resolved (a woken order may wake its refund). Leaves the sweep job scheduled while
-    anything waits."""
+    linked or recorded) and, with ``sweep``, every one that resolves; then again for what
+    those resolved (a woken order may wake its refund). Leaves the sweep job scheduled
+    while anything waits."""
     result = ApplyResult(0, 0, 0)
     if not waiting.anything_waits():
         return result
-    keys = keys | waiting.resolved_keys(anonymous=sweep)
+    if sweep:
+        keys = keys | waiting.resolved_keys()
     while keys and (woken := waiting.claim_woken(keys)):
         keys = set()
         woke = _apply(woken, now=now, linked=keys)

@@ -37,10 +37,8 @@ from retain.customers import bulk
 from retain.errors import DataError
 from retain.ingest.import_checks import check_import, located, place_of
 from retain.ingest.import_kinds import kind_of
-from retain.ingest.services import APPLY_JOB
-from retain.ingest.waiting import orders_awaited
+from retain.ingest.waiting import orders_awaited, sweep_soon
 from retain.io import LINE, FileOptions, read_file
-from retain.worker.services import enqueue
 
 
 @dataclass(frozen=True)
@@ -105,7 +103,7 @@ def import_table(
     except bulk.TakenEmails as taken:
         raise _taken_in_file_terms(taken, table, source) from None
     if kind_name == "orders" and orders_awaited():  # refunds that came first wake up
-        enqueue(APPLY_JOB, unique_key=APPLY_JOB)
+        sweep_soon()
     return ImportResult(
         kind=kind_name,
         rows=len(rows),

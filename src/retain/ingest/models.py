@@ -31,6 +31,13 @@ class Message(models.Model):
             models.Index(
                 fields=["id"], condition=models.Q(applied_at__isnull=True), name="pending_idx"
             ),
+            # What the apply runs claim: not applied, not failed, not waiting (pending_idx
+            # also holds those, which a claim would otherwise step over one by one).
+            models.Index(
+                fields=["id"],
+                condition=models.Q(applied_at__isnull=True, error="", waiting_for=""),
+                name="claimable_idx",
+            ),
             models.Index(
                 fields=["waiting_for"],
                 condition=models.Q(applied_at__isnull=True) & ~models.Q(waiting_for=""),

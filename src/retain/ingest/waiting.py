@@ -5,9 +5,9 @@ for its order, each for a stated time, instead of being dropped or failing.
 A waiting message is unapplied, not failed, with ``waiting_for`` (``anonymous_id:<id>`` or
 ``order:<id>``) and ``wait_until`` (its receipt plus :data:`ANONYMOUS_WAIT` or
 :data:`REFUND_WAIT`). The normal claim skips it; it is woken (claimed again, in arrival order)
-when its key resolves: by the apply run that linked the id or recorded the order, by any
-apply run for a refund whose order exists (an orders file enqueues one), and by the sweep job
-(:data:`SWEEP_JOB`, every :data:`SWEEP_EVERY` while anything waits) for what those missed.
+when its key resolves: by the apply run that linked the id or recorded the order, and by the
+sweep job (:data:`SWEEP_JOB`, every :data:`SWEEP_EVERY` while anything waits, and at once
+after an orders file while a refund waits) for what those did not see.
 Past its deadline it fails with its reason, for ``retain ingest retry``. The applying itself
 is in :mod:`retain.ingest.applying`; this module keeps the keys, the queries and the rules.
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
+from django.utils import timezone
 
 from retain.customers.models import Identity, IdentityKind, Order
 from retain.ingest.message_checks import ORDER_COMPLETED
@@ -106,23 +107,28 @@ def anything_waits() -> bool:
 
 
 def orders_awaited() -> bool:
-    """Whether a refund waits for an order (an orders file then enqueues an apply run)."""
+    """Whether a refund waits for an order."""
     return waiting().filter(waiting_for__startswith=ORDER).exists()
 
 
-def resolved_keys(*, anonymous: bool = True) -> set[str]:
-    """The keys of waiting messages that now resolve: an order with that id exists, or (with
-    ``anonymous``) an ``anonymous_id`` identity with that value."""
+def sweep_soon() -> None:
+    """Have the sweep job run now (after an orders file that may bring awaited orders)."""
+    due = Job.objects.filter(unique_key=SWEEP_JOB, status=JobStatus.READY)
+    if not due.update(run_after=timezone.now()):
+        enqueue(SWEEP_JOB, unique_key=SWEEP_JOB)
+
+
+def resolved_keys() -> set[str]:
+    """The keys of waiting messages that now resolve: an order with that id exists, or an
+    ``anonymous_id`` identity with that value (one query over every waiting message)."""
     orders = Order.objects.filter(external_id=Substr(OuterRef("waiting_for"), len(ORDER) + 1))
-    found = Q(waiting_for__startswith=ORDER) & Exists(orders)
-    if anonymous:
-        identities = Identity.objects.filter(
-            kind=IdentityKind.ANONYMOUS_ID,
-            value=Substr(OuterRef("waiting_for"), len(ANONYMOUS) + 1),
-        )
-        found |= Q(waiting_for__startswith=ANONYMOUS) & Exists(identities)
-    rows = waiting().filter(found).values_list("waiting_for", flat=True).distinct()
-    return set(rows)
+    identities = Identity.objects.filter(
+        kind=IdentityKind.ANONYMOUS_ID, value=Substr(OuterRef("waiting_for"), len(ANONYMOUS) + 1)
+    )
+    found = (Q(waiting_for__startswith=ORDER) & Exists(orders)) | (
+        Q(waiting_for__startswith=ANONYMOUS) & Exists(identities)
+    )
+    return set(waiting().filter(found).values_list("waiting_for", flat=True).distinct())
 
 
 def claim_woken(keys: set[str]) -> list[int]:
