@@ -40,12 +40,12 @@ class Message(models.Model):
             ),
             models.Index(
                 fields=["waiting_for"],
-                condition=models.Q(applied_at__isnull=True) & ~models.Q(waiting_for=""),
+                condition=models.Q(applied_at__isnull=True, error="") & ~models.Q(waiting_for=""),
                 name="waiting_idx",
             ),
             models.Index(
                 fields=["wait_until"],
-                condition=models.Q(applied_at__isnull=True) & ~models.Q(waiting_for=""),
+                condition=models.Q(applied_at__isnull=True, error="") & ~models.Q(waiting_for=""),
                 name="wait_until_idx",
             ),
         ]
