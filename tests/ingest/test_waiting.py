@@ -315,3 +315,13 @@ def test_a_retried_message_wakes_what_it_resolves(capsys) -> None:
         "0 failed again; 0 failed in all"
     ]
     assert Customer.objects.get(external_id="u-1").email == "ann@example.com"
+
+
+def test_a_refund_links_nothing_so_wakes_nothing() -> None:
+    store(*anonymous_calls()[:1], make_order_completed(userId="u-1", order_id="o-5"))
+    apply_pending_messages()
+    store(make_track(userId="u-1", anonymousId="a-1", event="Order Refunded",
+                     properties={"order_id": "o-5"}))  # fmt: skip
+    result = apply_pending_messages()
+    assert (result.applied, result.woken) == (1, 0)
+    assert state("m-identify") == (False, "anonymous_id:a-1", "")

@@ -117,7 +117,7 @@ def wake(keys: set[str], *, now: dt.datetime, sweep: bool = False) -> ApplyResul
     if sweep:
         keys = keys | waiting.resolved_keys()
     while keys and (woken := waiting.claim_woken(keys)):
-        keys = set()
+        keys = set()  # only applied messages give keys, so each round applies one at least
         woke = _apply(woken, now=now, linked=keys)
         result += ApplyResult(0, woke.applied, woke.failed, woke.waiting, woken=len(woken))
     waiting.schedule_sweep(now)
@@ -222,7 +222,8 @@ def _apply(claimed: list[int], *, now: dt.datetime, linked: set[str]) -> ApplyRe
     _record_events(events, applied, failed)
     Message.objects.filter(pk__in=applied).update(applied_at=now)
     waiting.mark_waiting(waits)
-    linked.update(key for message in pending for key in waiting.keys_resolved_by(message))
+    done = set(applied)
+    linked.update(key for m in pending if m.pk in done for key in waiting.keys_resolved_by(m))
     for pk, (message_id, reason) in failed.items():
         Message.objects.filter(pk=pk).update(error=reason)
         # One line per message, so a failed event is seen where the worker's output goes.

@@ -23,7 +23,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from retain.customers.models import Identity, IdentityKind, Order
-from retain.ingest.message_checks import ORDER_COMPLETED
+from retain.ingest.message_checks import ORDER_COMPLETED, ORDER_REFUNDED
 from retain.ingest.models import Message, TraitTimes
 from retain.worker.models import Job, JobStatus
 from retain.worker.services import enqueue
@@ -77,11 +77,13 @@ def expired_reason(key: str) -> str:
 
 
 def keys_resolved_by(message: Message) -> set[str]:
-    """The keys a message may have made resolvable once applied: the ``anonymousId`` it
-    linked to a ``userId`` (or an alias's ``previousId``) and the order it recorded."""
+    """The keys an applied message made resolvable: the ``anonymousId`` it linked to a
+    ``userId`` (every call but a refund links them; an alias its ``previousId``) and the
+    order it recorded."""
     payload: dict[str, Any] = message.payload
     keys = set()
-    if payload.get("userId") and (anonymous_id := payload.get("anonymousId")):
+    refund = message.type == "track" and payload.get("event") == ORDER_REFUNDED
+    if not refund and payload.get("userId") and (anonymous_id := payload.get("anonymousId")):
         keys.add(anonymous_key(str(anonymous_id)))
     if message.type == "alias" and (previous_id := payload.get("previousId")):
         keys.add(anonymous_key(str(previous_id)))
