@@ -181,10 +181,7 @@ def _ingest_retry(args: argparse.Namespace) -> None:
 
     with transaction.atomic():
         result = retry_failed_messages(None if args.all else args.message_ids)
-    print(
-        f"{result.claimed:,} failed message(s) retried: {result.applied:,} applied, "
-        f"{result.failed:,} failed again; {count_failed_messages():,} failed in all"
-    )
+    print(f"{result.retried()}; {count_failed_messages():,} failed in all")
 
 
 def _day(text: str) -> dt.date:

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def store(*messages: dict) -> None:
+    """Received long ago: a refund of an unknown order is past the time it may wait."""
     accept_calls(
         {"batch": list(messages)}, kind=None, source=None,
         received_at=dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC),
@@ -39,7 +40,7 @@ def test_a_message_that_fails_is_logged_once_with_its_id_and_the_reason_then_cou
     lines = [r for r in caplog.records if r.name == "retain.ingest.applying"]
     assert [(r.levelno, r.getMessage()) for r in lines] == [
         (logging.WARNING, "tracking message m-refund not applied: NotFound: no order "
-                          "'o-missing' to refund"),
+                          "'o-missing' arrived within 7 days"),
         (logging.WARNING, "1 of 2 tracking messages failed"),
     ]  # fmt: skip
     assert Message.objects.get(message_id="m-good").applied_at is not None
@@ -73,4 +74,4 @@ def test_the_admin_filters_messages_by_status(status: str | None, listed: list[s
     shown = sorted(message.message_id for message in response.context["cl"].result_list)
     assert shown == listed
     if status == "failed":
-        assert "no order &#x27;o-missing&#x27; to refund" in response.content.decode()
+        assert "no order &#x27;o-missing&#x27; arrived within 7 days" in response.content.decode()

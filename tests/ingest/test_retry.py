@@ -31,7 +31,8 @@ def refund(message_id: str, order_id: str) -> dict:
 
 
 def early_refunds() -> None:
-    """Two refunds applied before their orders arrived (both fail), then the orders."""
+    """Two refunds applied before their orders arrived, then the orders; received long
+    before they are applied (RECEIVED), past the time a refund waits, so both fail."""
     store(refund("m-refund-1", "o-1"), refund("m-refund-2", "o-2"))
     apply_pending_messages()
     store(make_order_completed(messageId="m-order-1", order_id="o-1"),
@@ -68,7 +69,7 @@ def test_retain_ingest_retry_all_applies_every_failed_message(capsys) -> None:
     ]
     assert set(Order.objects.values_list("status", flat=True)) == {"refunded"}
     assert Message.objects.get(message_id="m-refund-3").error == (
-        "NotFound: no order 'o-never' to refund"
+        "NotFound: no order 'o-never' arrived within 7 days"
     )
 
 

@@ -14,14 +14,16 @@ from retain.ingest.models import Message
 
 
 class MessageStatusFilter(admin.SimpleListFilter):
-    """Pending, applied or failed (``?status=failed``): a failed message keeps its error and
-    is never applied, so this is where someone looks for events that did not arrive."""
+    """Pending, waiting, applied or failed (``?status=failed``): a failed message keeps its
+    error and is never applied, so this is where someone looks for events that did not
+    arrive; a waiting one waits for its anonymousId's customer or its order."""
 
     title = "status"
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("pending", "pending"), ("applied", "applied"), ("failed", "failed")]
+        return [("pending", "pending"), ("waiting", "waiting"), ("applied", "applied"),
+                ("failed", "failed")]  # fmt: skip
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> QuerySet[Message]:
         value = self.value()
@@ -30,16 +32,20 @@ class MessageStatusFilter(admin.SimpleListFilter):
         if value == "applied":
             return queryset.filter(applied_at__isnull=False)
         if value == "pending":
-            return queryset.filter(applied_at__isnull=True, error="")
+            return queryset.filter(applied_at__isnull=True, error="", waiting_for="")
+        if value == "waiting":
+            return queryset.filter(applied_at__isnull=True, error="").exclude(waiting_for="")
         return queryset
 
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("message_id", "type", "timestamp", "received_at", "applied_at", "failure")
+    list_display = ("message_id", "type", "timestamp", "received_at", "applied_at",
+                    "waiting_for", "failure")  # fmt: skip
     list_filter = (MessageStatusFilter, "type")
     search_fields = ("message_id",)
-    readonly_fields = ("payload", "received_at", "timestamp", "applied_at", "error")
+    readonly_fields = ("payload", "received_at", "timestamp", "applied_at", "error",
+                       "waiting_for", "wait_until")  # fmt: skip
     actions = ("retry",)
 
     @admin.action(description="Apply the selected failed messages again")
@@ -53,8 +59,7 @@ class MessageAdmin(admin.ModelAdmin):
             result = retry_failed_messages(failed)
         self.message_user(
             request,
-            f"{result.claimed} failed message(s) retried: {result.applied} applied, "
-            f"{result.failed} failed again",
+            result.retried(),
             messages.SUCCESS if not result.failed else messages.WARNING,
         )
 

@@ -2,14 +2,16 @@
 
 Pending messages in arrival order, each in a savepoint, marked applied in the same transaction
 as its effects; a message that cannot be applied keeps its reason, is logged (a warning with
-its ``messageId``) and waits for ``retain ingest retry``.
+its ``messageId``) and waits for ``retain ingest retry``. A message that needs what has not
+arrived yet (its anonymousId's customer, a refund's order) waits for it
+(:mod:`retain.ingest.waiting`) and is applied when a later one brings it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +19,10 @@ from django.db import DataError as DatabaseDataError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from retain.customers.models import Customer, EventKind
+from retain.customers.models import Customer, EventKind, IdentityKind, Order
 from retain.customers.services import (
+    CONSENT_TRAITS,
+    find_customer_by_identity,
     identify_customer,
     link_alias,
     record_event,
@@ -29,6 +33,7 @@ from retain.customers.services import (
     resolve_customers,
 )
 from retain.errors import DataError, NotFound, RetainError
+from retain.ingest import waiting
 from retain.ingest.amounts import number_of, to_cents
 from retain.ingest.message_checks import (
     AMOUNT_PROPERTIES,
@@ -38,6 +43,7 @@ from retain.ingest.message_checks import (
 )
 from retain.ingest.models import Message
 from retain.ingest.services import message_problems
+from retain.ingest.waiting import MustWait
 
 logger = logging.getLogger(__name__)
 #: Messages applied per job run (one transaction); a full run enqueues the next.
@@ -52,11 +58,27 @@ _READ_ERRORS = (DatabaseDataError, ValueError, OverflowError)
 @dataclass(frozen=True)
 class ApplyResult:
     """What one run of :func:`apply_pending_messages` did: messages claimed, applied and
-    failed (each failed one keeps its reason in ``Message.error``)."""
+    failed (each failed one keeps its reason in ``Message.error``), left waiting, and woken
+    (waiting messages claimed again because their key resolved; their outcomes are counted
+    in ``applied``, ``failed`` and ``waiting``, not in ``claimed``)."""
 
     claimed: int
     applied: int
     failed: int
+    waiting: int = 0
+    woken: int = 0
+
+    def __add__(self, other: ApplyResult) -> ApplyResult:
+        return ApplyResult(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def retried(self) -> str:
+        """What a retry did, in words (the CLI's and the admin's line)."""
+        woken = f" (and {self.woken:,} waiting message(s) they resolved)" if self.woken else ""
+        waiting = f", {self.waiting:,} waiting" if self.waiting else ""
+        return (
+            f"{self.claimed:,} failed message(s) retried{woken}: {self.applied:,} applied, "
+            f"{self.failed:,} failed again{waiting}"
+        )
 
 
 def apply_pending_messages(
@@ -70,15 +92,46 @@ def apply_pending_messages(
     the whole run, which the queue retries. Plain events are inserted together, and a
     customer already resolved in this run is not looked up again. Run inside the job's
     transaction, so the effects and the applied marks commit together. Claimed with ``SKIP
-    LOCKED`` on PostgreSQL, so two workers never apply the same message.
+    LOCKED`` on PostgreSQL, so two workers never apply the same message. Waiting messages
+    are not claimed; those whose key this run resolved are woken after it (:func:`wake`).
     """
     claimed = list(
         Message.objects.select_for_update(skip_locked=True)
-        .filter(applied_at__isnull=True, error="")
+        .filter(applied_at__isnull=True, error="", waiting_for="")
         .order_by("id")
         .values_list("pk", flat=True)[:limit]
     )
-    return _apply(claimed, now=now or timezone.now())
+    now = now or timezone.now()
+    linked: set[str] = set()
+    result = _apply(claimed, now=now, linked=linked)
+    return result + wake(linked, now=now)
+
+
+def wake(keys: set[str], *, now: dt.datetime, sweep: bool = False) -> ApplyResult:
+    """Apply the waiting messages whose key resolved: those for ``keys`` (what a run just
+    linked or recorded) and, with ``sweep``, every one that resolves; then again for what
+    those resolved (a woken order may wake its refund). Leaves the sweep job scheduled
+    while anything waits."""
+    result = ApplyResult(0, 0, 0)
+    if not waiting.anything_waits():
+        return result
+    if sweep:
+        keys = keys | waiting.resolved_keys()
+    while keys and (woken := waiting.claim_woken(keys)):
+        keys = set()  # only applied messages give keys, so each round applies one at least
+        woke = _apply(woken, now=now, linked=keys)
+        result += ApplyResult(0, woke.applied, woke.failed, woke.waiting, woken=len(woken))
+    waiting.schedule_sweep(now)
+    return result
+
+
+def sweep_waiting(*, now: dt.datetime | None = None) -> ApplyResult:
+    """The sweep job's work: wake every waiting message whose key resolves (those the apply
+    runs missed: a link committed while another worker decided to wait), then fail those
+    past their deadline (counted in ``failed``)."""
+    now = now or timezone.now()
+    result = wake(set(), now=now, sweep=True)
+    return result + ApplyResult(0, 0, waiting.expire(now))
 
 
 def count_failed_messages() -> int:
@@ -114,17 +167,17 @@ def retry_failed_messages(
     pks = list(failed.order_by("id").values_list("pk", flat=True))
     Message.objects.filter(pk__in=pks).update(error="")
     now = now or timezone.now()
-    totals = [0, 0, 0]
+    total, linked = ApplyResult(0, 0, 0), set[str]()
     for start in range(0, len(pks), APPLY_BATCH):
-        result = _apply(pks[start : start + APPLY_BATCH], now=now)
-        totals = [totals[0] + result.claimed, totals[1] + result.applied,
-                  totals[2] + result.failed]  # fmt: skip
-    return ApplyResult(*totals)
+        total += _apply(pks[start : start + APPLY_BATCH], now=now, linked=linked)
+    return total + wake(linked, now=now)
 
 
-def _apply(claimed: list[int], *, now: dt.datetime) -> ApplyResult:
-    """Apply the messages ``claimed`` (their keys, in arrival order)."""
+def _apply(claimed: list[int], *, now: dt.datetime, linked: set[str]) -> ApplyResult:
+    """Apply the messages ``claimed`` (their keys, in arrival order); add to ``linked`` the
+    keys of waiting messages they may have resolved."""
     failed: dict[int, tuple[str, str]] = {}  # pk -> (messageId, reason)
+    waits: dict[int, tuple[str, dt.datetime]] = {}  # pk -> (what it waits for, until when)
     pending = []
     for message in _load(claimed, failed):
         if problems := _stored_problems(message):
@@ -155,6 +208,12 @@ def _apply(claimed: list[int], *, now: dt.datetime) -> ApplyResult:
         except _APPLY_ERRORS as error:
             failed[message.pk] = (message.message_id, _reason(error))
             continue
+        except MustWait as wait:
+            if (until := wait.deadline(message)) > now:
+                waits[message.pk] = (wait.key, until)
+            else:  # received longer ago than it may wait (a late retry, a stale backlog)
+                failed[message.pk] = (message.message_id, waiting.expired_reason(wait.key))
+            continue
         if plain:
             events.append((message, _event_of(message, customer)))
             if user_id and customer is not None:
@@ -163,13 +222,18 @@ def _apply(claimed: list[int], *, now: dt.datetime) -> ApplyResult:
             applied.append(message.pk)
     _record_events(events, applied, failed)
     Message.objects.filter(pk__in=applied).update(applied_at=now)
+    waiting.mark_waiting(waits)
+    done = set(applied)
+    linked.update(key for m in pending if m.pk in done for key in waiting.keys_resolved_by(m))
     for pk, (message_id, reason) in failed.items():
         Message.objects.filter(pk=pk).update(error=reason)
         # One line per message, so a failed event is seen where the worker's output goes.
         logger.warning("tracking message %s not applied: %s", message_id, reason)
     if failed:
         logger.warning("%d of %d tracking messages failed", len(failed), len(claimed))
-    return ApplyResult(claimed=len(claimed), applied=len(applied), failed=len(failed))
+    return ApplyResult(
+        claimed=len(claimed), applied=len(applied), failed=len(failed), waiting=len(waits)
+    )
 
 
 def _stored_problems(message: Message) -> list[tuple[str, str]]:
@@ -265,21 +329,25 @@ def _event_of(message: Message, customer: Customer | None) -> dict[str, Any]:
 
 
 def apply_message(message: Message) -> None:
-    """Apply one message's effects to the customer store (see ``docs/store.md``)."""
+    """Apply one message's effects to the customer store (see ``docs/store.md``).
+
+    :class:`MustWait` when it needs what has not arrived: an identify or an order with only
+    an ``anonymousId`` nobody has linked yet, a refund of an unknown order.
+    """
     payload = message.payload
     user_id, anonymous_id = _text(payload.get("userId")), _text(payload.get("anonymousId"))
     kind = message.type
     if kind == "identify":
-        identify_customer(
-            user_id=user_id, anonymous_id=anonymous_id, traits=payload.get("traits") or {},
-            at=message.timestamp,
-        )  # fmt: skip
+        _identify(message, user_id=user_id, anonymous_id=anonymous_id)
     elif kind == "alias":
         link_alias(previous_id=_text(payload["previousId"]), user_id=user_id)
     elif kind == "track" and payload.get("event") == ORDER_COMPLETED:
         _complete_order(message, user_id=user_id, anonymous_id=anonymous_id)
     elif kind == "track" and payload.get("event") == ORDER_REFUNDED:
-        refund_order(order_id=_order_id(payload.get("properties") or {}))
+        order_id = _order_id(payload.get("properties") or {})
+        if not Order.objects.filter(external_id=order_id).exists():
+            raise MustWait(waiting.order_key(order_id))
+        refund_order(order_id=order_id)
     elif kind in EventKind.values:
         customer = resolve_customer(user_id=user_id, anonymous_id=anonymous_id)
         record_event(**_event_of(message, customer))
@@ -287,12 +355,36 @@ def apply_message(message: Message) -> None:
         raise DataError(f"unknown message type {kind!r}", field="type", example=kind)
 
 
-def _complete_order(message: Message, *, user_id: str | None, anonymous_id: str | None) -> None:
-    properties = message.payload.get("properties") or {}
+def _identify(message: Message, *, user_id: str | None, anonymous_id: str | None) -> None:
+    """An identify; traits a later call already set are left as they are (one applied late,
+    after waiting for its anonymousId, must not undo newer ones)."""
+    _must_have_customer(user_id, anonymous_id)
     customer = resolve_customer(user_id=user_id, anonymous_id=anonymous_id)
     if customer is None:
-        raise DataError("an order needs a userId (or an anonymousId already identified)",
-                        field="userId", example=anonymous_id)  # fmt: skip
+        raise DataError("an identify needs a userId or an anonymousId", field="userId")
+    traits = waiting.newer_traits_dropped(
+        customer.pk, message.payload.get("traits") or {}, message.timestamp,
+        consent=set(CONSENT_TRAITS),
+    )  # fmt: skip
+    identify_customer(
+        user_id=user_id, anonymous_id=anonymous_id, traits=traits, at=message.timestamp
+    )
+
+
+def _must_have_customer(user_id: str | None, anonymous_id: str | None) -> None:
+    """:class:`MustWait` for a call with only an ``anonymousId`` nobody has linked yet."""
+    if user_id or not anonymous_id:
+        return
+    if find_customer_by_identity(kind=IdentityKind.ANONYMOUS_ID, value=anonymous_id) is None:
+        raise MustWait(waiting.anonymous_key(anonymous_id))
+
+
+def _complete_order(message: Message, *, user_id: str | None, anonymous_id: str | None) -> None:
+    properties = message.payload.get("properties") or {}
+    _must_have_customer(user_id, anonymous_id)
+    customer = resolve_customer(user_id=user_id, anonymous_id=anonymous_id)
+    if customer is None:
+        raise DataError("an order needs a userId or an anonymousId", field="userId")
     record_order(
         customer=customer, order_id=_order_id(properties), ordered_at=message.timestamp,
         amount=_amount(properties), currency=str(properties.get("currency") or ""),

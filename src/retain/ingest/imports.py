@@ -37,6 +37,7 @@ from retain.customers import bulk
 from retain.errors import DataError
 from retain.ingest.import_checks import check_import, located, place_of
 from retain.ingest.import_kinds import kind_of
+from retain.ingest.waiting import orders_awaited, sweep_soon
 from retain.io import LINE, FileOptions, read_file
 
 
@@ -104,6 +105,8 @@ def import_table(
         raise _moves_in_file_terms(moved, table, source, allow_moves_as) from None
     except bulk.TakenEmails as taken:
         raise _taken_in_file_terms(taken, table, source) from None
+    if kind_name == "orders" and orders_awaited():  # refunds that came first wake up
+        sweep_soon()
     return ImportResult(
         kind=kind_name,
         rows=len(rows),

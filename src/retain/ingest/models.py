@@ -20,13 +20,52 @@ class Message(models.Model):
     source = models.ForeignKey("accounts.ApiKey", on_delete=models.SET_NULL, null=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    #: What an unapplied message waits for (``anonymous_id:<id>``, ``order:<id>``), blank for
+    #: one that does not; kept once applied or failed, as a record. See ``waiting.py``.
+    waiting_for = models.CharField(max_length=220, blank=True, default="", db_default="")
+    #: Past this moment a message still waiting fails with its reason.
+    wait_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(
                 fields=["id"], condition=models.Q(applied_at__isnull=True), name="pending_idx"
-            )
+            ),
+            # What the apply runs claim: not applied, not failed, not waiting (pending_idx
+            # also holds those, which a claim would otherwise step over one by one).
+            models.Index(
+                fields=["id"],
+                condition=models.Q(applied_at__isnull=True, error="", waiting_for=""),
+                name="claimable_idx",
+            ),
+            models.Index(
+                fields=["waiting_for"],
+                condition=models.Q(applied_at__isnull=True, error="") & ~models.Q(waiting_for=""),
+                name="waiting_idx",
+            ),
+            models.Index(
+                fields=["wait_until"],
+                condition=models.Q(applied_at__isnull=True, error="") & ~models.Q(waiting_for=""),
+                name="wait_until_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.message_id}"
+
+
+class TraitTimes(models.Model):
+    """When a tracking call last set each of a customer's traits (the call's time, ISO 8601,
+    by trait group: ``email``, ``name``, ... or the trait's own name), so a call applied late
+    (one that waited for its ``anonymousId``) never overwrites a value a later call set."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    times = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name_plural = "trait times"
+
+    def __str__(self) -> str:
+        return f"trait times of {self.customer_id}"

@@ -10,6 +10,7 @@ from django.views.defaults import page_not_found
 
 from retain.customers.queries import last_rescoring
 from retain.ingest.applying import count_failed_messages
+from retain.ingest.waiting import count_waiting_messages
 from retain.problems import problem
 from retain.server.api import api
 
@@ -17,7 +18,8 @@ from retain.server.api import api
 def healthz(request: HttpRequest) -> JsonResponse:
     """For load balancers and probes: up, and the store answers (200 while it does). Also
     what needs a person: tracking messages that failed (``retain ingest retry`` after a fix)
-    and whether the last rescoring failed, with its reason."""
+    and whether the last rescoring failed, with its reason; and the tracking messages that
+    wait for their anonymousId's customer or their order."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     run = last_rescoring()
@@ -33,6 +35,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "status": "ok",
             "database": connection.vendor,
             "failed_messages": count_failed_messages(),
+            "waiting_messages": count_waiting_messages(),
             "last_rescoring": rescoring,
         }
     )
