@@ -20,12 +20,19 @@ class Message(models.Model):
     source = models.ForeignKey("accounts.ApiKey", on_delete=models.SET_NULL, null=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    #: Which apply job takes it: its customer's lane (``retain.ingest.services.lane_of``).
+    lane = models.PositiveSmallIntegerField(db_default=0)
 
     class Meta:
         indexes = [
             models.Index(
                 fields=["id"], condition=models.Q(applied_at__isnull=True), name="pending_idx"
-            )
+            ),
+            models.Index(
+                fields=["lane", "id"],
+                condition=models.Q(applied_at__isnull=True, error=""),
+                name="pending_lane_idx",
+            ),
         ]
 
     def __str__(self) -> str:

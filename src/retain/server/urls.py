@@ -9,7 +9,7 @@ from django.urls import include, path
 from django.views.defaults import page_not_found
 
 from retain.customers.queries import last_rescoring
-from retain.ingest.applying import count_failed_messages
+from retain.ingest.applying import count_failed_messages, pending_lag
 from retain.problems import problem
 from retain.server.api import api
 
@@ -17,7 +17,8 @@ from retain.server.api import api
 def healthz(request: HttpRequest) -> JsonResponse:
     """For load balancers and probes: up, and the store answers (200 while it does). Also
     what needs a person: tracking messages that failed (``retain ingest retry`` after a fix)
-    and whether the last rescoring failed, with its reason."""
+    and whether the last rescoring failed, with its reason; and whether applying keeps up:
+    messages waiting to be applied and the age of the oldest, in seconds."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     run = last_rescoring()
@@ -28,11 +29,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "reason": run.reason, "customers_scored": run.customers_scored,
             "customers_skipped": run.customers_skipped,
         }  # fmt: skip
+    pending, lag = pending_lag()
     return JsonResponse(
         {
             "status": "ok",
             "database": connection.vendor,
             "failed_messages": count_failed_messages(),
+            "pending_messages": pending,
+            "apply_lag_seconds": round(lag, 3),
             "last_rescoring": rescoring,
         }
     )

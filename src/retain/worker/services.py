@@ -38,6 +38,22 @@ def enqueue(
     return Job.objects.create(name=name, payload=payload, **when)
 
 
+def enqueue_many(name: str, payloads: dict[str, dict[str, Any]]) -> None:
+    """Add one job ``name`` per unique key (``{key: payload}``) in one statement, in the
+    caller's transaction; a key whose ready job already waits is skipped.
+
+    The jobs are due in the order given (a microsecond apart), and inserted in the keys' order,
+    so two callers adding overlapping keys never wait for each other crosswise (a deadlock).
+    """
+    now = timezone.now()
+    jobs = [
+        Job(name=name, payload=payload, unique_key=key,
+            run_after=now + dt.timedelta(microseconds=rank))
+        for rank, (key, payload) in enumerate(payloads.items())
+    ]  # fmt: skip
+    Job.objects.bulk_create(sorted(jobs, key=lambda job: job.unique_key), ignore_conflicts=True)
+
+
 def run_next_job(*, now: dt.datetime | None = None) -> Job | None:
     """Claim the oldest ready job and run it in the same transaction; ``None`` if none is due.
 
