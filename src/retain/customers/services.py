@@ -14,8 +14,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection
+from django.utils import timezone
 
+from retain.customers.insert_sql import insert_rows
 from retain.customers.models import (
     Consent,
     ConsentChannel,
@@ -78,7 +79,7 @@ def resolve_customers(user_ids: set[str]) -> dict[str, Customer]:
 
 
 def resolve_customer_ids(user_ids: set[str]) -> dict[str, int]:
-    """:func:`resolve_customers` as keys, for set-based writers: three or four statements
+    """:func:`resolve_customers` as keys, for set-based writers: three to five statements
     whatever the number of ids, no model built. New customers (with their user id identity)
     are inserted together, skipping any that another transaction created meanwhile."""
     found = dict(
@@ -91,14 +92,23 @@ def resolve_customer_ids(user_ids: set[str]) -> dict[str, int]:
             Customer.objects.filter(external_id__in=missing).values_list("external_id", "pk")
         )
     if new := sorted(user_ids - found.keys()):
-        Customer.objects.bulk_create([Customer(external_id=i) for i in new], ignore_conflicts=True)
-        created = dict(
-            Customer.objects.filter(external_id__in=new).values_list("external_id", "pk")
-        )
-        Identity.objects.bulk_create(
-            [Identity(customer_id=pk, kind=IdentityKind.USER_ID, value=user_id)
-             for user_id, pk in created.items()],
-            ignore_conflicts=True,
+        now = timezone.now()
+        created = {external_id: pk for pk, external_id in insert_rows(
+            Customer._meta.db_table, ["external_id", "created_at", "updated_at"],
+            ["text", "timestamptz", "timestamptz"], [(i, now, now) for i in new],
+            constants={"email": "''", "name": "''", "acquisition_channel": "''",
+                       "segment": "''", "traits": "'{}'"},
+            conflict="ON CONFLICT (external_id) DO NOTHING", returning="id, external_id",
+        )}  # fmt: skip
+        if raced := [i for i in new if i not in created]:  # created by another meanwhile
+            created |= dict(
+                Customer.objects.filter(external_id__in=raced).values_list("external_id", "pk")
+            )
+        insert_rows(
+            Identity._meta.db_table, ["customer_id", "value", "created_at"],
+            ["bigint", "text", "timestamptz"],
+            [(pk, user_id, now) for user_id, pk in created.items()],
+            constants={"kind": f"'{IdentityKind.USER_ID}'"}, conflict="ON CONFLICT DO NOTHING",
         )  # fmt: skip
         found |= created
     return found
@@ -344,31 +354,19 @@ def record_events(events: list[dict[str, Any]]) -> None:
     )  # fmt: skip
 
 
-#: Rows per INSERT of :func:`insert_events`: 7 parameters each, under SQLite's 32,766.
-_EVENTS_PER_INSERT = 4000
-
-
 def insert_events(rows: list[tuple[int | None, str, str, str, dict[str, Any], dt.datetime, str]]
                   ) -> None:  # fmt: skip
-    """:func:`record_events` in SQL for the hot path of applying tracking calls: rows of
-    (customer key, anonymous id, kind, name, properties, occurred at, message id), already
-    checked; one whose message id is recorded is skipped. No model is built per row."""
-    adapt = connection.ops.adapt_datetimefield_value
-    properties = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    table = Event._meta.db_table
-    for start in range(0, len(rows), _EVENTS_PER_INSERT):
-        chunk = rows[start : start + _EVENTS_PER_INSERT]
-        parameters: list[Any] = []
-        for customer, anonymous_id, kind, name, props, occurred_at, message_id in chunk:
-            parameters += [customer, anonymous_id[:200], kind, name[:200],
-                           json.dumps(props), adapt(occurred_at), message_id]  # fmt: skip
-        values = ",".join([f"(%s, %s, %s, %s, {properties}, %s, %s)"] * len(chunk))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (customer_id, anonymous_id, kind, name, properties, "
-                f"occurred_at, message_id) VALUES {values} ON CONFLICT (message_id) DO NOTHING",
-                parameters,
-            )
+    """:func:`record_events` in one statement for the hot path of applying tracking calls:
+    rows of (customer key, anonymous id, kind, name, properties, occurred at, message id),
+    already checked; one whose message id is recorded is skipped. No model is built."""
+    insert_rows(
+        Event._meta.db_table,
+        ["customer_id", "anonymous_id", "kind", "name", "properties", "occurred_at", "message_id"],
+        ["bigint", "text", "text", "text", "jsonb", "timestamptz", "text"],
+        [(customer, anonymous_id[:200], kind, name[:200], json.dumps(properties), at, message_id)
+         for customer, anonymous_id, kind, name, properties, at, message_id in rows],
+        conflict="ON CONFLICT (message_id) DO NOTHING",
+    )  # fmt: skip
 
 
 def link_alias(*, previous_id: str, user_id: str) -> Customer:

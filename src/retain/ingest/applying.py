@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import DataError as DatabaseDataError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
@@ -86,12 +86,17 @@ def apply_pending_messages(
     pending = Message.objects.filter(applied_at__isnull=True, error="")
     if lane is not None:
         pending = pending.filter(lane=lane)
-    claimed = list(
-        pending.select_for_update(skip_locked=True)
-        .order_by("id")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return _apply(claimed, now=now or timezone.now())
+    pending = pending.select_for_update(skip_locked=True).order_by("id")
+    try:  # claimed and read in one query, unless a row cannot be read (then see _load)
+        with transaction.atomic():
+            loaded = list(pending[:limit])
+    except _READ_ERRORS:
+        loaded = None
+    if loaded is None:
+        claimed = list(pending.values_list("pk", flat=True)[:limit])
+    else:
+        claimed = [message.pk for message in loaded]
+    return _apply(claimed, now=now or timezone.now(), loaded=loaded)
 
 
 def pending_lag(*, now: dt.datetime | None = None) -> tuple[int, float]:
@@ -147,13 +152,16 @@ def retry_failed_messages(
     return ApplyResult(*totals)
 
 
-def _apply(claimed: list[int], *, now: dt.datetime) -> ApplyResult:
-    """Apply the messages ``claimed`` (their keys, in arrival order): the plain events of
-    users who have nothing else in this run together (:func:`_apply_plain_events`), then
-    every other message one by one in arrival order (:func:`_apply_each`)."""
+def _apply(
+    claimed: list[int], *, now: dt.datetime, loaded: list[Message] | None = None
+) -> ApplyResult:
+    """Apply the messages ``claimed`` (their keys, in arrival order; ``loaded`` if read
+    already): the plain events of users who have nothing else in this run together
+    (:func:`_apply_plain_events`), then every other message one by one in arrival order
+    (:func:`_apply_each`)."""
     failed: dict[int, tuple[str, str]] = {}  # pk -> (messageId, reason)
     pending = []
-    for message in _load(claimed, failed):
+    for message in _load(claimed, failed) if loaded is None else loaded:
         if problems := _stored_problems(message):
             field, problem = problems[0]
             failed[message.pk] = (message.message_id, f"DataError: {field}: {problem}")
@@ -166,7 +174,7 @@ def _apply(claimed: list[int], *, now: dt.datetime) -> ApplyResult:
     applied: list[int] = []
     rest = _apply_plain_events(pending, applied, failed)
     _apply_each(rest, applied, failed)
-    Message.objects.filter(pk__in=applied).update(applied_at=now)
+    _mark_applied(applied, now)
     for pk, (message_id, reason) in failed.items():
         Message.objects.filter(pk=pk).update(error=reason)
         # One line per message, so a failed event is seen where the worker's output goes.
@@ -272,6 +280,19 @@ def _apply_each(
         else:
             applied.append(message.pk)
     _record_events(events, applied, failed)
+
+
+def _mark_applied(pks: list[int], now: dt.datetime) -> None:
+    """One ``UPDATE`` for the run's applied messages (on PostgreSQL the keys as one array:
+    a list of thousands of placeholders costs more to send than the update to run)."""
+    if connection.vendor != "postgresql":
+        Message.objects.filter(pk__in=pks).update(applied_at=now)
+    elif pks:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Message._meta.db_table} SET applied_at = %s WHERE id = ANY(%s)",
+                [now, pks],
+            )
 
 
 def _stored_problems(message: Message) -> list[tuple[str, str]]:
