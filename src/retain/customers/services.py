@@ -14,9 +14,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import connection
 from django.utils import timezone
 
-from retain.customers.insert_sql import insert_rows
+from retain.customers.insert_sql import in_json_list, insert_rows
 from retain.customers.models import (
     Consent,
     ConsentChannel,
@@ -82,15 +83,15 @@ def resolve_customer_ids(user_ids: set[str]) -> dict[str, int]:
     """:func:`resolve_customers` as keys, for set-based writers: three to five statements
     whatever the number of ids, no model built. New customers (with their user id identity)
     are inserted together, skipping any that another transaction created meanwhile."""
-    found = dict(
-        Identity.objects.filter(kind=IdentityKind.USER_ID, value__in=user_ids).values_list(
-            "value", "customer_id"
-        )
-    )
+    found = dict(_by_json_list(
+        f"SELECT value, customer_id FROM {Identity._meta.db_table} WHERE kind = %s AND value ",
+        [IdentityKind.USER_ID], user_ids,
+    ))  # fmt: skip
     if missing := user_ids - found.keys():
-        found |= dict(
-            Customer.objects.filter(external_id__in=missing).values_list("external_id", "pk")
-        )
+        found |= dict(_by_json_list(
+            f"SELECT external_id, id FROM {Customer._meta.db_table} WHERE external_id ", [],
+            missing,
+        ))  # fmt: skip
     if new := sorted(user_ids - found.keys()):
         now = timezone.now()
         created = {external_id: pk for pk, external_id in insert_rows(
@@ -116,11 +117,19 @@ def resolve_customer_ids(user_ids: set[str]) -> dict[str, int]:
 
 def anonymous_id_owners(values: set[str]) -> dict[str, int]:
     """The customer (key) each of these anonymous ids is linked to, for those linked."""
-    return dict(
-        Identity.objects.filter(kind=IdentityKind.ANONYMOUS_ID, value__in=values).values_list(
-            "value", "customer_id"
-        )
-    )
+    return dict(_by_json_list(
+        f"SELECT value, customer_id FROM {Identity._meta.db_table} WHERE kind = %s AND value ",
+        [IdentityKind.ANONYMOUS_ID], values,
+    ))  # fmt: skip
+
+
+def _by_json_list(query: str, parameters: list[Any], values: set[str]) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` (ending where ``IN`` goes) for many values sent as one JSON list."""
+    if not values:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(query + in_json_list(), [*parameters, json.dumps(sorted(values))])
+        return cursor.fetchall()
 
 
 def resolve_customer(*, user_id: str | None, anonymous_id: str | None) -> Customer | None:
@@ -363,7 +372,7 @@ def insert_events(rows: list[tuple[int | None, str, str, str, dict[str, Any], dt
         Event._meta.db_table,
         ["customer_id", "anonymous_id", "kind", "name", "properties", "occurred_at", "message_id"],
         ["bigint", "text", "text", "text", "jsonb", "timestamptz", "text"],
-        [(customer, anonymous_id[:200], kind, name[:200], json.dumps(properties), at, message_id)
+        [(customer, anonymous_id[:200], kind, name[:200], properties, at, message_id)
          for customer, anonymous_id, kind, name, properties, at, message_id in rows],
         conflict="ON CONFLICT (message_id) DO NOTHING",
     )  # fmt: skip
