@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import base64
 import http.client
+import itertools
 import json
 import os
 import queue
@@ -31,10 +32,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
-import tracking_load
-from tracking_load import fresh_store, retain
 
+import tracking_load
 from retain.server.background import background_server
+from tracking_load import fresh_store, retain
 
 EVENTS_PER_BATCH = 100
 #: Its own database, so it can run beside tracking_load.py.
@@ -99,7 +100,7 @@ def run(store: str, environment: dict[str, str], args: argparse.Namespace) -> di
                 if elapsed >= args.seconds + args.drain:
                     break
         sent, failures = load.join()
-    during = [(a, b) for a, b in zip(samples, samples[1:], strict=False) if b[0] <= args.seconds]
+    during = [(a, b) for a, b in itertools.pairwise(samples) if b[0] <= args.seconds]
     rates = [((b[1] - a[1]) / (b[0] - a[0]), (b[2] - a[2]) / (b[0] - a[0])) for a, b in during]
     at_end = next(s for s in samples if s[0] >= args.seconds)
     summary = {
@@ -207,10 +208,12 @@ class Load:
                 continue
             if (wait := due - time.monotonic()) > 0:
                 time.sleep(wait)
-            body = json.dumps({"batch": [self._event(randomness) for _ in range(EVENTS_PER_BATCH)]})
+            events = [self._event(randomness) for _ in range(EVENTS_PER_BATCH)]
+            body = json.dumps({"batch": events})
             try:
-                connection.request("POST", "/v1/batch", body=body, headers={
-                    "Authorization": self.authorization, "Content-Type": "application/json"})  # fmt: skip
+                headers = {"Authorization": self.authorization,
+                           "Content-Type": "application/json"}  # fmt: skip
+                connection.request("POST", "/v1/batch", body=body, headers=headers)
                 response = connection.getresponse()
                 response.read()
                 ok = response.status == 200

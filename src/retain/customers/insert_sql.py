@@ -35,7 +35,8 @@ def insert_rows(
 ) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (values of ``columns``, of PostgreSQL ``types``; ``jsonb`` values as
     JSON-ready objects, datetimes as aware datetimes) with ``constants`` (column -> SQL
-    literal) and the ``conflict`` clause (``ON CONFLICT ...``); the rows ``returning`` gives back, if asked."""
+    literal) and the ``conflict`` clause (``ON CONFLICT ...``); the rows ``returning`` gives
+    back, if asked."""
     if not rows:
         return []
     constants = constants or {}
@@ -49,8 +50,9 @@ def insert_rows(
                 f"{alias} {kind}" for alias, kind in zip(aliases, types, strict=True)
             )
             document = [dict(zip(aliases, row, strict=True)) for row in rows]
+            picked = ", ".join([*aliases, *constants.values()])
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {', '.join([*aliases, *constants.values()])} "
+                f"INSERT INTO {table} ({names}) SELECT {picked} "
                 f"FROM json_to_recordset(%s::json) AS t({record}){tail}",
                 [json.dumps(document, default=_json_default)],
             )
