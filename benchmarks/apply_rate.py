@@ -81,6 +81,7 @@ def run(store: str, environment: dict[str, str], args: argparse.Namespace) -> di
                 stack.enter_context(worker_process(environment))
         counter = Counter(store, environment)
         load = Load(base, key, rate=args.rate, users=args.users)
+        warm_up(load, counter)
         samples = [counter.sample(0.0)]
         start = time.monotonic()
         load.start(seconds=args.seconds)
@@ -116,6 +117,18 @@ def run(store: str, environment: dict[str, str], args: argparse.Namespace) -> di
     print(f"{store}: {json.dumps({k: v for k, v in summary.items() if k != 'samples'})}",
           flush=True)  # fmt: skip
     return summary
+
+
+def warm_up(load: Load, counter: Counter, *, timeout: float = 300) -> None:
+    """One call, applied: the server and the workers have started (importing takes a while
+    on a busy machine) before the clock starts."""
+    load.start(seconds=1)
+    load.join()
+    deadline = time.monotonic() + timeout
+    while (found := counter.sample(0.0))[1] != found[2] or not found[1]:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the warm-up call was not applied within {timeout:.0f} s")
+        time.sleep(1)
 
 
 class worker_process:  # noqa: N801 (used as a context manager, like background_server)
@@ -169,13 +182,13 @@ class Load:
         self.interval = EVENTS_PER_BATCH / rate
         self.users = users
         self.due: queue.Queue[float | None] = queue.Queue()
-        self.sent = 0
-        self.failures = 0
+        self.sent = self.failures = 0
         self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
         self.deadline = float("inf")
 
-    def start(self, *, seconds: int) -> None:
+    def start(self, *, seconds: float) -> None:
+        self.sent = self.failures = 0
         self.threads = [threading.Thread(target=self._send, daemon=True)
                         for _ in range(self.THREADS)]  # fmt: skip
         for thread in self.threads:
@@ -192,7 +205,7 @@ class Load:
             thread.join()
         return self.sent, self.failures
 
-    def _schedule(self, seconds: int) -> None:
+    def _schedule(self, seconds: float) -> None:
         start = time.monotonic()
         self.deadline = start + seconds
         for number in range(int(seconds / self.interval)):

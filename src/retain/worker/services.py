@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import traceback
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from retain.worker.models import Job, JobStatus
@@ -40,18 +41,34 @@ def enqueue(
 
 def enqueue_many(name: str, payloads: dict[str, dict[str, Any]]) -> None:
     """Add one job ``name`` per unique key (``{key: payload}``) in one statement, in the
-    caller's transaction; a key whose ready job already waits is skipped.
+    caller's transaction; a key whose ready job already waits gets no second one.
 
-    The jobs are due in the order given (a microsecond apart), and inserted in the keys' order,
-    so two callers adding overlapping keys never wait for each other crosswise (a deadlock).
+    That waiting job is locked until the caller commits (a no-op update), so no worker can
+    claim it and look for work before the caller's rows are there to see (otherwise a job
+    claimed in between would miss them, and nothing would come back for them). The jobs are
+    due in the order given (a microsecond apart) and written in the keys' order, so two
+    callers adding overlapping keys wait for each other in one order, never crosswise.
     """
+    if not payloads:
+        return
     now = timezone.now()
-    jobs = [
-        Job(name=name, payload=payload, unique_key=key,
-            run_after=now + dt.timedelta(microseconds=rank))
-        for rank, (key, payload) in enumerate(payloads.items())
-    ]  # fmt: skip
-    Job.objects.bulk_create(sorted(jobs, key=lambda job: job.unique_key), ignore_conflicts=True)
+    adapt = connection.ops.adapt_datetimefield_value
+    payload = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    due = {key: now + dt.timedelta(microseconds=rank) for rank, key in enumerate(payloads)}
+    rows, parameters = [], []
+    for key in sorted(payloads):
+        rows.append(f"(%s, {payload}, %s, %s, 0, %s, %s, '')")
+        parameters += [name, json.dumps(payloads[key]), JobStatus.READY, adapt(due[key]), key,
+                       adapt(now)]  # fmt: skip
+    table = Job._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (name, payload, status, run_after, attempts, unique_key, "
+            f"created_at, last_error) VALUES {', '.join(rows)} "
+            f"ON CONFLICT (unique_key) WHERE status = '{JobStatus.READY}' "
+            f"DO UPDATE SET unique_key = {table}.unique_key",
+            parameters,
+        )
 
 
 def run_next_job(*, now: dt.datetime | None = None) -> Job | None:
