@@ -16,7 +16,7 @@ from django.db import connection
 from retain.customers.models import Customer, Event, Order
 from retain.ingest.applying import apply_pending_messages
 from retain.ingest.models import Message
-from retain.ingest.services import APPLY_JOB, accept_calls, apply_job_key, lane_of
+from retain.ingest.services import APPLY_JOB, accept_calls, lane_of
 from retain.worker.models import Job, JobStatus
 from retain.worker.services import enqueue, run_jobs_until_idle
 from tests.ingest.builders import make_identify, make_order_completed, make_track
@@ -93,7 +93,7 @@ def test_one_poison_record_of_each_kind_in_a_backlog_leaves_every_good_one_appli
         if number == 1:  # the poison sits in the middle of the backlog
             for message, timestamp, _ in kinds.values():
                 store_directly(message, timestamp=timestamp)
-            enqueue(APPLY_JOB, unique_key=apply_job_key(None))  # as the migration does
+            enqueue(APPLY_JOB, unique_key=APPLY_JOB)  # as the migration does
     with caplog.at_level(logging.WARNING, logger="retain.ingest.applying"):
         run_jobs_until_idle()
     assert Job.objects.filter(status=JobStatus.DONE, name="ingest.apply_messages").exists()

@@ -21,7 +21,7 @@ from retain.accounts.models import ApiKey
 from retain.errors import DataError
 from retain.ingest.message_checks import MESSAGE_ID_LENGTH, parse_time, time_problem, value_problems
 from retain.ingest.models import Message
-from retain.worker.services import enqueue_many
+from retain.worker.services import ensure_ready
 
 logger = logging.getLogger(__name__)
 #: Segment's limits: a call (one message) and a batch, in bytes of JSON after decompression.
@@ -56,9 +56,8 @@ def accept_calls(
     stored_before = insert_messages(rows, source=source)
     if stored_before:
         report_changed_repeats(rows, stored_before)
-    # One job per lane, due in the order of each lane's first message.
-    lanes = dict.fromkeys(row[5] for row in rows)
-    enqueue_many(APPLY_JOB, {apply_job_key(lane): {"lane": lane} for lane in lanes})
+    # One job waiting per lane, new ones due in the order of each lane's first message.
+    ensure_ready(APPLY_JOB, "lane", list(dict.fromkeys(row[5] for row in rows)))
     return len(messages)
 
 
@@ -70,11 +69,6 @@ def lane_of(message: Any) -> int:
         key = message.get("userId") or message.get("anonymousId")
     text = key if isinstance(key, str) else json.dumps(key)
     return zlib.crc32(text.encode("utf-8", "surrogatepass")) % LANES
-
-
-def apply_job_key(lane: int | None) -> str:
-    """The unique key of a lane's apply job (at most one waits per lane); ``None``: all lanes."""
-    return APPLY_JOB if lane is None else f"{APPLY_JOB}:{lane}"
 
 
 def report_changed_repeats(rows: list[MessageRow], stored_before: set[str]) -> list[str]:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import timezone
-
 from retain.ingest.applying import APPLY_BATCH, apply_pending_messages
-from retain.ingest.services import APPLY_JOB, apply_job_key
+from retain.ingest.services import APPLY_JOB
 from retain.worker.registry import job
-from retain.worker.services import enqueue
+from retain.worker.services import enqueue, ensure_ready
 
 #: How long a lane's job waits before trying again when another worker has the lane.
 BUSY_LANE_DELAY = dt.timedelta(seconds=0.5)
@@ -21,15 +19,17 @@ def apply_messages(*, lane: int | None = None, limit: int = APPLY_BATCH) -> int:
     it stored messages in; ``None``, as older jobs carry: every lane) in one transaction (the
     job's).
 
-    A full run leaves more behind, so it enqueues its continuation (the queue freed this job's
-    key when it claimed it), keeping each transaction short. A lane another worker is applying
-    is tried again a little later: that worker may have claimed its messages before the ones
-    that caused this job were stored.
+    A full run leaves more behind, so it makes sure a job for its lane waits (keeping each
+    transaction short). A lane another worker is applying is tried again a little later,
+    unless a job for it already waits: that worker may have claimed its messages before the
+    ones that caused this job were stored.
     """
     result = apply_pending_messages(lane=lane, limit=limit)
-    if result.busy:
-        enqueue(APPLY_JOB, unique_key=apply_job_key(lane), lane=lane, limit=limit,
-                run_after=timezone.now() + BUSY_LANE_DELAY)  # fmt: skip
+    if lane is None:  # as older jobs did: one job over every lane, keyed
+        if result.claimed >= limit:
+            enqueue(APPLY_JOB, unique_key=APPLY_JOB, limit=limit)
+    elif result.busy:
+        ensure_ready(APPLY_JOB, "lane", [lane], delay=BUSY_LANE_DELAY, limit=limit)
     elif result.claimed >= limit:
-        enqueue(APPLY_JOB, unique_key=apply_job_key(lane), lane=lane, limit=limit)
+        ensure_ready(APPLY_JOB, "lane", [lane], limit=limit)
     return result.claimed

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import traceback
+from contextvars import ContextVar
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from retain.worker.models import Job, JobStatus
 from retain.worker.registry import job_function
 
 logger = logging.getLogger(__name__)
+#: The job this thread is running (its row still says ready until it ends).
+_running: ContextVar[int | None] = ContextVar("running_job", default=None)
 #: A job that failed this many times is left failed for a person to look at.
 MAX_ATTEMPTS = 5
 
@@ -39,36 +41,37 @@ def enqueue(
     return Job.objects.create(name=name, payload=payload, **when)
 
 
-def enqueue_many(name: str, payloads: dict[str, dict[str, Any]]) -> None:
-    """Add one job ``name`` per unique key (``{key: payload}``) in one statement, in the
-    caller's transaction; a key whose ready job already waits gets no second one.
+def ensure_ready(
+    name: str,
+    field: str,
+    values: list[Any],
+    *,
+    delay: dt.timedelta | None = None,
+    **payload: Any,
+) -> None:
+    """Make sure a ready job ``name`` waits for each of ``values`` of its payload's ``field``
+    (one job per lane, say), in the caller's transaction, without ever waiting for a lock.
 
-    That waiting job is locked until the caller commits (a no-op update), so no worker can
-    claim it and look for work before the caller's rows are there to see (otherwise a job
-    claimed in between would miss them, and nothing would come back for them). The jobs are
-    due in the order given (a microsecond apart) and written in the keys' order, so two
-    callers adding overlapping keys wait for each other in one order, never crosswise.
+    A waiting job found is locked until the caller commits (``SKIP LOCKED``: one being
+    claimed, or locked by another caller, is passed over), so no worker claims it before the
+    caller's rows are there to see; a value without one gets a new job (``payload`` added),
+    due after ``delay``, in the order given (a microsecond apart). Two callers at once may
+    both add one: an extra run finds little to do. (A unique key would make the caller wait
+    for the commit of a running job that freed the key.)
     """
-    if not payloads:
-        return
-    now = timezone.now()
-    adapt = connection.ops.adapt_datetimefield_value
-    payload = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    due = {key: now + dt.timedelta(microseconds=rank) for rank, key in enumerate(payloads)}
-    rows, parameters = [], []
-    for key in sorted(payloads):
-        rows.append(f"(%s, {payload}, %s, %s, 0, %s, %s, '')")
-        parameters += [name, json.dumps(payloads[key]), JobStatus.READY, adapt(due[key]), key,
-                       adapt(now)]  # fmt: skip
-    table = Job._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (name, payload, status, run_after, attempts, unique_key, "
-            f"created_at, last_error) VALUES {', '.join(rows)} "
-            f"ON CONFLICT (unique_key) WHERE status = '{JobStatus.READY}' "
-            f"DO UPDATE SET unique_key = {table}.unique_key",
-            parameters,
-        )
+    ready = (
+        Job.objects.select_for_update(skip_locked=True)
+        .filter(name=name, status=JobStatus.READY, **{f"payload__{field}__in": values})
+        .exclude(pk=_running.get())  # the job calling, if any: it is ending, not waiting
+    )
+    waiting = set(ready.values_list(f"payload__{field}", flat=True))
+    due = timezone.now() + (delay or dt.timedelta())
+    missing = [value for value in values if value not in waiting]
+    Job.objects.bulk_create(
+        [Job(name=name, payload={field: value, **payload},
+             run_after=due + dt.timedelta(microseconds=rank))
+         for rank, value in enumerate(missing)]
+    )  # fmt: skip
 
 
 def run_next_job(*, now: dt.datetime | None = None) -> Job | None:
@@ -93,6 +96,7 @@ def run_next_job(*, now: dt.datetime | None = None) -> Job | None:
         key, job.unique_key = job.unique_key, None
         if key is not None:
             Job.objects.filter(pk=job.pk).update(unique_key=None)
+        running = _running.set(job.pk)
         try:
             with transaction.atomic():
                 job_function(job.name)(**job.payload)
@@ -107,6 +111,8 @@ def run_next_job(*, now: dt.datetime | None = None) -> Job | None:
                 job.unique_key = None if waiting else key  # waits again, keyed as before
         else:
             job.status = JobStatus.DONE
+        finally:
+            _running.reset(running)
         job.finished_at = timezone.now()
         job.save()
         return job
