@@ -54,8 +54,15 @@ def main() -> None:
     parser.add_argument("--drain", type=int, default=60, help="seconds to wait for the backlog")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--stores", default="postgresql,sqlite")
+    parser.add_argument("--backlog", type=int, default=0,
+                        help="instead: store this many events with no worker, then time how "
+                        "fast the workers apply them (PostgreSQL)")  # fmt: skip
     args = parser.parse_args()
     tracking_load.BENCH_DATABASE = BENCH_DATABASE
+    if args.backlog:
+        with fresh_store("postgresql", args.postgres) as environment:
+            drain(environment, args)
+        return
     summaries = {}
     for store in args.stores.split(","):
         with fresh_store(store, args.postgres) as environment:
@@ -117,6 +124,33 @@ def run(store: str, environment: dict[str, str], args: argparse.Namespace) -> di
     print(f"{store}: {json.dumps({k: v for k, v in summary.items() if k != 'samples'})}",
           flush=True)  # fmt: skip
     return summary
+
+
+def drain(environment: dict[str, str], args: argparse.Namespace) -> None:
+    """Applying alone: a backlog stored first (no worker running), then ``--workers`` workers
+    started and the backlog sampled until it is gone."""
+    key = retain(environment, "keys", "create", "bench", "--scopes", "track").split()[-1]
+    counter = Counter("postgresql", environment)
+    with background_server(workers=args.servers, environment=environment, timeout=180) as base:
+        load = Load(base, key, rate=args.rate, users=args.users)
+        while counter.sample(0.0)[1] < args.backlog:
+            load.start(seconds=5)
+            load.join()
+    with ExitStack() as stack:
+        for _ in range(args.workers):
+            stack.enter_context(worker_process(environment))
+        samples, start = [counter.sample(0.0)], time.monotonic()
+        while samples[-1][2] < samples[-1][1]:
+            time.sleep(args.sample)
+            samples.append(counter.sample(time.monotonic() - start))
+            t, accepted, applied = samples[-1]
+            print(f"drain: {t:>6.1f}{applied:>10,}{accepted - applied:>10,}", flush=True)
+    started = next(s for s in samples if s[2] > 0)  # the workers have imported and begun
+    rates = [(b[2] - a[2]) / (b[0] - a[0]) for a, b in itertools.pairwise(samples) if a[2] > 0]
+    total = (samples[-1][2] - started[2]) / (samples[-1][0] - started[0])
+    print(f"drain: {samples[-1][1]:,} events, {args.workers} workers: median "
+          f"{statistics.median(rates):,.0f} applied/s over {len(rates)} samples, "
+          f"{total:,.0f}/s from the first applied to the end")  # fmt: skip
 
 
 def warm_up(load: Load, counter: Counter, *, timeout: float = 300) -> None:
