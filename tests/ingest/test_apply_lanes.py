@@ -71,6 +71,13 @@ def test_a_lane_another_worker_holds_is_tried_again_a_little_later(monkeypatch) 
     assert Message.objects.get().applied_at is None
 
 
+def test_a_busy_lane_adds_no_job_when_one_already_waits_for_it(monkeypatch) -> None:
+    accept([make_track(userId="ann")])  # the door's job for ann's lane waits
+    monkeypatch.setattr(applying, "lock_lanes", lambda lanes, wait: False)
+    assert apply_messages(lane=lane_of({"userId": "ann"})) == 0
+    assert Job.objects.filter(status=JobStatus.READY).count() == 1
+
+
 def test_a_full_lane_run_enqueues_the_lanes_continuation() -> None:
     accept([make_track(userId="ann") for _ in range(5)])
     lane = lane_of({"userId": "ann"})

@@ -1,8 +1,9 @@
 """Accepting Segment tracking calls: the door.
 
 Accepting is cheap on purpose: check every message, insert them all in one statement with
-``messageId`` as the durable key (a replayed message is skipped by the database), and enqueue
-``ingest.apply_messages``, in the caller's transaction. A bad message refuses the whole call,
+``messageId`` as the durable key (a replayed message is skipped by the database), each in its
+customer's lane (:func:`lane_of`), and make sure an ``ingest.apply_messages`` job waits for
+each lane stored in, in the caller's transaction. A bad message refuses the whole call,
 so a call is stored completely or not at all. Applying them is :mod:`retain.ingest.applying`.
 """
 
