@@ -164,3 +164,26 @@ def test_healthz_reports_the_pending_messages_and_the_age_of_the_oldest(client: 
     shown = client.get("/healthz").json()
     assert (shown["pending_messages"], shown["apply_lag_seconds"]) == (0, 0)
     assert shown["failed_messages"] == 1
+
+
+def test_the_migration_puts_pending_messages_in_their_lanes_and_enqueues_a_job() -> None:
+    from django.apps import apps
+    from django.db import connection
+
+    migration = __import__(
+        "retain.ingest.migrations.0002_message_lane", fromlist=["lanes_of_pending"]
+    )
+    accept([make_track(userId=f"u-{n}") for n in range(20)])
+    accept([make_track(userId="done")])
+    Message.objects.filter(payload__userId="done").update(applied_at=timezone.now())
+    Message.objects.update(lane=0)  # as stored before lanes
+    Job.objects.all().delete()
+    migration.lanes_of_pending(apps, connection.schema_editor())
+    for user_id, lane in Message.objects.filter(applied_at__isnull=True).values_list(
+        "payload__userId", "lane"
+    ):
+        assert lane == lane_of({"userId": user_id})
+    assert Message.objects.get(payload__userId="done").lane == 0  # applied: left alone
+    assert Job.objects.get().unique_key == APPLY_JOB
+    run_jobs_until_idle()
+    assert Event.objects.count() == 20
