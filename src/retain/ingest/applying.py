@@ -1,10 +1,11 @@
 """Applying accepted tracking calls to the customer store: the ``ingest.apply_messages`` job.
 
-Pending messages in arrival order, each in a savepoint, marked applied in the same transaction
-as its effects; a message that cannot be applied keeps its reason, is logged (a warning with
-its ``messageId``) and waits for ``retain ingest retry``. A message that needs what has not
-arrived yet (its anonymousId's customer, a refund's order) waits for it
-(:mod:`retain.ingest.waiting`) and is applied when a later one brings it.
+Pending messages in arrival order, lane by lane (:mod:`retain.ingest.lanes`): the plain events
+of users with nothing else in a run set-based, every other message in a savepoint of its own,
+marked applied in the same transaction as its effects. A message that cannot be applied keeps
+its reason, is logged (a warning with its ``messageId``) and waits for ``retain ingest
+retry``. A message that needs what has not arrived yet (its anonymousId's customer, a refund's
+order) waits for it (:mod:`retain.ingest.waiting`) and is applied when a later one brings it.
 """
 
 from __future__ import annotations
@@ -16,25 +17,30 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import DataError as DatabaseDataError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from retain.customers.models import Customer, EventKind, IdentityKind, Order
 from retain.customers.services import (
     CONSENT_TRAITS,
+    anonymous_id_owners,
     find_customer_by_identity,
     identify_customer,
+    insert_events,
     link_alias,
     record_event,
     record_events,
     record_order,
     refund_order,
     resolve_customer,
+    resolve_customer_ids,
     resolve_customers,
 )
 from retain.errors import DataError, NotFound, RetainError
 from retain.ingest import waiting
 from retain.ingest.amounts import number_of, to_cents
+from retain.ingest.lanes import lock_anonymous_ids, lock_lanes
 from retain.ingest.message_checks import (
     AMOUNT_PROPERTIES,
     ORDER_COMPLETED,
@@ -42,12 +48,12 @@ from retain.ingest.message_checks import (
     amount_problems,
 )
 from retain.ingest.models import Message
-from retain.ingest.services import message_problems
+from retain.ingest.services import LANES, message_problems
 from retain.ingest.waiting import MustWait
 
 logger = logging.getLogger(__name__)
 #: Messages applied per job run (one transaction); a full run enqueues the next.
-APPLY_BATCH = 500
+APPLY_BATCH = 2000
 #: A message's own fault (kept as its error); any other exception is a bug and fails the
 #: whole job, which the queue retries.
 _APPLY_ERRORS = (RetainError, IntegrityError, DatabaseDataError)
@@ -57,19 +63,21 @@ _READ_ERRORS = (DatabaseDataError, ValueError, OverflowError)
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What one run of :func:`apply_pending_messages` did: messages claimed, applied and
-    failed (each failed one keeps its reason in ``Message.error``), left waiting, and woken
-    (waiting messages claimed again because their key resolved; their outcomes are counted
-    in ``applied``, ``failed`` and ``waiting``, not in ``claimed``)."""
+    """What one run of :func:`apply_pending_messages` did: messages claimed, applied, failed
+    (each failed one keeps its reason in ``Message.error``), set waiting, and woken."""
 
     claimed: int
     applied: int
     failed: int
     waiting: int = 0
     woken: int = 0
+    #: The lane was being applied by another transaction; nothing was claimed.
+    busy: bool = False
 
     def __add__(self, other: ApplyResult) -> ApplyResult:
-        return ApplyResult(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        return ApplyResult(*(getattr(self, f.name) + getattr(other, f.name)
+                             for f in fields(self) if f.name != "busy"),
+                           busy=self.busy or other.busy)  # fmt: skip
 
     def retried(self) -> str:
         """What a retry did, in words (the CLI's and the admin's line)."""
@@ -82,28 +90,40 @@ class ApplyResult:
 
 
 def apply_pending_messages(
-    *, limit: int = APPLY_BATCH, now: dt.datetime | None = None
+    *, lane: int | None = None, limit: int = APPLY_BATCH, now: dt.datetime | None = None
 ) -> ApplyResult:
-    """Apply up to ``limit`` pending messages in arrival order.
+    """Apply up to ``limit`` pending messages of ``lane`` (``None``: of every lane) in arrival
+    order.
 
     A message that is at fault (the door's checks fail on what is stored, a row it cannot be
     read as, a :class:`RetainError` or a database refusal while applying it) is marked failed
     with its reason and logged, and the others go on; any other exception is a bug and fails
-    the whole run, which the queue retries. Plain events are inserted together, and a
-    customer already resolved in this run is not looked up again. Run inside the job's
-    transaction, so the effects and the applied marks commit together. Claimed with ``SKIP
-    LOCKED`` on PostgreSQL, so two workers never apply the same message. Waiting messages
-    are not claimed; those whose key this run resolved are woken after it (:func:`wake`).
+    the whole run, which the queue retries. Run inside the job's transaction, so the effects
+    and the applied marks commit together. On PostgreSQL the lane is locked for the
+    transaction (a lane's run does not wait: ``busy`` when another has it; a run of every lane
+    waits for each) and messages are claimed with ``SKIP LOCKED``, so two workers never apply
+    the same message nor one customer's messages at once. Waiting messages are not claimed;
+    those whose key this run resolved are woken after it (:func:`wake`).
     """
-    claimed = list(
-        Message.objects.select_for_update(skip_locked=True)
-        .filter(applied_at__isnull=True, error="", waiting_for="")
-        .order_by("id")
-        .values_list("pk", flat=True)[:limit]
-    )
+    lanes = range(LANES) if lane is None else [lane]
+    if not lock_lanes(lanes, wait=lane is None):
+        return ApplyResult(claimed=0, applied=0, failed=0, busy=True)
+    pending = Message.objects.filter(applied_at__isnull=True, error="", waiting_for="")
+    if lane is not None:
+        pending = pending.filter(lane=lane)
+    pending = pending.select_for_update(skip_locked=True).order_by("id")
+    try:  # claimed and read in one query, unless a row cannot be read (then see _load)
+        with transaction.atomic():
+            loaded = list(pending[:limit])
+    except _READ_ERRORS:
+        loaded = None
+    if loaded is None:
+        claimed = list(pending.values_list("pk", flat=True)[:limit])
+    else:
+        claimed = [message.pk for message in loaded]
     now = now or timezone.now()
     linked: set[str] = set()
-    result = _apply(claimed, now=now, linked=linked)
+    result = _apply(claimed, now=now, linked=linked, loaded=loaded)
     return result + wake(linked, now=now)
 
 
@@ -132,6 +152,17 @@ def sweep_waiting(*, now: dt.datetime | None = None) -> ApplyResult:
     now = now or timezone.now()
     result = wake(set(), now=now, sweep=True)
     return result + ApplyResult(0, 0, waiting.expire(now))
+
+
+def pending_lag(*, now: dt.datetime | None = None) -> tuple[int, float]:
+    """How many messages wait to be applied (failed ones excluded) and the age in seconds of
+    the oldest (0 when none waits): whether applying keeps up with the door."""
+    found = Message.objects.filter(applied_at__isnull=True, error="", waiting_for="").aggregate(
+        count=Count("pk"), oldest=Min("received_at")
+    )
+    oldest = found["oldest"]
+    age = 0.0 if oldest is None else max(((now or timezone.now()) - oldest).total_seconds(), 0.0)
+    return found["count"], age
 
 
 def count_failed_messages() -> int:
@@ -173,19 +204,122 @@ def retry_failed_messages(
     return total + wake(linked, now=now)
 
 
-def _apply(claimed: list[int], *, now: dt.datetime, linked: set[str]) -> ApplyResult:
-    """Apply the messages ``claimed`` (their keys, in arrival order); add to ``linked`` the
-    keys of waiting messages they may have resolved."""
+def _apply(
+    claimed: list[int],
+    *,
+    now: dt.datetime,
+    linked: set[str],
+    loaded: list[Message] | None = None,
+) -> ApplyResult:
+    """Apply the messages ``claimed`` (their keys, in arrival order; ``loaded`` if read
+    already): the plain events of users who have nothing else in this run together
+    (:func:`_apply_plain_events`), then every other message one by one in arrival order
+    (:func:`_apply_each`); add to ``linked`` the keys of waiting messages they may have
+    resolved."""
     failed: dict[int, tuple[str, str]] = {}  # pk -> (messageId, reason)
     waits: dict[int, tuple[str, dt.datetime]] = {}  # pk -> (what it waits for, until when)
     pending = []
-    for message in _load(claimed, failed):
+    for message in _load(claimed, failed) if loaded is None else loaded:
         if problems := _stored_problems(message):
             field, problem = problems[0]
             failed[message.pk] = (message.message_id, f"DataError: {field}: {problem}")
         else:
             pending.append(message)
+    lock_anonymous_ids(
+        value for m in pending for key in ("anonymousId", "previousId")
+        if (value := _text(m.payload.get(key)))
+    )  # fmt: skip
     applied: list[int] = []
+    rest = _apply_plain_events(pending, applied, failed)
+    _apply_each(rest, applied, failed, waits, now=now)
+    _mark_applied(applied, now)
+    waiting.mark_waiting(waits)
+    done = set(applied)
+    linked.update(key for m in pending if m.pk in done for key in waiting.keys_resolved_by(m))
+    for pk, (message_id, reason) in failed.items():
+        Message.objects.filter(pk=pk).update(error=reason)
+        # One line per message, so a failed event is seen where the worker's output goes.
+        logger.warning("tracking message %s not applied: %s", message_id, reason)
+    if failed:
+        logger.warning("%d of %d tracking messages failed", len(failed), len(claimed))
+    return ApplyResult(
+        claimed=len(claimed), applied=len(applied), failed=len(failed), waiting=len(waits)
+    )
+
+
+def _apply_plain_events(
+    pending: list[Message], applied: list[int], failed: dict[int, tuple[str, str]]
+) -> list[Message]:
+    """The set-based hot path: the plain events of users with no other kind of call in this
+    run, whose ``anonymousId`` (if any) is already theirs, inserted in a few statements (the
+    users resolved together, new ones created together, one insert of the events); the
+    messages left for :func:`_apply_each`, in arrival order.
+
+    A user's messages all go one way, so each customer's stay in order. If the users cannot
+    be resolved together, every message is left to the one-by-one path; if the insert is
+    refused, each event is inserted alone and only those refused fail.
+    """
+    linked = {
+        _text(m.payload.get(key)) for m in pending if not _is_plain_event(m)
+        for key in ("userId", "previousId")
+    }  # fmt: skip
+    by_user: dict[str, list[Message]] = {}
+    for message in pending:
+        user_id = _text(message.payload.get("userId"))
+        if user_id and user_id not in linked and _is_plain_event(message):
+            by_user.setdefault(user_id, []).append(message)
+    if not by_user:
+        return pending
+    try:
+        with transaction.atomic():
+            customers = resolve_customer_ids(set(by_user))
+    except _APPLY_ERRORS:
+        return pending
+    owners = anonymous_id_owners(
+        {a for messages in by_user.values() for m in messages
+         if (a := _text(m.payload.get("anonymousId")))}
+    )  # fmt: skip
+    rows = {}  # pk -> (message, event row)
+    for user_id, messages in by_user.items():
+        customer = customers[user_id]
+        anonymous = [_text(m.payload.get("anonymousId")) for m in messages]
+        if any(a is not None and owners.get(a) != customer for a in anonymous):
+            continue  # a new link: resolve_customer makes it, one message at a time
+        for message, anonymous_id in zip(messages, anonymous, strict=True):
+            rows[message.pk] = (message, (
+                customer, anonymous_id or "", message.type, _event_name(message.payload),
+                message.payload.get("properties") or message.payload.get("traits") or {},
+                message.timestamp, message.message_id,
+            ))  # fmt: skip
+    try:
+        with transaction.atomic():
+            insert_events([row for _, row in rows.values()])
+    except _APPLY_ERRORS:
+        for pk, (message, row) in rows.items():
+            try:
+                with transaction.atomic():
+                    insert_events([row])
+            except _APPLY_ERRORS as error:
+                failed[pk] = (message.message_id, _reason(error))
+            else:
+                applied.append(pk)
+    else:
+        applied.extend(rows)
+    return [message for message in pending if message.pk not in rows]
+
+
+def _apply_each(
+    pending: list[Message],
+    applied: list[int],
+    failed: dict[int, tuple[str, str]],
+    waits: dict[int, tuple[str, dt.datetime]],
+    *,
+    now: dt.datetime,
+) -> None:
+    """The per-message path, in arrival order, each in a savepoint: identify, alias and
+    orders (:func:`apply_message`), and plain events whose customer one of them may change;
+    runs of plain events between them are still inserted together. A message that must wait
+    is recorded in ``waits`` (or failed, when it arrived longer ago than it may wait)."""
     events: list[tuple[Message, dict[str, Any]]] = []  # plain events, inserted together
     customers = _resolve_plain_users(pending)
     for message in pending:
@@ -221,19 +355,19 @@ def _apply(claimed: list[int], *, now: dt.datetime, linked: set[str]) -> ApplyRe
         else:
             applied.append(message.pk)
     _record_events(events, applied, failed)
-    Message.objects.filter(pk__in=applied).update(applied_at=now)
-    waiting.mark_waiting(waits)
-    done = set(applied)
-    linked.update(key for m in pending if m.pk in done for key in waiting.keys_resolved_by(m))
-    for pk, (message_id, reason) in failed.items():
-        Message.objects.filter(pk=pk).update(error=reason)
-        # One line per message, so a failed event is seen where the worker's output goes.
-        logger.warning("tracking message %s not applied: %s", message_id, reason)
-    if failed:
-        logger.warning("%d of %d tracking messages failed", len(failed), len(claimed))
-    return ApplyResult(
-        claimed=len(claimed), applied=len(applied), failed=len(failed), waiting=len(waits)
-    )
+
+
+def _mark_applied(pks: list[int], now: dt.datetime) -> None:
+    """One ``UPDATE`` for the run's applied messages (on PostgreSQL the keys as one array:
+    a list of thousands of placeholders costs more to send than the update to run)."""
+    if connection.vendor != "postgresql":
+        Message.objects.filter(pk__in=pks).update(applied_at=now)
+    elif pks:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Message._meta.db_table} SET applied_at = %s WHERE id = ANY(%s)",
+                [now, pks],
+            )
 
 
 def _stored_problems(message: Message) -> list[tuple[str, str]]:

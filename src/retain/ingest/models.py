@@ -25,6 +25,8 @@ class Message(models.Model):
     waiting_for = models.CharField(max_length=220, blank=True, default="", db_default="")
     #: Past this moment a message still waiting fails with its reason.
     wait_until = models.DateTimeField(null=True, blank=True)
+    #: Which apply job takes it: its customer's lane (``retain.ingest.services.lane_of``).
+    lane = models.PositiveSmallIntegerField(db_default=0)
 
     class Meta:
         indexes = [
@@ -47,6 +49,12 @@ class Message(models.Model):
                 fields=["wait_until"],
                 condition=models.Q(applied_at__isnull=True, error="") & ~models.Q(waiting_for=""),
                 name="wait_until_idx",
+            ),
+            # What a lane's job claims: its lane's messages not applied, failed or waiting.
+            models.Index(
+                fields=["lane", "id"],
+                condition=models.Q(applied_at__isnull=True, error="", waiting_for=""),
+                name="claimable_lane_idx",
             ),
         ]
 

@@ -1,8 +1,9 @@
 """Accepting Segment tracking calls: the door.
 
 Accepting is cheap on purpose: check every message, insert them all in one statement with
-``messageId`` as the durable key (a replayed message is skipped by the database), and enqueue
-``ingest.apply_messages``, in the caller's transaction. A bad message refuses the whole call,
+``messageId`` as the durable key (a replayed message is skipped by the database), each in its
+customer's lane (:func:`lane_of`), and make sure an ``ingest.apply_messages`` job waits for
+each lane stored in, in the caller's transaction. A bad message refuses the whole call,
 so a call is stored completely or not at all. Applying them is :mod:`retain.ingest.applying`.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import zlib
 from collections import defaultdict
 from typing import Any
 
@@ -20,7 +22,7 @@ from retain.accounts.models import ApiKey
 from retain.errors import DataError
 from retain.ingest.message_checks import MESSAGE_ID_LENGTH, parse_time, time_problem, value_problems
 from retain.ingest.models import Message
-from retain.worker.services import enqueue
+from retain.worker.services import ensure_ready
 
 logger = logging.getLogger(__name__)
 #: Segment's limits: a call (one message) and a batch, in bytes of JSON after decompression.
@@ -28,14 +30,17 @@ CALL_LIMIT = 32 * 1024
 BATCH_LIMIT = 500 * 1024
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 APPLY_JOB = "ingest.apply_messages"
+#: Messages are applied in this many lanes, by customer (:func:`lane_of`): one job per lane,
+#: so several workers share the backlog and never apply one customer's messages at once.
+LANES = 8
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 #: The ids a call may carry: strings (Segment's spec), never blank when given.
 _ID_FIELDS = ("userId", "anonymousId", "previousId", "groupId")
 _SHOWN_PROBLEMS = 20
-#: Rows per INSERT: 6 parameters each stays under SQLite's 32,766 and PostgreSQL's 65,535.
+#: Rows per INSERT: 7 parameters each stays under SQLite's 32,766 and PostgreSQL's 65,535.
 _ROWS_PER_INSERT = 4000
-#: A checked message as stored: messageId, type, payload JSON, receivedAt, corrected time.
-MessageRow = tuple[str, str, str, dt.datetime, dt.datetime]
+#: A checked message as stored: messageId, type, payload JSON, receivedAt, corrected time, lane.
+MessageRow = tuple[str, str, str, dt.datetime, dt.datetime, int]
 
 
 def accept_calls(
@@ -52,8 +57,19 @@ def accept_calls(
     stored_before = insert_messages(rows, source=source)
     if stored_before:
         report_changed_repeats(rows, stored_before)
-    enqueue(APPLY_JOB, unique_key=APPLY_JOB)
+    # One job waiting per lane, new ones due in the order of each lane's first message.
+    ensure_ready(APPLY_JOB, "lane", list(dict.fromkeys(row[5] for row in rows)))
     return len(messages)
+
+
+def lane_of(message: Any) -> int:
+    """The lane of a message: a stable hash of its customer key (``userId``, else
+    ``anonymousId``), so a customer's messages are applied one after another, in order."""
+    key = None
+    if isinstance(message, dict):
+        key = message.get("userId") or message.get("anonymousId")
+    text = key if isinstance(key, str) else json.dumps(key)
+    return zlib.crc32(text.encode("utf-8", "surrogatepass")) % LANES
 
 
 def report_changed_repeats(rows: list[MessageRow], stored_before: set[str]) -> list[str]:
@@ -97,16 +113,17 @@ def insert_messages(rows: list[MessageRow], *, source: ApiKey | None) -> set[str
     inserted: set[str] = set()
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         chunk = rows[start : start + _ROWS_PER_INSERT]
-        values = ",".join([f"(%s, %s, {payload}, %s, %s, %s, '')"] * len(chunk))
+        values = ",".join([f"(%s, %s, {payload}, %s, %s, %s, '', %s)"] * len(chunk))
         parameters = []
-        for message_id, kind, text, received_at, timestamp in chunk:
+        for message_id, kind, text, received_at, timestamp, lane in chunk:
             # In UTC: PostgreSQL refuses offsets beyond +-15:59, which ISO 8601 allows.
             when = timestamp.astimezone(dt.UTC) if timestamp.tzinfo else timestamp
-            parameters += [message_id, kind, text, adapt(received_at), adapt(when), source_id]
+            parameters += [message_id, kind, text, adapt(received_at), adapt(when), source_id,
+                           lane]  # fmt: skip
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (message_id, type, payload, received_at, timestamp, "
-                f"source_id, error) VALUES {values} ON CONFLICT (message_id) DO NOTHING "
+                f"source_id, error, lane) VALUES {values} ON CONFLICT (message_id) DO NOTHING "
                 "RETURNING message_id",
                 parameters,
             )
@@ -210,7 +227,7 @@ def _row(message: dict[str, Any], *, batch_sent_at: Any, received_at: dt.datetim
     if problem := time_problem(timestamp, "timestamp (corrected by sentAt)"):
         raise DataError(problem, field="timestamp", example=original)
     text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-    return message["messageId"], message["type"], text, received_at, timestamp
+    return message["messageId"], message["type"], text, received_at, timestamp, lane_of(message)
 
 
 def _time(value: Any, field: str) -> dt.datetime:

@@ -3,24 +3,38 @@ those that wait."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from retain.ingest.applying import APPLY_BATCH, apply_pending_messages, sweep_waiting
 from retain.ingest.services import APPLY_JOB
 from retain.ingest.waiting import SWEEP_JOB
 from retain.worker.registry import job
-from retain.worker.services import enqueue
+from retain.worker.services import enqueue, ensure_ready
+
+#: How long a lane's job waits before trying again when another worker has the lane.
+BUSY_LANE_DELAY = dt.timedelta(seconds=0.5)
 
 
 @job(APPLY_JOB)
-def apply_messages(*, limit: int = APPLY_BATCH) -> int:
-    """Apply up to ``limit`` pending messages in one transaction (the job's).
+def apply_messages(*, lane: int | None = None, limit: int = APPLY_BATCH) -> int:
+    """Apply up to ``limit`` pending messages of ``lane`` (the door enqueues one job per lane
+    it stored messages in; ``None``, as older jobs carry: every lane) in one transaction (the
+    job's).
 
-    A full run leaves more behind, so it enqueues its continuation (without the unique key:
-    this run still holds it while its transaction lasts), keeping each transaction short.
+    A full run leaves more behind, so it makes sure a job for its lane waits (keeping each
+    transaction short). A lane another worker is applying is tried again a little later,
+    unless a job for it already waits: that worker may have claimed its messages before the
+    ones that caused this job were stored.
     """
-    claimed = apply_pending_messages(limit=limit).claimed
-    if claimed >= limit:
-        enqueue(APPLY_JOB, limit=limit)
-    return claimed
+    result = apply_pending_messages(lane=lane, limit=limit)
+    if lane is None:  # as older jobs did: one job over every lane, keyed
+        if result.claimed >= limit:
+            enqueue(APPLY_JOB, unique_key=APPLY_JOB, limit=limit)
+    elif result.busy:
+        ensure_ready(APPLY_JOB, "lane", [lane], delay=BUSY_LANE_DELAY, limit=limit)
+    elif result.claimed >= limit:
+        ensure_ready(APPLY_JOB, "lane", [lane], limit=limit)
+    return result.claimed
 
 
 @job(SWEEP_JOB)

@@ -9,7 +9,7 @@ from django.urls import include, path
 from django.views.defaults import page_not_found
 
 from retain.customers.queries import last_rescoring
-from retain.ingest.applying import count_failed_messages
+from retain.ingest.applying import count_failed_messages, pending_lag
 from retain.ingest.waiting import count_waiting_messages
 from retain.problems import problem
 from retain.server.api import api
@@ -18,8 +18,9 @@ from retain.server.api import api
 def healthz(request: HttpRequest) -> JsonResponse:
     """For load balancers and probes: up, and the store answers (200 while it does). Also
     what needs a person: tracking messages that failed (``retain ingest retry`` after a fix)
-    and whether the last rescoring failed, with its reason; and the tracking messages that
-    wait for their anonymousId's customer or their order."""
+    and whether the last rescoring failed, with its reason; whether applying keeps up
+    (messages waiting to be applied and the age of the oldest, in seconds); and the tracking
+    messages that wait for their anonymousId's customer or their order."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     run = last_rescoring()
@@ -30,12 +31,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "reason": run.reason, "customers_scored": run.customers_scored,
             "customers_skipped": run.customers_skipped,
         }  # fmt: skip
+    pending, lag = pending_lag()
     return JsonResponse(
         {
             "status": "ok",
             "database": connection.vendor,
             "failed_messages": count_failed_messages(),
             "waiting_messages": count_waiting_messages(),
+            "pending_messages": pending,
+            "apply_lag_seconds": round(lag, 3),
             "last_rescoring": rescoring,
         }
     )

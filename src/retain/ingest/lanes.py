@@ -1,0 +1,58 @@
+"""Locks that keep two transactions off one customer's messages while several workers apply
+the backlog: PostgreSQL advisory locks, held until the transaction ends. SQLite has one writer
+at a time, so there is nothing to lock there.
+
+A lane's job takes its lane's lock without waiting (another worker has it: the job comes back
+later); a run over every lane (``retain ingest retry``, an older job) waits for each lane in
+order. The anonymous ids a run links or records are locked too, in order, before anything is
+applied: an identify linking ``anonymousId`` A to a user (in the user's lane) and a call with
+only A (in A's lane) are then applied one after the other, and the second sees the first.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+
+from django.db import connection
+
+#: The first key of the two-key advisory locks, one per kind of thing locked.
+_LANE_LOCKS = 0x72650001
+_ANONYMOUS_ID_LOCKS = 0x72650002
+
+
+def lock_lanes(lanes: Iterable[int], *, wait: bool) -> bool:
+    """Lock the ``lanes`` (in order) for this transaction; ``False`` when one is held by
+    another transaction and ``wait`` is false (nothing is locked then)."""
+    if connection.vendor != "postgresql":
+        return True
+    lanes = sorted(set(lanes))
+    with connection.cursor() as cursor:
+        if wait:
+            for lane in lanes:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LANE_LOCKS, lane])
+            return True
+        for lane in lanes:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_LANE_LOCKS, lane])
+            if not cursor.fetchone()[0]:
+                return False
+    return True
+
+
+def lock_anonymous_ids(values: Iterable[str]) -> None:
+    """Lock these anonymous ids for this transaction, waiting for other holders, in one
+    statement and in a fixed order (two runs locking overlapping sets cannot deadlock)."""
+    keys = sorted({_int4(zlib.crc32(value.encode("utf-8", "surrogatepass"))) for value in values})
+    if not keys or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, key)) FROM "
+            "(SELECT key FROM unnest(%s::int[]) AS key ORDER BY key) AS ordered",
+            [_ANONYMOUS_ID_LOCKS, keys],
+        )
+
+
+def _int4(value: int) -> int:
+    """An unsigned 32-bit hash as PostgreSQL's signed ``integer``."""
+    return value - (1 << 32) if value >= 1 << 31 else value
