@@ -6,6 +6,11 @@ first with nothing else going on, then while the full CDNOW orders file (69,659 
 ``POST /api/v1/imports/orders``. Reports p50/p99/max of the tracking calls idle and during the
 import, their failures, and the import's duration and answer; medians over ``--runs``.
 
+``--via upload`` (the figure) runs the import in the server process itself, so the door shares
+its interpreter (and its GIL) with the parsing and checking; ``--via cli`` runs the same import
+as ``retain import orders`` in a process of its own, so the door waits only for the store
+(SQLite's write lock): the two rows tell the lock's share from the interpreter's.
+
     cd benchmarks && ../.venv/bin/python door_during_import.py --runs 3
 
 PostgreSQL at ``--postgres`` (its ``retain_bench_tracking`` database is dropped and created
@@ -19,6 +24,8 @@ import base64
 import http.client
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -46,7 +53,7 @@ class Door:
             "Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode(),
         }
 
-    def call(self, number: int) -> tuple[float, str | None]:
+    def call(self, number: int) -> tuple[float, float, str | None]:
         body = json.dumps({
             "type": "track", "messageId": str(uuid.uuid4()), "userId": f"u{number % 500}",
             "event": "Product Viewed", "properties": {"sku": f"A{number}", "price": 9.99},
@@ -58,14 +65,17 @@ class Door:
             said = response.read()
         except OSError as error:
             self.connection.close()
-            return time.perf_counter() - start, f"{type(error).__name__}: {error}"
+            return start, time.perf_counter() - start, f"{type(error).__name__}: {error}"
         seconds = time.perf_counter() - start
         if response.status >= 300:
-            return seconds, f"{response.status}: {said[:200].decode(errors='replace')}"
-        return seconds, None
+            return start, seconds, f"{response.status}: {said[:200].decode(errors='replace')}"
+        return start, seconds, None
 
 
-def probe(door: Door, interval: float, stop: threading.Event) -> list[tuple[float, str | None]]:
+Call = tuple[float, float, str | None]  # when it started, seconds it took, what went wrong
+
+
+def probe(door: Door, interval: float, stop: threading.Event) -> list[Call]:
     """Calls every ``interval`` seconds (at once when the last one came back late) until
     ``stop`` is set."""
     calls = []
@@ -80,15 +90,22 @@ def probe(door: Door, interval: float, stop: threading.Event) -> list[tuple[floa
     return calls
 
 
-def summary(calls: list[tuple[float, str | None]]) -> dict:
-    milliseconds = sorted(seconds * 1000 for seconds, _ in calls)
-    errors = [said for _, said in calls if said is not None]
+def summary(calls: list[Call], since: float | None = None) -> dict:
+    """Percentiles of the calls; with ``since`` (the upload's start), when the slowest began."""
+    milliseconds = sorted(seconds * 1000 for _, seconds, _ in calls)
+    errors = [said for _, _, said in calls if said is not None]
+    slowest = sorted(calls, key=lambda call: call[1])[-5:]
     return {
         "calls": len(calls),
         "p50_ms": round(statistics.median(milliseconds), 1),
         "p99_ms": round(milliseconds[min(len(milliseconds) - 1, int(len(milliseconds) * 0.99))], 1),
         "max_ms": round(milliseconds[-1], 1),
-        "slowest_ms": [round(value) for value in milliseconds[-5:]],
+        "slowest_ms": [round(seconds * 1000) for _, seconds, _ in slowest],
+        **(
+            {"slowest_at_s": [round(start - since, 2) for start, _, _ in slowest]}
+            if since is not None
+            else {}
+        ),
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
     }
@@ -104,6 +121,14 @@ def upload(base: str, key: str, orders: Path) -> tuple[float, int, str]:
             timeout=600,
         )
     return time.perf_counter() - start, answer.status_code, answer.text[:300]
+
+
+def import_by_cli(environment: dict[str, str], orders: Path) -> tuple[float, int, str]:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "retain.cli", "import", "orders", str(orders)],
+                          env=environment, capture_output=True, text=True)  # fmt: skip
+    said = (done.stdout + done.stderr).strip()
+    return time.perf_counter() - start, 200 if done.returncode == 0 else 500, said[-300:]
 
 
 def measure(store: str, environment: dict[str, str], orders: Path, args) -> dict:
@@ -122,13 +147,18 @@ def measure(store: str, environment: dict[str, str], orders: Path, args) -> dict
         prober = threading.Thread(target=lambda: during.extend(probe(door, args.interval, stop)))
         prober.start()
         time.sleep(0.5)  # the door is being called before the upload starts
-        seconds, status, said = upload(base, loader, orders)
+        since = time.perf_counter()
+        if args.via == "upload":
+            seconds, status, said = upload(base, loader, orders)
+        else:
+            seconds, status, said = import_by_cli(environment, orders)
         stop.set()
         prober.join()
     if status != 200:
         raise SystemExit(f"{store}: the import answered {status}: {said}")
-    return {"idle": summary(idle), "during": summary(during), "import_s": round(seconds, 2),
-            "import": json.loads(said) if said.startswith("{") else said}  # fmt: skip
+    answer = json.loads(said) if said.startswith("{") else said
+    return {"idle": summary(idle), "during": summary(during, since),
+            "import_s": round(seconds, 2), "import": answer}  # fmt: skip
 
 
 def main() -> None:
@@ -138,6 +168,7 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=10)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--via", choices=("upload", "cli"), default="upload")
     args = parser.parse_args()
     record: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="door-import-") as scratch:
@@ -163,7 +194,8 @@ def main() -> None:
             print(f"{store:<12}{phase:<8}{figures['calls']:>7.0f}{figures['p50_ms']:>9.1f}"
                   f"{figures['p99_ms']:>9.1f}{figures['max_ms']:>9.1f}{figures['errors']:>8.0f}"
                   f"{shown}")  # fmt: skip
-    save("door_during_import", {"runs": args.runs, "medians": medians, "all": record})
+    save(f"door_during_import_{args.via}", {"runs": args.runs, "via": args.via,
+                                            "medians": medians, "all": record})  # fmt: skip
 
 
 if __name__ == "__main__":
