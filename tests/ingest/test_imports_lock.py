@@ -62,7 +62,7 @@ class HeldImport:
             table = read_import(io.BytesIO(ORDERS), name="orders.csv", kind="orders")
             with connection.execute_wrapper(self._held_in_burst):
                 self.outcome.append(import_table("orders", table))
-        except BaseException as error:  # noqa: BLE001 (reported by the test's thread)
+        except BaseException as error:  # reported by the test, in its own thread
             self.outcome.append(error)
         finally:
             connections.close_all()
