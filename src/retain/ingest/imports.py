@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
-from django.db import transaction
 
 from retain.customers import bulk
 from retain.errors import DataError
@@ -99,7 +98,8 @@ def import_table(
     rows = [dict(zip(fields, row, strict=True)) for row in zip(*values.values(), strict=True)]
     options = {"allow_moves": allow_moves} if kind_name in _MOVABLE else {}
     try:
-        with transaction.atomic():
+        # On SQLite the lock is taken for the writes only (bulk: "Staged writes").
+        with bulk.write_phase(staged=bulk.stages_writes(kind.upsert, fields)):
             counts = kind.upsert(rows, fields=fields, **options)
     except bulk.MovedRows as moved:
         raise _moves_in_file_terms(moved, table, source, allow_moves_as) from None
