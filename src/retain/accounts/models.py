@@ -25,6 +25,8 @@ ROLE_SCOPES = {
 
 class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    #: The console's language for this user (``""``: the browser's); a code of LANGUAGES.
+    language = models.CharField(max_length=8, blank=True)
 
     @property
     def scopes(self) -> frozenset[str]:
