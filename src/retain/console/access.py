@@ -15,7 +15,8 @@ View = Callable[..., HttpResponse]
 
 def page(*, roles: frozenset[str] | None = None) -> Callable[[View], View]:
     """A console page: signed-out visitors go to the sign-in page and come back; a role not
-    in ``roles`` (``None``: every role) gets a 403 page that says so (and nothing of the page's data)."""
+    in ``roles`` (``None``: every role) gets a 403 page that says so (and nothing of the
+    page's data)."""
 
     def decorate(view: View) -> View:
         @wraps(view)
