@@ -23,7 +23,7 @@ def bar_chart(
             tooltip=[
                 alt.Tooltip("label:N", title=label_title),
                 alt.Tooltip("value:Q", title=value_title, format=","),
-            ],  # fmt: skip
+            ],
         )
         .properties(width="container", height=max(60, 24 * len(rows)))
     )
