@@ -19,7 +19,7 @@ def bar_chart(
         .mark_bar(color="#1f6feb")
         .encode(
             y=alt.Y("label:N", sort=list(labels), title=label_title),
-            x=alt.X("value:Q", title=value_title),
+            x=alt.X("value:Q", title=value_title, axis=alt.Axis(tickMinStep=1)),
             tooltip=[
                 alt.Tooltip("label:N", title=label_title),
                 alt.Tooltip("value:Q", title=value_title, format=","),

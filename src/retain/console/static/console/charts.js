@@ -8,6 +8,10 @@ document.addEventListener("DOMContentLoaded", function () {
       ast: true,
       expr: vegaInterpreter.expressionInterpreter,
       renderer: "svg",
+      // The styles vega-embed and its tooltip would inject are in console.css (the CSP
+      // allows no inline style).
+      defaultStyle: false,
+      tooltip: { disableDefaultStyle: true },
     }).catch(function (error) { console.error(error); });
   });
 });
