@@ -14,10 +14,7 @@ from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package, installed by make test
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-AXE = (
-    Path(__file__).resolve().parents[2]
-    / "src/retain/console/static/vendor/axe-core/axe.min.js"
-)
+AXE = Path(__file__).resolve().parents[2] / "src/retain/console/static/vendor/axe-core/axe.min.js"
 LOCAL_HOSTS = {"127.0.0.1"}
 
 
@@ -48,22 +45,28 @@ def console_page(base: str) -> Iterator[tuple[Page, Watch]]:
             # A failed load is logged too; the response watch below tells expected ones apart.
             page.on(
                 "console",
-                lambda m: m.type == "error"
-                and not m.text.startswith("Failed to load resource")
-                and watch.console_errors.append(m.text),
+                lambda m: (
+                    m.type == "error"
+                    and not m.text.startswith("Failed to load resource")
+                    and watch.console_errors.append(m.text)
+                ),
             )
             page.on("pageerror", lambda error: watch.console_errors.append(str(error)))
             page.on(
                 "response",
-                lambda r: r.status >= 400
-                and r.status not in watch.expected_statuses
-                and watch.console_errors.append(f"{r.status} {r.request.method} {r.url}"),
+                lambda r: (
+                    r.status >= 400
+                    and r.status not in watch.expected_statuses
+                    and watch.console_errors.append(f"{r.status} {r.request.method} {r.url}")
+                ),
             )
             page.on(
                 "request",
-                lambda r: urlsplit(r.url).hostname not in LOCAL_HOSTS
-                and urlsplit(r.url).scheme != "data"
-                and watch.outside_requests.append(r.url),
+                lambda r: (
+                    urlsplit(r.url).hostname not in LOCAL_HOSTS
+                    and urlsplit(r.url).scheme != "data"
+                    and watch.outside_requests.append(r.url)
+                ),
             )
             page.set_default_timeout(20_000)
             page.base = base  # type: ignore[attr-defined]

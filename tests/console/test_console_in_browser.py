@@ -16,9 +16,9 @@ PASSWORD = "a-long-enough-password-7"
 
 
 def _shop() -> None:
-    for number, (stage, risk, decile) in enumerate(
-        [("active", "low", 5), ("at risk", "high", 10), ("new", "medium", 9), ("churned", "high", 2)]
-    ):
+    shop = [("active", "low", 5), ("at risk", "high", 10), ("new", "medium", 9),
+            ("churned", "high", 2)]  # fmt: skip
+    for number, (stage, risk, decile) in enumerate(shop):
         customer = make_customer(external_id=f"c-{number}", name=f"Somchai {number}")
         make_order(customer)
         make_score(customer, lifecycle_stage=stage, churn_risk=risk, value_decile=decile,
