@@ -10,8 +10,7 @@ from django.test import Client, RequestFactory
 
 from retain.accounts.models import LoginFailure
 from retain.accounts.throttle import login_throttle
-from retain.console.access import page
-from retain.console.navigation import navigation_for
+from retain.console.frame import navigation_for, page
 from tests.console.builders import PASSWORD, make_user, signed_in
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from retain.console.navigation import NavEntry
+from retain.console.frame import NavEntry
 
 
 class ConsoleConfig(AppConfig):

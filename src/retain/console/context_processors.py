@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from retain.console.navigation import navigation_for
+from retain.console.frame import navigation_for
 
 
 def frame(request: HttpRequest) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from retain.accounts.throttle import Throttled, client_address, login_throttle
-from retain.console.access import page
 from retain.console.charts import bar_chart
+from retain.console.frame import page
 from retain.customers.queries import store_overview
 from retain.ingest.applying import count_failed_messages
 from retain.worker.queries import queue_health

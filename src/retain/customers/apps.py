@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from retain.console.navigation import NavEntry
+from retain.console.frame import NavEntry
 
 
 class CustomersConfig(AppConfig):

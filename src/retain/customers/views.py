@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from retain.console.access import page
+from retain.console.frame import page
 from retain.customers.queries import (
     PROFILE_FILTERS,
     SCORE_FILTERS,
