@@ -13,9 +13,9 @@ from functools import wraps
 from typing import Any
 
 from django.apps import apps
-from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render, resolve_url
 from django.urls import reverse
 
 View = Callable[..., HttpResponse]
@@ -66,7 +66,10 @@ def page(*, roles: frozenset[str] | None = None) -> Callable[[View], View]:
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             user = request.user
             if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                back = QueryDict(mutable=True)
+                back["next"] = request.get_full_path()
+                login_url = resolve_url(settings.LOGIN_URL)
+                return HttpResponseRedirect(f"{login_url}?{back.urlencode(safe='/')}")
             if not user.is_active or (roles is not None and user.role not in roles):
                 return render(request, "console/forbidden.html", status=403)
             return view(request, *args, **kwargs)
