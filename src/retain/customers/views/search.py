@@ -1,19 +1,13 @@
-"""The customers' pages of the console: the list (search, filters, paging) and the 360."""
+"""The customers list: search, filters, paging."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from retain.console.frame import page
-from retain.customers.queries import (
-    PROFILE_FILTERS,
-    SCORE_FILTERS,
-    get_customer_360,
-    score_of,
-    search_customers,
-)
-from retain.errors import NotFound, RuleViolation
+from retain.customers.queries import PROFILE_FILTERS, SCORE_FILTERS, score_of, search_customers
+from retain.errors import RuleViolation
 
 PAGE_SIZE = 50
 
@@ -38,15 +32,4 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         request,
         "customers/list.html",
         {"found": found, "rows": rows, "query": query, "filters": filters},
-    )
-
-
-@page()
-def customer_detail(request: HttpRequest, external_id: str) -> HttpResponse:
-    try:
-        customer = get_customer_360(external_id)
-    except NotFound as error:
-        raise Http404(error.message) from None
-    return render(
-        request, "customers/detail.html", {"customer": customer, "score": score_of(customer)}
     )
