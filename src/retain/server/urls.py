@@ -53,5 +53,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("v1/", include("retain.ingest.urls")),
     path("customers/", include("retain.customers.urls")),
+    path("settings/", include("retain.accounts.urls")),
     path("", include("retain.console.urls")),
 ]
