@@ -139,7 +139,7 @@ def test_revoking_asks_first_then_the_key_is_refused() -> None:
     with pytest.raises(PermissionDenied, match="invalid or revoked"):
         authenticate_api_key(plain, scope="read")
     html = client.get("/settings/keys/").content.decode()
-    assert f"The key shop ({key.prefix}) is revoked." in html
+    assert f"The key “shop” ({key.prefix}) is revoked." in html
     assert "revoked already" in client.get(f"/settings/keys/{key.prefix}/revoke/").content.decode()
 
 

@@ -16,14 +16,31 @@ from retain.accounts.models import SCOPES, Role, User
 MAX_KEY_DAYS = 3650
 
 
-class KeyForm(forms.Form):
+#: What each scope lets a key do, beside its checkbox.
+SCOPE_HELP = {
+    "track": _("send events to the tracking door (/v1/)"),
+    "read": _("read customers and their scores from the REST API"),
+    "import": _("import files through the REST API"),
+    "write": _("change data through the REST API"),
+}
+
+
+class _Form(forms.Form):
+    """Labels without Django's trailing colon, as the rest of the console writes them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class KeyForm(_Form):
     name = forms.CharField(
         label=_("Name"), max_length=100,
         help_text=_("Who or what uses the key, e.g. “shop tracking”."),
     )  # fmt: skip
     scopes = forms.MultipleChoiceField(
         label=_("Scopes"),
-        choices=[(scope, scope) for scope in SCOPES],
+        choices=[(scope, f"{scope}: {SCOPE_HELP[scope]}") for scope in SCOPES],
         widget=forms.CheckboxSelectMultiple,
         error_messages={
             "required": _("Choose at least one scope: a key that may do nothing is of no use.")
@@ -35,7 +52,7 @@ class KeyForm(forms.Form):
     )  # fmt: skip
 
 
-class UserForm(forms.Form):
+class UserForm(_Form):
     username = forms.CharField(label=_("Username"), max_length=150)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AGENT)
     password = forms.CharField(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 #: What an API key may be allowed to do.
 SCOPES = ("track", "read", "import", "write")
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    ANALYST = "analyst", "Analyst"
-    AGENT = "agent", "Agent"
+    ADMIN = "admin", _("Admin")
+    ANALYST = "analyst", _("Analyst")
+    AGENT = "agent", _("Agent")
 
 
 #: The scopes a signed-in user has by role.

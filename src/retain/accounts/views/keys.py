@@ -78,7 +78,7 @@ def key_revoke(request: HttpRequest, prefix: str) -> HttpResponse:
         with transaction.atomic():
             key = revoke_api_key(key.prefix)
         messages.success(
-            request, _("The key %(name)s (%(prefix)s) is revoked.") % {
+            request, _("The key “%(name)s” (%(prefix)s) is revoked.") % {
                 "name": key.name, "prefix": key.prefix,
             },
         )  # fmt: skip
