@@ -71,22 +71,36 @@ def get_user(pk: int) -> User:
     return user
 
 
-def change_role(user: User, role: str, *, by: User) -> User:
-    """Give ``user`` the role ``role`` on the word of the admin ``by`` (saved).
+def check_user_change(user: User, *, role: str, active: bool, by: User) -> None:
+    """:class:`RuleViolation` if the admin ``by`` may not give ``user`` this role and state
+    (nothing is saved): every door (the console, the Django admin) asks this first.
 
-    :class:`RuleViolation` when ``by`` would demote themself (the one who could undo it
-    would be gone) or when ``user`` is the last active admin (nobody could manage users any
-    more). The messages speak the request's language: the console shows them as they are.
+    ``by`` cannot demote or deactivate themself (the one who could undo it would be gone),
+    and the last active admin stays one (nobody could manage users any more). The messages
+    speak the request's language: the console shows them as they are.
     """
     if role not in Role.values:
         raise RuleViolation(f"role must be one of {', '.join(Role.values)}", field="role")
-    if user.role == Role.ADMIN and role != Role.ADMIN:
-        if user.pk == by.pk:
-            raise RuleViolation(
-                _("You cannot take the admin role from yourself: ask another admin."),
-                field="role", rule="self",
-            )  # fmt: skip
+    demoted = user.role == Role.ADMIN and role != Role.ADMIN
+    deactivated = user.is_active and not active
+    if user.pk == by.pk and demoted:
+        raise RuleViolation(
+            _("You cannot take the admin role from yourself: ask another admin."),
+            field="role", rule="self",
+        )  # fmt: skip
+    if user.pk == by.pk and deactivated:
+        raise RuleViolation(
+            _("You cannot deactivate yourself: ask another admin."),
+            field="is_active", rule="self",
+        )  # fmt: skip
+    if user.role == Role.ADMIN and user.is_active and (demoted or deactivated):
         _keep_an_admin(user)
+
+
+def change_role(user: User, role: str, *, by: User) -> User:
+    """Give ``user`` the role ``role`` on the word of the admin ``by`` (saved), if
+    :func:`check_user_change` allows it."""
+    check_user_change(user, role=role, active=user.is_active, by=by)
     set_role(user, role)
     user.save(update_fields=["role", "is_staff", "is_superuser"])
     return user
@@ -94,19 +108,9 @@ def change_role(user: User, role: str, *, by: User) -> User:
 
 def set_active(user: User, active: bool, *, by: User) -> User:
     """Deactivate (``active=False``) or reactivate ``user`` on the word of the admin ``by``
-    (saved). A deactivated user cannot sign in, and their open sessions end at once.
-
-    :class:`RuleViolation` when ``by`` would deactivate themself or ``user`` is the last
-    active admin.
-    """
-    if not active and user.is_active:
-        if user.pk == by.pk:
-            raise RuleViolation(
-                _("You cannot deactivate yourself: ask another admin."),
-                field="is_active", rule="self",
-            )  # fmt: skip
-        if user.role == Role.ADMIN:
-            _keep_an_admin(user)
+    (saved), if :func:`check_user_change` allows it. A deactivated user cannot sign in, and
+    their open sessions end at once."""
+    check_user_change(user, role=user.role, active=active, by=by)
     user.is_active = active
     user.save(update_fields=["is_active"])
     return user
