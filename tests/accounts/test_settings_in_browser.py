@@ -1,6 +1,7 @@
 """The admins' settings in headless Chromium, as an admin uses them: a key made and seen
-once, then revoked (and refused by the API from then on), a user added and promoted; an
-analyst refused. Each page axe clean, without console errors, kept as a screenshot."""
+once, then revoked (and refused by the API from then on), a user added, given another role
+and deactivated; an analyst refused. Each page axe clean, without console errors, kept as
+a screenshot."""
 
 from __future__ import annotations
 
@@ -89,6 +90,11 @@ def test_an_admin_makes_and_revokes_a_key_and_manages_users() -> None:
         page.wait_for_load_state()
         assert "nok is now Agent." in page.get_by_role("status").inner_text()
         assert page.get_by_label("Role of nok").input_value() == "agent"
+
+        page.get_by_role("button", name="Deactivate nok").click()
+        page.wait_for_load_state()
+        assert "nok can no longer sign in." in page.get_by_role("status").inner_text()
+        assert "no (deactivated)" in page.get_by_role("row").filter(has_text="nok").inner_text()
         assert accessibility_violations(page) == []
         screenshot(page, "settings-users")
 

@@ -10,7 +10,7 @@ from django.test import Client
 
 from retain.accounts.models import ApiKey, User
 from retain.accounts.services import authenticate_api_key, create_api_key
-from retain.errors import PermissionDenied
+from retain.errors import Conflict, PermissionDenied, RuleViolation
 from tests.console.builders import PASSWORD, make_user, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -125,6 +125,35 @@ def test_a_bad_key_form_comes_back_with_the_message_by_its_field(
     errors = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', html, re.S)
     assert errors is not None and message in errors.group(1)
     assert ApiKey.objects.count() == 0
+
+
+def test_an_empty_post_is_the_form_again_with_its_messages() -> None:
+    client = signed_in()
+    for url, field in (("/settings/keys/", "name"), ("/settings/users/", "password")):
+        response = client.post(url, {})
+        assert response.status_code == 400
+        assert f'id="id_{field}_error"' in response.content.decode()
+
+
+def test_a_refusal_of_the_services_is_shown_on_the_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What only the services see (a name taken meanwhile, a rule) comes back on the form."""
+
+    def taken(*args, **kwargs):
+        raise Conflict("a user named 'nok' exists already", field="username")
+
+    def refused(*args, **kwargs):
+        raise RuleViolation("no keys today", field="expires_at")  # not a field of the form
+
+    monkeypatch.setattr("retain.accounts.views.users.create_user", taken)
+    monkeypatch.setattr("retain.accounts.views.keys.create_api_key", refused)
+    client = signed_in()
+    form = {"username": "nok", "role": "agent", "password": GOOD_PASSWORD,
+            "confirmation": GOOD_PASSWORD}  # fmt: skip
+    response = client.post("/settings/users/", form)
+    assert response.status_code == 400
+    assert re.search(r'id="id_username_error">.*exists already', response.content.decode(), re.S)
+    response = client.post("/settings/keys/", {"name": "x", "scopes": ["read"]})
+    assert response.status_code == 400 and "no keys today" in response.content.decode()
 
 
 def test_revoking_asks_first_then_the_key_is_refused() -> None:

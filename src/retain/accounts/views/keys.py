@@ -32,7 +32,7 @@ NEW_KEY = "accounts.new_api_key"
 @require_http_methods(["GET", "POST"])
 def key_list(request: HttpRequest) -> HttpResponse:
     """Every key (never its hash), the form for a new one; after creating, the key once."""
-    form = KeyForm(request.POST or None)
+    form = KeyForm(request.POST) if request.method == "POST" else KeyForm()
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -44,7 +44,8 @@ def key_list(request: HttpRequest) -> HttpResponse:
                         expires_at=expiry_after(days) if days else None,
                     )  # fmt: skip
             except RuleViolation as error:
-                form.add_error(error.details.get("field") or "scopes", error.message)
+                field = error.details.get("field")
+                form.add_error(field if field in form.fields else None, error.message)
             else:
                 request.session[NEW_KEY] = {"name": key.name, "plain": plain}
                 return redirect("accounts:keys")

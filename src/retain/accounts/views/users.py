@@ -28,7 +28,7 @@ ADMINS = frozenset({"admin"})
 @require_http_methods(["GET", "POST"])
 def user_list(request: HttpRequest) -> HttpResponse:
     """Every user with their role and last sign-in, and the form to add one (POST)."""
-    form = UserForm(request.POST or None)
+    form = UserForm(request.POST) if request.method == "POST" else UserForm()
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -38,7 +38,8 @@ def user_list(request: HttpRequest) -> HttpResponse:
                         data["username"], password=data["password"], role=data["role"]
                     )
             except (RuleViolation, Conflict) as error:
-                form.add_error(error.details.get("field"), error.message)
+                field = error.details.get("field")
+                form.add_error(field if field in form.fields else None, error.message)
             else:
                 messages.success(
                     request, _("%(name)s can sign in now, as %(role)s.") % {
