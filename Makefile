@@ -15,7 +15,7 @@ export RETAIN_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 # The install test builds the wheel with this uv.
 export RETAIN_UV := $(UV)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean translations
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -41,6 +41,15 @@ lint: $(UV)
 bench: $(UV)
 	$(UV) sync --locked --python $(PYTHON) --extra bench --inexact
 	$(MAKE) -C benchmarks all PYTHON=$(CURDIR)/$(VENV)/bin/python
+
+# After marking strings: extract them into the catalogues of src/retain/locale (translate the
+# new entries there), then compile. Needs GNU gettext (make test installs it).
+translations: $(UV)
+	$(UV) sync --locked --python $(PYTHON) --extra dev
+	cd src/retain && DJANGO_SETTINGS_MODULE=retain.server.settings ../../$(VENV)/bin/python -m django \
+		makemessages --no-location -l th -l vi -l el -l id
+	cd src/retain && DJANGO_SETTINGS_MODULE=retain.server.settings ../../$(VENV)/bin/python -m django \
+		compilemessages
 
 clean:
 	rm -rf $(VENV) .tools benchmarks/.venv-lifetimes retain-data dist

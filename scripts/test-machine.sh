@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` needs on this machine, installed or started when missing:
-#   - Chromium (Debian's package) for the report's in-browser tests,
+#   - Chromium (Debian's package) for the report's and the console's in-browser tests, with
+#     fonts that carry Thai (fonts-thai-tlwg; Vietnamese and Greek are in DejaVu),
+#   - GNU gettext, with which a test checks that every string marked is translated,
 #   - Java 17 for the PySpark engine tests,
 #   - PostgreSQL at RETAIN_TEST_DATABASE_URL (started when stopped) and its database (created
 #     when missing) for the engine tests and the store tests' second run.
@@ -23,6 +25,8 @@ apt_install() {  # apt_install PACKAGE WHY
 }
 
 [ -x /usr/bin/chromium ] || apt_install chromium "Chromium (/usr/bin/chromium, for the report's page tests)"
+fc-list :lang=th 2>/dev/null | grep -q . || apt_install fonts-thai-tlwg "fonts with Thai glyphs (for the console's Thai pages)"
+command -v xgettext >/dev/null || apt_install gettext "GNU gettext (xgettext, for the translation test)"
 command -v java >/dev/null || apt_install openjdk-17-jre-headless "Java 17 (for the PySpark engine tests)"
 
 # The URL's parts, read by the same library the tests connect with.

@@ -109,6 +109,7 @@ def _user_form(user: User, **changes: str) -> dict[str, str]:
 
 def test_demoting_an_admin_in_the_admin_takes_superuser_away(admin_client: Client) -> None:
     boss = make_user(role=Role.ADMIN, is_staff=True, is_superuser=True, username="boss")
+    make_user(role=Role.ADMIN, is_staff=True, is_superuser=True)  # boss is not the last admin
     response = admin_client.post(f"{USERS}{boss.pk}/change/", _user_form(boss, role="agent"))
     assert response.status_code == 302, response.content.decode()[:2000]
     boss.refresh_from_db()
@@ -116,6 +117,21 @@ def test_demoting_an_admin_in_the_admin_takes_superuser_away(admin_client: Clien
     client = Client()
     client.force_login(boss)
     assert client.get("/admin/").status_code == 302  # sent to the login page
+
+
+def test_the_admin_refuses_to_demote_or_deactivate_oneself(admin_client: Client) -> None:
+    boss = make_user(role=Role.ADMIN, is_staff=True, is_superuser=True, username="boss")
+    client = Client()
+    client.force_login(boss)
+    response = client.post(f"{USERS}{boss.pk}/change/", _user_form(boss, role="analyst"))
+    assert response.status_code == 200
+    assert "You cannot take the admin role from yourself" in response.content.decode()
+    inactive = _user_form(boss)
+    del inactive["is_active"]  # an unticked checkbox is not sent
+    response = client.post(f"{USERS}{boss.pk}/change/", inactive)
+    assert "You cannot deactivate yourself" in response.content.decode()
+    boss.refresh_from_db()
+    assert (boss.role, boss.is_active, boss.is_superuser) == ("admin", True, True)
 
 
 def test_the_user_form_cannot_make_an_agent_superuser(admin_client: Client) -> None:

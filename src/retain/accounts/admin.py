@@ -15,6 +15,7 @@ from django.http import HttpRequest
 
 from retain.accounts.models import SCOPES, ApiKey, User
 from retain.accounts.services import (
+    check_user_change,
     checked_scopes,
     create_api_key,
     expiry_after,
@@ -50,6 +51,28 @@ class RetainUserAdmin(UserAdmin):
         }),
     )  # fmt: skip
     readonly_fields = _ROLE_FLAGS
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """On a change, the form refuses what :func:`check_user_change` refuses (demoting or
+        deactivating oneself, or the last active admin), as an error on the form."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            return form
+
+        class CheckedForm(form):
+            def clean(self) -> dict:
+                data = super().clean()
+                user = self.instance  # not yet changed: the model is updated after clean()
+                try:
+                    check_user_change(
+                        user, role=data.get("role", user.role),
+                        active=data.get("is_active", user.is_active), by=request.user,
+                    )  # fmt: skip
+                except RuleViolation as error:
+                    raise forms.ValidationError(error.message) from None
+                return data
+
+        return CheckedForm
 
     def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
         set_role(obj, form.cleaned_data.get("role", obj.role))

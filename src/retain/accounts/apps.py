@@ -1,10 +1,17 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from retain.console.frame import NavEntry
 
 
 class AccountsConfig(AppConfig):
     name = "retain.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+    #: One entry for the admins' settings (API keys, users), tabs on the pages themselves.
+    navigation = [
+        NavEntry("accounts:settings", _("Settings"), roles=frozenset({"admin"}), order=90)
+    ]
 
     def ready(self) -> None:
         """Count failed and successful sign-ins of every door for the login throttle."""

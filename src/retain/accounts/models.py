@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 #: What an API key may be allowed to do.
 SCOPES = ("track", "read", "import", "write")
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    ANALYST = "analyst", "Analyst"
-    AGENT = "agent", "Agent"
+    ADMIN = "admin", _("Admin")
+    ANALYST = "analyst", _("Analyst")
+    AGENT = "agent", _("Agent")
 
 
 #: The scopes a signed-in user has by role.
@@ -25,6 +26,8 @@ ROLE_SCOPES = {
 
 class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    #: The console's language for this user (``""``: the browser's); a code of LANGUAGES.
+    language = models.CharField(max_length=8, blank=True)
 
     @property
     def scopes(self) -> frozenset[str]:

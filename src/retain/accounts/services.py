@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from retain.accounts.models import SCOPES, ApiKey, Role, User
 from retain.errors import Conflict, NotFound, PermissionDenied, RuleViolation
@@ -55,6 +56,81 @@ def set_role(user: User, role: str) -> User:
     admin = role == Role.ADMIN
     user.role, user.is_staff, user.is_superuser = role, admin, admin
     return user
+
+
+def list_users() -> list[User]:
+    """Every user, active first, then by name."""
+    return list(User.objects.order_by("-is_active", "username"))
+
+
+def get_user(pk: int) -> User:
+    """The user with this id; :class:`NotFound` when there is none."""
+    user = User.objects.filter(pk=pk).first()
+    if user is None:
+        raise NotFound(f"no user with id {pk}", user=pk)
+    return user
+
+
+def check_user_change(user: User, *, role: str, active: bool, by: User) -> None:
+    """:class:`RuleViolation` if the admin ``by`` may not give ``user`` this role and state
+    (nothing is saved): every door (the console, the Django admin) asks this first.
+
+    ``by`` cannot demote or deactivate themself (the one who could undo it would be gone),
+    and the last active admin stays one (nobody could manage users any more). The messages
+    speak the request's language: the console shows them as they are.
+    """
+    if role not in Role.values:
+        raise RuleViolation(f"role must be one of {', '.join(Role.values)}", field="role")
+    demoted = user.role == Role.ADMIN and role != Role.ADMIN
+    deactivated = user.is_active and not active
+    if user.pk == by.pk and demoted:
+        raise RuleViolation(
+            _("You cannot take the admin role from yourself: ask another admin."),
+            field="role", rule="self",
+        )  # fmt: skip
+    if user.pk == by.pk and deactivated:
+        raise RuleViolation(
+            _("You cannot deactivate yourself: ask another admin."),
+            field="is_active", rule="self",
+        )  # fmt: skip
+    if user.role == Role.ADMIN and user.is_active and (demoted or deactivated):
+        _keep_an_admin(user)
+
+
+def change_role(user: User, role: str, *, by: User) -> User:
+    """Give ``user`` the role ``role`` on the word of the admin ``by`` (saved), if
+    :func:`check_user_change` allows it."""
+    check_user_change(user, role=role, active=user.is_active, by=by)
+    set_role(user, role)
+    user.save(update_fields=["role", "is_staff", "is_superuser"])
+    return user
+
+
+def set_active(user: User, active: bool, *, by: User) -> User:
+    """Deactivate (``active=False``) or reactivate ``user`` on the word of the admin ``by``
+    (saved), if :func:`check_user_change` allows it. A deactivated user cannot sign in, and
+    their open sessions end at once."""
+    check_user_change(user, role=user.role, active=active, by=by)
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    return user
+
+
+def _keep_an_admin(leaving: User) -> None:
+    """:class:`RuleViolation` unless an active admin other than ``leaving`` remains.
+
+    Every active admin's row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL, in the
+    order of their ids) for the caller's transaction, so two admins demoting each other at
+    once cannot both succeed: the second waits, then sees the first's change. SQLite has one
+    writer at a time anyway.
+    """
+    admins = User.objects.select_for_update().filter(role=Role.ADMIN, is_active=True)
+    if not [pk for pk in admins.order_by("pk").values_list("pk", flat=True) if pk != leaving.pk]:
+        raise RuleViolation(
+            _("%(name)s is the last active admin: make another user an admin first.")
+            % {"name": leaving.username},
+            field="role", rule="last_admin",
+        )  # fmt: skip
 
 
 def checked_scopes(scopes: Iterable[str]) -> list[str]:
@@ -134,6 +210,23 @@ def authenticate_api_key(
 def list_api_keys() -> list[ApiKey]:
     """Every key, live and revoked, oldest first."""
     return list(ApiKey.objects.order_by("created_at", "id"))
+
+
+def key_state(key: ApiKey, *, now: dt.datetime | None = None) -> str:
+    """``"revoked"``, ``"expired"`` or ``"live"``: whether the key would prove a request."""
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= (now or timezone.now()):
+        return "expired"
+    return "live"
+
+
+def get_api_key(prefix: str) -> ApiKey:
+    """The key with this prefix (live or revoked); :class:`NotFound` when there is none."""
+    key = ApiKey.objects.filter(prefix=prefix).first()
+    if key is None:
+        raise NotFound(f"no API key with prefix {prefix!r}", key=prefix)
+    return key
 
 
 def revoke_api_key(name_or_prefix: str, *, now: dt.datetime | None = None) -> ApiKey:

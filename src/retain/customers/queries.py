@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import ceil
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from retain.customers.models import (
     Complaint,
@@ -104,12 +104,14 @@ def search_customers(
     page: int = 1,
     page_size: int = 50,
     filters: dict[str, str] | None = None,
+    min_value_decile: int | None = None,
 ) -> CustomerPage:
     """Customers whose id, email or name contains ``query`` (case-insensitive), paged.
 
     Ordered by the shop's customer id, which is unique, so pages never overlap or skip.
     ``filters`` match exactly on :data:`SCORE_FILTERS` (the latest score) and
-    :data:`PROFILE_FILTERS`; empty values are ignored. A page past the last one is empty.
+    :data:`PROFILE_FILTERS`; empty values are ignored; ``min_value_decile`` keeps customers
+    in that value decile or above (10 is the top tenth). A page past the last one is empty.
     Two queries: the count and the page (with each customer's score joined).
     """
     if not 1 <= page <= MAX_PAGE:
@@ -121,6 +123,8 @@ def search_customers(
         )
     _refuse_nul_bytes({"q": query, **(filters or {})})
     matching = _matching(query.strip(), filters or {})
+    if min_value_decile is not None:
+        matching = matching.filter(score__value_decile__gte=min_value_decile)
     total = matching.count()
     start = (page - 1) * page_size
     items = list(
@@ -162,3 +166,66 @@ def _matching(query: str, filters: dict[str, str]) -> QuerySet[Customer]:
 def last_rescoring() -> RescoringRun | None:
     """The last rescoring recorded (``None`` before the first): ``/healthz`` shows it."""
     return RescoringRun.objects.order_by("-id").first()
+
+
+#: Value deciles counted as the big spenders (10 is the top tenth by predicted value).
+BIG_SPENDER_DECILES = (9, 10)
+
+
+@dataclass(frozen=True)
+class GroupFigure:
+    """A group of customers (a stage or a segment): its size and predicted 12-month value."""
+
+    name: str
+    customers: int
+    value: float
+
+
+@dataclass(frozen=True)
+class StoreOverview:
+    """The store at a glance: what the console's home shows."""
+
+    customers: int
+    orders: int
+    revenue: float
+    stages: list[GroupFigure]
+    segments: list[GroupFigure]
+    slipping_count: int
+    slipping: list[Customer]
+    last_rescoring: RescoringRun | None
+
+
+def store_overview(*, slipping_shown: int = 10) -> StoreOverview:
+    """Counts, revenue (completed orders), stages and RFM segments with their value, and the
+    big spenders slipping away (top two value deciles at high churn risk, most valuable
+    first). A fixed number of aggregate queries, whatever the store's size."""
+    orders = Order.objects.exclude(status="refunded").aggregate(
+        count=Count("pk"), sum=Sum("amount")
+    )
+    slipping = Score.objects.filter(value_decile__in=BIG_SPENDER_DECILES, churn_risk="high")
+    return StoreOverview(
+        customers=Customer.objects.count(),
+        orders=orders["count"],
+        revenue=float(orders["sum"] or 0),
+        stages=_groups("lifecycle_stage"),
+        segments=_groups("rfm_segment"),
+        slipping_count=slipping.count(),
+        slipping=[
+            score.customer
+            for score in slipping.select_related("customer").order_by("-clv_12m")[:slipping_shown]
+        ],
+        last_rescoring=last_rescoring(),
+    )
+
+
+def _groups(field_name: str) -> list[GroupFigure]:
+    rows = (
+        Score.objects.exclude(**{field_name: ""})
+        .values(field_name)
+        .annotate(customers=Count("pk"), value=Sum("clv_12m"))
+        .order_by("-customers", field_name)
+    )
+    return [
+        GroupFigure(name=row[field_name], customers=row["customers"], value=row["value"] or 0.0)
+        for row in rows
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from retain.server.config import database, secret_key, workspace
 
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "retain.worker",
     "retain.customers",
     "retain.ingest",
+    "retain.console",
 ]
 MIDDLEWARE = [
     "retain.server.middleware.ReturnConnectionsMiddleware",
@@ -45,12 +47,16 @@ MIDDLEWARE = [
     "retain.server.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (or the cookie the language switch sets) before sign-in.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After the session and the user are known: every API write by a session needs the token.
     "retain.server.security.ApiCsrfMiddleware",
     "retain.server.security.AdminLoginThrottleMiddleware",
+    # A signed-in user's own language wins over the browser's.
+    "retain.console.languages.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -65,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "retain.console.context_processors.frame",
             ]
         },
     }
@@ -79,8 +86,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LANGUAGE_CODE = "en"
+#: The console's languages, each named in itself.
+LANGUAGES = [
+    ("en", "English"),
+    ("th", "ไทย"),
+    ("vi", "Tiếng Việt"),
+    ("el", "Ελληνικά"),
+    ("id", "Bahasa Indonesia"),
+]
+LOCALE_PATHS = [Path(__file__).resolve().parents[1] / "locale"]
+LANGUAGE_COOKIE_NAME = "retain_language"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True
+#: The shop's currency (ISO 4217), for money shown in the console.
+RETAIN_CURRENCY = os.environ.get("RETAIN_CURRENCY", "USD")
+LOGIN_URL = "console:sign_in"
+LOGIN_REDIRECT_URL = "console:home"
 STATIC_URL = "static/"
 STATIC_ROOT = HOME / "static"  # for `collectstatic` behind a web server of one's own
 STATIC_ROOT.mkdir(exist_ok=True)

@@ -59,4 +59,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("v1/", include("retain.ingest.urls")),
+    path("customers/", include("retain.customers.urls")),
+    path("settings/", include("retain.accounts.urls")),
+    path("", include("retain.console.urls")),
 ]

@@ -1,0 +1,1 @@
+"""The customers' pages of the console, one module per page (or group of pages)."""
