@@ -15,7 +15,8 @@ from retain.accounts.throttle import Throttled, client_address, login_throttle
 from retain.console.charts import bar_chart
 from retain.console.frame import page
 from retain.customers.queries import store_overview
-from retain.ingest.applying import count_failed_messages
+from retain.ingest.applying import count_failed_messages, pending_lag
+from retain.ingest.waiting import count_waiting_messages
 from retain.worker.queries import queue_health
 
 
@@ -30,15 +31,15 @@ def home(request: HttpRequest) -> HttpResponse:
             [group.customers for group in overview.stages],
             label_title=_("Lifecycle stage"), value_title=_("Customers"),
         )  # fmt: skip
+    pending, lag = pending_lag()
+    tracking = {
+        "failed": count_failed_messages(), "waiting": count_waiting_messages(),
+        "pending": pending, "lag_seconds": lag,
+    }  # fmt: skip
     return render(
         request,
         "console/home.html",
-        {
-            "overview": overview,
-            "queue": queue_health(),
-            "failed_messages": count_failed_messages(),
-            "charts": charts,
-        },
+        {"overview": overview, "queue": queue_health(), "tracking": tracking, "charts": charts},
     )
 
 

@@ -1,0 +1,53 @@
+"""The home page: the store at a glance, and the health figure that shows what needs a
+person (failed tracking messages, a failed rescoring, applying falling behind)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+
+from retain.customers.models import RescoringRun
+from retain.ingest.models import Message
+from retain.ingest.services import accept_calls
+from tests.console.builders import signed_in
+from tests.customers.builders import make_customer, make_order, make_score
+
+pytestmark = pytest.mark.django_db
+
+
+def _figure(html: str, term: str) -> str:
+    found = re.search(rf"<dt>{re.escape(term)}</dt>\s*<dd>(.*?)</dd>", html, re.S)
+    assert found, term
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
+
+
+def test_the_health_figure_shows_what_needs_a_person() -> None:
+    now = timezone.now()
+    calls = [{"type": "track", "event": "Viewed", "userId": f"u{i}", "messageId": f"m{i}"}
+             for i in range(3)]  # fmt: skip
+    accept_calls(
+        {"batch": calls}, kind=None, source=None, received_at=now - dt.timedelta(minutes=5)
+    )
+    Message.objects.filter(message_id="m0").update(error="DataError: properties: broken")
+    RescoringRun.objects.create(
+        finished_at=now, succeeded=False, reason="the purchase models need 20 repeat buyers"
+    )
+    html = signed_in().get("/").content.decode()
+    assert _figure(html, "Tracking messages that failed").startswith("1")
+    assert _figure(html, "Tracking messages to apply").startswith("2 (the oldest for 5 minutes")
+    assert _figure(html, "Tracking messages waiting for a link or an order") == "0"
+    assert "failed" in _figure(html, "Last rescoring")
+    assert "the purchase models need 20 repeat buyers" in _figure(html, "Last rescoring")
+
+
+def test_the_figures_link_to_the_customers_behind_them() -> None:
+    slipping = make_customer(external_id="vip-1", name="Niran")
+    make_order(slipping)
+    make_score(slipping, churn_risk="high", value_decile=10, lifecycle_stage="at risk")
+    html = signed_in().get("/").content.decode()
+    assert 'href="/customers/?lifecycle_stage=at%20risk"' in html
+    assert 'href="/customers/vip-1/"' in html
+    assert "?churn_risk=high&amp;value_decile=9" in html
