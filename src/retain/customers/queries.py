@@ -12,6 +12,7 @@ from math import ceil
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
+from retain.customers import profile
 from retain.customers.models import (
     Complaint,
     Customer,
@@ -38,13 +39,15 @@ SCORE_FILTERS = ("lifecycle_stage", "churn_risk", "rfm_segment")
 PROFILE_FILTERS = ("acquisition_channel", "segment")
 
 
-def get_customer_360(external_id: str) -> Customer:
+def get_customer_360(external_id: str, *, orders_page: int = 1) -> Customer:
     """The customer with the shop's id ``external_id``, everything known of them prefetched.
 
     The returned customer has ``score`` loaded (or no score row), and its identities,
-    consents, orders (newest first), subscriptions, complaints and survey answers
-    prefetched; ``recent_events`` holds its :data:`RECENT_EVENTS` newest events.
-    Raises :class:`~retain.errors.NotFound` for an unknown id. Eight queries in all.
+    consents, subscriptions, complaints and survey answers prefetched; ``recent_events``
+    holds its :data:`RECENT_EVENTS` newest events and ``order_page`` the page
+    ``orders_page`` of its orders (:func:`retain.customers.profile.orders_page`: a customer
+    may hold thousands). Raises :class:`~retain.errors.NotFound` for an unknown id. Nine
+    queries in all.
     """
     if "\x00" in external_id:  # PostgreSQL cannot compare text with a NUL byte; none is stored
         raise NotFound(f"no customer with id {external_id!r}", customer_id=external_id)
@@ -54,7 +57,6 @@ def get_customer_360(external_id: str) -> Customer:
         .prefetch_related(
             "identities",
             "consents",
-            Prefetch("orders", queryset=Order.objects.order_by("-ordered_at", "-id")),
             Prefetch("subscriptions", queryset=Subscription.objects.order_by("-started_at", "-id")),
             Prefetch("complaints", queryset=Complaint.objects.order_by("-opened_at", "-id")),
             Prefetch(
@@ -67,6 +69,7 @@ def get_customer_360(external_id: str) -> Customer:
     )
     if customer is None:
         raise NotFound(f"no customer with id {external_id!r}", customer_id=external_id)
+    customer.order_page = profile.orders_page(customer, orders_page)
     return customer
 
 
