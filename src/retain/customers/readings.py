@@ -11,7 +11,7 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from retain.customers.models import Score
 from retain.customers.profile import OrderFacts
@@ -69,9 +69,17 @@ def _number(value: float, digits: int = 1) -> str:
     return format_decimal(value, format="#,##0." + "0" * digits, locale=_locale())
 
 
+#: The unit a length of time is said in: below 14 days in days, below 60 in weeks, below two
+#: years in months (``14 months``, as people say it), then in years.
+_UNITS = ((14, "day"), (60, "week"), (730, "month"), (float("inf"), "year"))
+
+
 def _span(days: float) -> str:
-    """``14 months``, ``2 weeks``: a length of time in words."""
-    return format_timedelta(dt.timedelta(days=days), threshold=1.1, locale=_locale())
+    """``14 months``, ``2 weeks``: a length of time in words, in the unit people use."""
+    unit = next(name for below, name in _UNITS if days < below)
+    return format_timedelta(
+        dt.timedelta(days=days), granularity=unit, threshold=float("inf"), locale=_locale()
+    )
 
 
 def _day(day: dt.date) -> str:
@@ -87,10 +95,18 @@ def unscored_reading(facts: OrderFacts, set_aside: str | None) -> str:
     if facts.orders == 0:
         return _("No order yet: the scores come with the first paid order.")
     if facts.counted == 0:
-        return _(
-            "None of their %(orders)s orders counts (refunded, cancelled or unpaid): nothing "
-            "to score yet."
-        ) % {"orders": facts.orders}
+        return (
+            _(
+                "Their only order does not count (refunded, cancelled or unpaid): nothing to "
+                "score yet."
+            )
+            if facts.orders == 1
+            else _(
+                "None of their %(orders)s orders counts (refunded, cancelled or unpaid): nothing "
+                "to score yet."
+            )
+            % {"orders": facts.orders}
+        )
     return _("Not scored yet: the next rescoring scores this customer.")
 
 
@@ -142,9 +158,11 @@ def _alive(score: Score, facts: OrderFacts, today: dt.date) -> str:
         }
     line = _("%(verdict)s \u2014 %(history)s") % {"verdict": verdict, "history": history}
     if facts.left_out:
-        line += " " + _("(%(count)s refunded or cancelled orders not counted)") % {
-            "count": facts.left_out
-        }
+        line += " " + ngettext(
+            "(%(count)s refunded or cancelled order not counted)",
+            "(%(count)s refunded or cancelled orders not counted)",
+            facts.left_out,
+        ) % {"count": facts.left_out}
     return line
 
 

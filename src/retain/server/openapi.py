@@ -57,7 +57,10 @@ ROUTE_REFUSALS: dict[tuple[str, str], dict[int, str]] = {
         422: "a page out of 1..1000000, a page_size out of 1..200, an unknown filter, or "
         "text holding a NUL byte",
     },
-    ("get", "/api/v1/customers/{customer_id}"): {404: "no customer with this id"},
+    ("get", "/api/v1/customers/{customer_id}"): {
+        400: "orders_page is not a whole number from 1 to 1000000 (the problem names it)",
+        404: "no customer with this id",
+    },
     ("post", "/api/v1/imports/{kind}"): {
         400: "the file is refused whole (every problem listed), or an option the reader does "
         "not take",
