@@ -33,6 +33,6 @@ def alive_chart(history: AliveHistory) -> dict[str, Any]:
     )
     line = base.mark_line(color="#1f6feb", interpolate="linear")
     orders = base.transform_filter(alt.datum.ordered).mark_point(
-        color="#0a3069", filled=True, size=40
+        color="#0a3069", filled=True, size=18
     )
     return (line + orders).properties(width="container", height=220).to_dict()
