@@ -141,8 +141,8 @@ def test_older_activity_comes_20_at_a_time() -> None:
     page = client.get("/customers/busy/").content.decode()
     assert re.findall(r"Event (\d\d)", page) == [f"{m:02d}" for m in range(44, 24, -1)]
     assert 'id="events-more-2"' in page and "45 events tracked, newest first." in _text(page)
-    more = client.get("/customers/busy/", {"events_page": "3"},
-                      headers={"HX-Request": "true", "HX-Target": "events-more-3"}).content.decode()  # fmt: skip
+    htmx = {"HX-Request": "true", "HX-Target": "events-more-3"}
+    more = client.get("/customers/busy/", {"events_page": "3"}, headers=htmx).content.decode()
     assert "<html" not in more and re.findall(r"Event (\d\d)", more) == [
         "04",
         "03",
