@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from retain.customers.models import DomainEvent
+from retain.customers.models import Customer, DomainEvent
 from tests.console.builders import make_user, signed_in
 from tests.customers.builders import (
     MOMENT,
@@ -183,3 +183,21 @@ def test_the_page_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(22):
         response = client.get("/customers/heavy/")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "external_id", ["a/b/c", "ends/", "ลูกค้า/๑", "Ελένη 50%", "q?x=1#frag", "ümlaut+plus"]
+)
+def test_any_shop_id_opens_by_the_address_the_list_links_to(external_id: str) -> None:
+    from django.urls import reverse
+
+    make_customer(external_id=external_id, name="Somebody")
+    _orders(Customer.objects.get(external_id=external_id), 30)
+    address = reverse("customers:detail", args=[external_id])
+    client = signed_in()
+    response = client.get(address)
+    assert response.status_code == 200, address
+    assert external_id in response.content.decode().replace("&#x27;", "'")
+    paged = client.get(address, {"orders_page": "2"}, headers={"HX-Request": "true",
+                                                             "HX-Target": "orders"})  # fmt: skip
+    assert "Page 2 of 2 (30 orders)" in _text(paged.content.decode())
