@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import altair as alt
 import numpy as np
 import pytest
 
-from retain.customers.alive_history import p_alive_history
+from retain.customers.alive_history import MAX_POINTS, p_alive_history
 from retain.customers.charts import alive_chart
 from retain.customers.models import RescoringRun, Score
 from retain.customers.profile import order_facts, scoring_run
@@ -86,8 +87,20 @@ def test_nothing_to_trace_without_a_model_kept_or_an_order_by_then() -> None:
 def test_a_long_history_is_drawn_with_a_bounded_number_of_points() -> None:
     days = tuple(dt.date(2015, 1, 1) + dt.timedelta(days=9 * n) for n in range(400))
     history = p_alive_history(days, _run())
-    assert history is not None and len(history.points) <= 200 + 2 * len(days) + 1
-    assert len(history.points) < (END - days[0]).days / 2
+    assert history is not None and len(history.points) == MAX_POINTS
+    assert history.points[0].day == days[0] and history.points[-1].day == END
+    alive = [point.p_alive for point in history.points]
+    assert alive[-1] < max(alive)  # silent since 2024-11-04: it fell
+    few = p_alive_history(days[:50], _run())
+    assert few is not None and len(few.points) <= 200 + 2 * 50 + 1
+
+
+def test_the_chart_spec_is_valid_vega_lite_with_its_rows() -> None:
+    history = p_alive_history(_days("2024-01-10", "2024-03-01"), _run())
+    assert history is not None
+    spec = alive_chart(history)
+    alt.LayerChart.from_dict(spec)  # Altair validates it against the Vega-Lite schema
+    assert alive_chart(history) == spec  # the cached spec is not changed by a call
 
 
 def test_the_chart_spec_draws_the_line_and_the_orders() -> None:

@@ -18,8 +18,11 @@ import numpy as np
 from retain.customers.models import RescoringRun
 from retain.scoring import CANDIDATES
 
-#: About this many evenly spaced points, plus each order day and the day before it.
+#: About this many evenly spaced points, plus each order day and the day before it...
 POINTS = 200
+#: ... unless that makes more than this many (a customer with hundreds of order days): then
+#: this many evenly spaced points, which a chart's width cannot tell apart anyway.
+MAX_POINTS = 800
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ def p_alive_history(
             ]
         )
     )
+    if grid.size > MAX_POINTS:
+        grid = np.unique(np.round(np.linspace(0.0, end, MAX_POINTS)))
     # At each point: the order days so far (the first is not a repeat), the last of them.
     so_far = np.searchsorted(order_offsets, grid, side="right")
     frequency = (so_far - 1).astype(float)

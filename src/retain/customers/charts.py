@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
 from typing import Any
 
 import altair as alt
@@ -12,13 +14,22 @@ from retain.customers.alive_history import AliveHistory
 
 def alive_chart(history: AliveHistory) -> dict[str, Any]:
     """P(alive) over the customer's history as a line, each order day a dot on it."""
-    title_day, title_alive = _("Day"), _("P(alive)")
-    rows = [
-        {"day": point.day.isoformat(), "p_alive": round(point.p_alive, 4),
-         "ordered": point.ordered}
-        for point in history.points
-    ]  # fmt: skip
-    base = alt.Chart(alt.Data(values=rows)).encode(
+    spec = copy.deepcopy(_alive_spec(_("Day"), _("P(alive)")))
+    spec["data"] = {
+        "values": [
+            {"day": point.day.isoformat(), "p_alive": round(point.p_alive, 4),
+             "ordered": point.ordered}
+            for point in history.points
+        ]
+    }  # fmt: skip
+    return spec
+
+
+@lru_cache(maxsize=32)
+def _alive_spec(title_day: str, title_alive: str) -> dict[str, Any]:
+    """The chart without its rows, validated by Altair once per language: validating takes
+    about half a second (a few seconds with the rows in), too long for every page view."""
+    base = alt.Chart(alt.Data(name="alive")).encode(
         x=alt.X("day:T", title=title_day),
         y=alt.Y(
             "p_alive:Q",

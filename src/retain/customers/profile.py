@@ -16,7 +16,7 @@ from typing import Any
 
 from retain.analytics import EXCLUDED_STATUSES
 from retain.customers.models import Customer, DomainEvent, Event, Order, RescoringRun
-from retain.errors import RuleViolation
+from retain.errors import NotFound, RuleViolation
 
 #: Orders on one page of the 360 (the console's and the API's).
 ORDERS_PAGE_SIZE = 25
@@ -72,6 +72,18 @@ def page_number(text: str | int | None, *, name: str) -> int:
             status=400,
         )
     return number
+
+
+def find_customer(external_id: str) -> Customer:
+    """The customer with the shop's id ``external_id``, nothing more (one query); raises
+    :class:`~retain.errors.NotFound` for an unknown id."""
+    # PostgreSQL cannot compare text holding a NUL byte; no stored id holds one.
+    found = None if "\x00" in external_id else (
+        Customer.objects.filter(external_id=external_id).first()
+    )  # fmt: skip
+    if found is None:
+        raise NotFound(f"no customer with id {external_id!r}", customer_id=external_id)
+    return found
 
 
 def orders_page(customer: Customer, page: int = 1) -> Page:

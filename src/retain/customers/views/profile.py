@@ -34,16 +34,20 @@ def customer_detail(request: HttpRequest, external_id: str) -> HttpResponse:
     except RuleViolation as error:
         return render(request, "customers/detail_refused.html", {"error": error.message},
                       status=400)  # fmt: skip
+    target = request.headers.get("HX-Target", "") if request.headers.get("HX-Request") else ""
     try:
-        customer = get_customer_360(external_id, orders_page=orders_page)
+        if target == "orders" or target.startswith("events-more"):  # htmx asks for one list
+            customer = profile.find_customer(external_id)
+        else:
+            customer = get_customer_360(external_id, orders_page=orders_page, recent_events=False)
     except NotFound:
         return render(request, "customers/detail_not_found.html", {"external_id": external_id},
                       status=404)  # fmt: skip
-    target = request.headers.get("HX-Target")
-    if request.headers.get("HX-Request") and target == "orders":
+    if target == "orders":
+        customer.order_page = profile.orders_page(customer, orders_page)
         return render(request, "customers/detail_orders.html", {"customer": customer})
     events = profile.events_page(customer, events_page)
-    if request.headers.get("HX-Request") and target and target.startswith("events-more"):
+    if target.startswith("events-more"):
         return render(request, "customers/detail_events.html",
                       {"customer": customer, "events": events})  # fmt: skip
     return render(request, "customers/detail.html", _context(customer, events))
