@@ -74,6 +74,8 @@ def test_the_openapi_document_describes_orders_page(reader: Client) -> None:
     operation = schema["paths"]["/api/v1/customers/{customer_id}"]["get"]
     parameter = next(p for p in operation["parameters"] if p["name"] == "orders_page")
     assert parameter["in"] == "query" and parameter["required"] is False
+    assert parameter["schema"] | {"title": None} == {"type": "integer", "minimum": 1,
+        "maximum": MAX_PAGE, "default": 1, "title": None}  # fmt: skip
     assert "25 a page" in parameter["description"]
     assert "400" in parameter["description"]
     body = schema["components"]["schemas"]["Customer360Out"]["properties"]

@@ -86,6 +86,13 @@ ROUTE_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
     ("get", "/api/v1/auth/me"): [{"SessionUser": []}],
 }
 SECURED_BY_NINJA = {("get", "/api/v1/customers"), ("get", "/api/v1/customers/{customer_id}")}
+#: Parameters a route reads as text, to answer anything else with a 400 of its own rather than
+#: the schema's 422, described here as what they take.
+PARAMETER_SCHEMAS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("get", "/api/v1/customers/{customer_id}"): {
+        "orders_page": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
+    },
+}
 
 
 def complete(document: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +109,10 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
             elif route not in SECURED_BY_NINJA:
                 raise ValueError(f"{method.upper()} {path}: say its security in ROUTE_SECURITY")
             _add_refusals(operation, _shared_refusals(operation) | ROUTE_REFUSALS.get(route, {}))
+            for parameter in operation.get("parameters", []):
+                schema = PARAMETER_SCHEMAS.get(route, {}).get(parameter["name"])
+                if schema is not None:
+                    parameter["schema"] = {**schema, "title": parameter["schema"].get("title")}
     document["paths"].update(tracking_paths())
     return document
 
