@@ -89,6 +89,8 @@ def test_a_customer_never_scored_has_null_scores_and_empty_lists(reader: Client)
     assert body["scores"] is None and body["stage"] is None
     assert body["profile"]["email"] is None and body["profile"]["name"] is None
     assert body["orders"] == body["identities"] == body["recent_events"] == []
+    assert body["orders_page"] == {"page": 1, "page_size": 25, "total": 0, "pages": 0,
+                                   "next_page": None, "previous_page": None}  # fmt: skip
 
 
 def test_an_id_with_url_characters_is_found(reader: Client) -> None:
@@ -118,9 +120,11 @@ def test_the_360_costs_a_fixed_number_of_queries(
         make_order(customer, ordered_at=MOMENT - timedelta(days=number))
         make_event(customer, occurred_at=MOMENT - timedelta(hours=number))
     reader.get("/api/v1/customers/warm-up")  # the key's first use is recorded (one write)
-    with django_assert_max_num_queries(9):  # the key, the customer and score, 7 prefetches
+    # the key, the customer and score, 6 prefetches, the page of orders and their count
+    with django_assert_max_num_queries(10):
         response = reader.get(f"/api/v1/customers/{customer.external_id}")
-    assert len(response.json()["orders"]) == orders
+    assert len(response.json()["orders"]) == min(orders, 25)
+    assert response.json()["orders_page"]["total"] == orders
     assert len(response.json()["recent_events"]) == min(orders, 20)
 
 

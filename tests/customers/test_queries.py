@@ -33,7 +33,8 @@ def test_the_360_holds_orders_newest_first_and_the_latest_events() -> None:
         make_event(customer, occurred_at=MOMENT + timedelta(minutes=minutes))
     make_event(make_customer(), occurred_at=MOMENT + timedelta(days=9))  # someone else's
     found = get_customer_360(customer.external_id)
-    assert [order.pk for order in found.orders.all()] == [new.pk, old.pk]
+    assert [order.pk for order in found.order_page.items] == [new.pk, old.pk]
+    assert (found.order_page.total, found.order_page.page) == (2, 1)
     moments = [event.occurred_at for event in found.recent_events]
     assert len(moments) == RECENT_EVENTS and moments == sorted(moments, reverse=True)
     assert moments[0] == MOMENT + timedelta(minutes=RECENT_EVENTS + 4)
@@ -50,14 +51,18 @@ def test_a_customer_never_scored_has_no_score() -> None:
 
 
 @pytest.mark.parametrize("orders", [0, 1, 40])
-def test_the_360_costs_eight_queries_however_many_orders(orders: int) -> None:
+def test_the_360_costs_nine_queries_however_many_orders(orders: int) -> None:
     customer = make_customer()
     make_score(customer)
     for _ in range(orders):
         make_order(customer)
     with CaptureQueriesContext(connection) as queries:
-        found = get_customer_360(customer.external_id)
-        assert len(found.orders.all()) == orders and score_of(found) is not None
+        found = get_customer_360(customer.external_id, orders_page=2)
+        assert found.order_page.total == orders and score_of(found) is not None
+        assert len(found.order_page.items) == max(0, min(25, orders - 25))
+    assert len(queries) == 9  # the customer and score, 6 lists, the page of orders, its count
+    with CaptureQueriesContext(connection) as queries:
+        get_customer_360(customer.external_id, recent_events=False)
     assert len(queries) == 8
 
 

@@ -119,7 +119,7 @@ def test_every_route_lists_its_refusals_in_problem_json() -> None:
         "POST /api/v1/auth/logout": [403],
         "GET /api/v1/auth/me": [401],
         "GET /api/v1/customers": [401, 403, 422],
-        "GET /api/v1/customers/{customer_id}": [401, 403, 404, 422],
+        "GET /api/v1/customers/{customer_id}": [400, 401, 403, 404, 422],
         "POST /api/v1/imports/{kind}": [400, 401, 403, 404, 408, 409, 413, 422],
         **{f"POST /v1/{call}": [400, 401, 403, 408, 413, 415] for call in TRACKING_CALLS},
     }

@@ -11,6 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
+from retain.customers.profile import MAX_PAGE, ORDERS_PAGE_SIZE, page_number
 from retain.customers.queries import get_customer_360, search_customers
 from retain.customers.schemas import Customer360Out, CustomerPageOut, CustomerSearch
 
@@ -26,6 +27,20 @@ def list_customers(request: HttpRequest, params: Query[CustomerSearch]) -> Any:
 
 
 @router.get("/{path:customer_id}", response=Customer360Out)
-def get_customer(request: HttpRequest, customer_id: str) -> Any:
-    """Everything known of one customer, by the shop's own customer id."""
-    return get_customer_360(customer_id)
+def get_customer(
+    request: HttpRequest,
+    customer_id: str,
+    orders_page: str | None = Query(
+        None,
+        description=(
+            f"which page of the orders ({ORDERS_PAGE_SIZE} a page, newest first), from 1 to "
+            f"{MAX_PAGE:,}; default 1. A page past the last has no orders (and the totals); "
+            "anything else is a 400 problem naming orders_page."
+        ),
+        example="2",
+    ),
+) -> Any:
+    """Everything known of one customer, by the shop's own customer id (any text: slashes
+    and any script included), with one page of their orders."""
+    page = page_number(orders_page, name="orders_page")
+    return get_customer_360(customer_id, orders_page=page)

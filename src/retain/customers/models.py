@@ -216,6 +216,13 @@ class RescoringRun(models.Model):
     customers_skipped = models.PositiveIntegerField(default=0)
     #: The first customers set aside: ``[{"customer": shop id, "reason": ...}]``.
     skipped = models.JSONField(default=list, blank=True)
+    #: The day the scores are for (``None``: a run recorded before this was kept).
+    as_of = models.DateField(null=True, blank=True)
+    #: The purchase model that scored (``BG/NBD``, ...; blank: none) and its fitted
+    #: parameters (``{"r": ..., "alpha": ...}``, ages in days), so a customer's P(alive) can
+    #: be traced back over their history without refitting.
+    model = models.CharField(max_length=16, blank=True)
+    model_params = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         outcome = "ok" if self.succeeded else "failed"

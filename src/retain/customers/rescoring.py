@@ -77,6 +77,8 @@ class RescoreSummary:
     scores_removed: int
     model: str | None
     seconds: float
+    #: The purchase model's fitted parameters (empty without a model).
+    model_params: dict[str, float] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     #: Customers whose orders could not be used (see :func:`set_aside_unusable`).
     skipped: tuple[SkippedCustomer, ...] = ()
@@ -128,7 +130,8 @@ def rescore_customers(
     RescoringRun.objects.create(
         finished_at=now, succeeded=True, customers_scored=summary.customers_scored,
         customers_skipped=len(summary.skipped),
-        skipped=[vars(s) for s in summary.skipped[:_SKIPPED_SHOWN]],
+        skipped=[vars(s) for s in summary.skipped[:_SKIPPED_SHOWN]], as_of=summary.as_of,
+        model=summary.model or "", model_params=summary.model_params,
     )  # fmt: skip
     return summary
 
@@ -143,9 +146,9 @@ def _rescore(*, as_of: dt.date | None, now: dt.datetime) -> RescoreSummary:
     seconds["read"] = time.perf_counter() - started
     orders, skipped = set_aside_unusable(orders)
     counted = count_orders(orders)
-    model = None
+    model, params = None, {}
     if counted.num_rows:
-        rows, model = score_orders(counted, as_of=day)
+        rows, model, params = score_orders(counted, as_of=day)
     else:  # nobody has a counted order: every stored score goes
         rows = pa.Table.from_pylist([], schema=_staged_schema())
     seconds["score"] = time.perf_counter() - started - seconds["read"]
@@ -160,6 +163,7 @@ def _rescore(*, as_of: dt.date | None, now: dt.datetime) -> RescoreSummary:
         scores_written=written.written,
         scores_removed=written.removed,
         model=model,
+        model_params=params,
         seconds=time.perf_counter() - started,
         stage_seconds=seconds,
         skipped=skipped,
@@ -222,9 +226,9 @@ def count_orders(orders: pa.Table) -> pa.Table:
     )
 
 
-def score_orders(orders: pa.Table, *, as_of: dt.date) -> tuple[pa.Table, str]:
-    """One row per customer with a counted order (the :data:`STAGED_COLUMNS`), and the name
-    of the transaction model chosen."""
+def score_orders(orders: pa.Table, *, as_of: dt.date) -> tuple[pa.Table, str, dict[str, float]]:
+    """One row per customer with a counted order (the :data:`STAGED_COLUMNS`), the name of
+    the transaction model chosen and its fitted parameters (ages in days)."""
     scored = score_customers(orders, observation_end=as_of)
     segments = rfm_segments(orders, observation_end=as_of)[["customer_id", "segment", "rfm_score"]]
     stages = lifecycle_stages(orders, as_of=as_of)[["customer_id", "stage"]]
@@ -244,9 +248,13 @@ def score_orders(orders: pa.Table, *, as_of: dt.date) -> tuple[pa.Table, str]:
     for column, decimals in _ROUNDING.items():
         table[column] = table[column].astype("float64").round(decimals)
     table["next_order_date"] = pd.to_datetime(table["next_order_date"]).dt.date
-    return pa.Table.from_pandas(table[list(STAGED_COLUMNS)], preserve_index=False).cast(
-        _staged_schema()
-    ), scored.model
+    return (
+        pa.Table.from_pandas(table[list(STAGED_COLUMNS)], preserve_index=False).cast(
+            _staged_schema()
+        ),
+        scored.model,
+        {name: float(value) for name, value in scored.params.items()},
+    )
 
 
 def _staged_schema() -> pa.Schema:

@@ -167,14 +167,27 @@ class EventOut(Schema):
     occurred_at: datetime
 
 
+class OrdersPageOut(Schema):
+    """Where ``orders`` sits among all of the customer's orders (25 a page, newest first)."""
+
+    page: int
+    page_size: int
+    total: int = Field(description="the customer's orders, over all pages")
+    pages: int
+    next_page: int | None
+    previous_page: int | None
+
+
 class Customer360Out(Schema):
-    """Everything known of one customer; lists are newest first."""
+    """Everything known of one customer; lists are newest first. ``orders`` is one page
+    (``?orders_page=N``, 25 a page); ``orders_page`` says which, and how many there are."""
 
     customer_id: str = Field(alias="external_id", description="the shop's own customer id")
     profile: ProfileOut
     identities: list[IdentityOut]
     consent: ConsentByChannel
-    orders: list[OrderOut]
+    orders: list[OrderOut] = Field(description="the page orders_page of the orders")
+    orders_page: OrdersPageOut
     subscriptions: list[SubscriptionOut]
     scores: ScoresOut | None = Field(description="null until the customer is first scored")
     stage: str | None = Field(description="the lifecycle stage from the latest scores")
@@ -197,7 +210,11 @@ class Customer360Out(Schema):
 
     @staticmethod
     def resolve_orders(customer: Customer) -> list:
-        return list(customer.orders.all())
+        return list(customer.order_page.items)
+
+    @staticmethod
+    def resolve_orders_page(customer: Customer) -> Any:
+        return customer.order_page
 
     @staticmethod
     def resolve_subscriptions(customer: Customer) -> list:

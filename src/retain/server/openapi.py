@@ -57,7 +57,10 @@ ROUTE_REFUSALS: dict[tuple[str, str], dict[int, str]] = {
         422: "a page out of 1..1000000, a page_size out of 1..200, an unknown filter, or "
         "text holding a NUL byte",
     },
-    ("get", "/api/v1/customers/{customer_id}"): {404: "no customer with this id"},
+    ("get", "/api/v1/customers/{customer_id}"): {
+        400: "orders_page is not a whole number from 1 to 1000000 (the problem names it)",
+        404: "no customer with this id",
+    },
     ("post", "/api/v1/imports/{kind}"): {
         400: "the file is refused whole (every problem listed), or an option the reader does "
         "not take",
@@ -83,6 +86,13 @@ ROUTE_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
     ("get", "/api/v1/auth/me"): [{"SessionUser": []}],
 }
 SECURED_BY_NINJA = {("get", "/api/v1/customers"), ("get", "/api/v1/customers/{customer_id}")}
+#: Parameters a route reads as text, to answer anything else with a 400 of its own rather than
+#: the schema's 422, described here as what they take.
+PARAMETER_SCHEMAS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("get", "/api/v1/customers/{customer_id}"): {
+        "orders_page": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
+    },
+}
 
 
 def complete(document: dict[str, Any]) -> dict[str, Any]:
@@ -99,6 +109,10 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
             elif route not in SECURED_BY_NINJA:
                 raise ValueError(f"{method.upper()} {path}: say its security in ROUTE_SECURITY")
             _add_refusals(operation, _shared_refusals(operation) | ROUTE_REFUSALS.get(route, {}))
+            for parameter in operation.get("parameters", []):
+                schema = PARAMETER_SCHEMAS.get(route, {}).get(parameter["name"])
+                if schema is not None:
+                    parameter["schema"] = {**schema, "title": parameter["schema"].get("title")}
     document["paths"].update(tracking_paths())
     return document
 
