@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import altair as alt
 import pytest
 from django.utils import timezone
 
+from retain.console.charts import bar_chart
 from retain.customers.models import RescoringRun
 from retain.ingest.models import Message
 from retain.ingest.services import accept_calls
@@ -51,3 +53,9 @@ def test_the_figures_link_to_the_customers_behind_them() -> None:
     assert 'href="/customers/?lifecycle_stage=at%20risk"' in html
     assert 'href="/customers/vip-1/"' in html
     assert "?churn_risk=high&amp;value_decile=9" in html
+
+
+def test_the_stage_chart_is_a_valid_vega_lite_spec() -> None:
+    spec = bar_chart(["active", "at risk"], [3, 1], label_title="Stage", value_title="Customers")
+    alt.Chart.from_dict(spec)  # validates against the Vega-Lite schema; raises when invalid
+    assert [row["label"] for row in spec["data"]["values"]] == ["active", "at risk"]
