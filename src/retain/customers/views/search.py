@@ -224,8 +224,8 @@ def _selects(wanted: ListParameters) -> list[Select]:
             _("Sort by"),
             [
                 ("id", _("Customer id")),
-                ("value", _("Predicted value, highest first")),
-                ("risk", _("Risk: P(alive), lowest first")),
+                ("value", _("Value, highest first")),
+                ("risk", _("Risk, highest first (P(alive) lowest)")),
             ],
             wanted.sort,
         ),
