@@ -8,7 +8,7 @@ import csv
 import io
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from retain.accounts.services import create_user
 from retain.server.background import background_server
@@ -53,16 +53,16 @@ def test_a_person_searches_filters_sorts_pages_and_exports() -> None:
     with serving as base, console_page(base) as (page, _):
         sign_in(page, "ann", PASSWORD)
         page.goto(f"{base}/customers/")
-        assert page.get_by_role("status").inner_text() == "56 customers"
+        expect(page.get_by_role("status")).to_have_text("56 customers")  # counted apart
         assert len(_names(page)) == 50
 
         page.get_by_role("link", name="Next").click()  # paging, in place
         _wait_for(page, "/customers/?page=2")
-        assert len(_names(page)) == 6 and page.get_by_text("Page 2 of 2").is_visible()
+        assert len(_names(page)) == 6 and page.get_by_text("Page 2").is_visible()
 
         page.get_by_label("Search by name, email or customer id").fill("somchai")
         _wait_for(page, "/customers/?q=somchai")  # typed: the results follow, no button
-        assert page.get_by_role("status").inner_text() == "27 customers"
+        expect(page.get_by_role("status")).to_have_text("27 customers")  # counted apart
 
         page.get_by_label("Lifecycle stage").select_option("at risk")
         _wait_for(page, "/customers/?q=somchai&lifecycle_stage=at+risk")
@@ -92,7 +92,7 @@ def test_a_person_searches_filters_sorts_pages_and_exports() -> None:
         page.go_back()  # history holds each state of the list
         _wait_for(page, "/customers/")
         page.goto(f"{base}/customers/?email_consent=granted")  # the address alone, no JS
-        assert page.get_by_role("status").inner_text() == "11 customers"
+        expect(page.get_by_role("status")).to_have_text("11 customers")  # counted apart
         assert page.get_by_label("Email consent").input_value() == "granted"
         assert accessibility_violations(page) == []
         screenshot(page, "customers-list")

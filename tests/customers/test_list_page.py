@@ -75,7 +75,7 @@ def test_the_page_shows_the_customers_and_offers_the_values_found_in_the_store()
     _shop()
     html = signed_in().get("/customers/?churn_risk=high").content.decode()
     assert "Bob Babbage" in html and "Cy Hopper" in html and "Ada Lovelace" not in html
-    assert "2 customers" in html
+    assert 'hx-get="/customers/count?churn_risk=high" hx-trigger="load"' in html
     assert '<option value="high" selected>high</option>' in html
     assert '<option value="champions">champions</option>' in html
     assert '<option value="vip">vip</option>' in html
@@ -102,7 +102,7 @@ def test_pages_of_fifty_link_to_each_other_keeping_the_filters() -> None:
     assert len(first.context["rows"]) == PAGE_SIZE
     assert first.context["next"] == "acquisition_channel=ads&page=2"
     html = first.content.decode()
-    assert "Page 1 of 2" in html and 'href="/customers/?acquisition_channel=ads&amp;page=2"' in html
+    assert "Page 1" in html and 'href="/customers/?acquisition_channel=ads&amp;page=2"' in html
     second = client.get("/customers/?acquisition_channel=ads&page=2")
     assert _ids(second) == ["p-050", "p-051", "p-052"]
     assert second.context["previous"] == "acquisition_channel=ads"
@@ -135,12 +135,25 @@ def test_the_count_stops_at_the_limit_and_says_more_than() -> None:
     assert (exact.total, exact.total_capped) == (7, False)
 
 
-def test_the_page_says_more_than_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("retain.customers.views.search.COUNT_LIMIT", 2)
+def test_the_count_follows_in_its_own_request_and_says_more_than_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     _shop()
-    html = signed_in().get("/customers/").content.decode()
-    assert "More than 2 customers match; the first 2 are listed." in html
+    client = signed_in()
+    htmx = {"HX-Request": "true"}
+    assert client.get(
+        "/customers/count?churn_risk=high", headers=htmx
+    ).content.decode().strip() == ("2 customers")
+    assert client.get("/customers/count?q=ada", headers=htmx).content.decode().strip() == (
+        "1 customer"
+    )
+    page = client.get("/customers/count?churn_risk=high").content.decode()  # without JS
+    assert "2 customers" in page and 'href="/customers/?churn_risk=high"' in page
+    assert client.get("/customers/count?value_decile=0").status_code == 400
     assert COUNT_LIMIT == 10_000
+    monkeypatch.setattr("retain.customers.views.search.COUNT_LIMIT", 2)
+    capped = client.get("/customers/count", headers=htmx).content.decode()
+    assert "More than 2 customers match; the first 2 are listed." in capped
 
 
 @pytest.mark.parametrize(

@@ -166,6 +166,40 @@ def search_customers(
     )
 
 
+@dataclass(frozen=True)
+class ListPage:
+    """One page of the console's list: the rows, and whether a next page has any."""
+
+    items: list[Customer]
+    page: int
+    has_next: bool
+
+
+def list_page(
+    customers: QuerySet[Customer], *, page: int = 1, page_size: int = 50, sort: str = "id"
+) -> ListPage:
+    """A page of ``customers`` (from :func:`matching_customers`) in the order :data:`SORTS`
+    names, with its scores; one query of ``page_size + 1`` rows and no count, which at a
+    million customers can cost more than the page (the console counts apart,
+    :func:`count_matches`)."""
+    if not 1 <= page <= MAX_PAGE:
+        raise RuleViolation(f"page must be between 1 and {MAX_PAGE}; got {page}", field="page")
+    if sort not in SORTS:
+        raise RuleViolation(f"sort must be one of {', '.join(SORTS)}; got {sort!r}", field="sort")
+    start = (page - 1) * page_size
+    rows = list(
+        customers.select_related("score").order_by(*SORTS[sort])[start : start + page_size + 1]
+    )
+    return ListPage(items=rows[:page_size], page=page, has_next=len(rows) > page_size)
+
+
+def count_matches(customers: QuerySet[Customer], *, limit: int) -> tuple[int, bool]:
+    """How many ``customers`` there are, counting no further than ``limit``: the count and
+    whether more than ``limit`` match."""
+    counted = customers.values("pk")[: limit + 1].count()
+    return min(counted, limit), counted > limit
+
+
 def matching_customers(
     query: str = "",
     filters: dict[str, str] | None = None,

@@ -1,13 +1,15 @@
 """The customers list: search, filters, sorting, paging; the table alone for htmx.
 
 Counting every match of a broad search at a million customers costs more than the page
-itself, so the count stops at :data:`COUNT_LIMIT` ("more than 10,000") and paging covers
-those first matches: a person narrows the search to go further, and the export has them all.
+itself, so the rows come first and the count in a request of its own, which stops at
+:data:`COUNT_LIMIT` ("more than 10,000"); paging covers those first matches (a person narrows
+the search to go further, and the export has them all).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import ceil
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
@@ -21,10 +23,11 @@ from retain.customers.queries import (
     PROFILE_FILTERS,
     SCORE_FILTERS,
     SORTS,
-    CustomerPage,
+    count_matches,
     filter_options,
+    list_page,
+    matching_customers,
     score_of,
-    search_customers,
 )
 
 PAGE_SIZE = 50
@@ -134,27 +137,30 @@ def _one_of(params: QueryDict, name: str, allowed: tuple[str, ...], default: str
 
 @page()
 def customer_list(request: HttpRequest) -> HttpResponse:
-    """The list, whole; for htmx (the form's changes, the pages) the results alone."""
+    """The list, whole; for htmx (the form's changes, the pages) the results alone. The rows
+    come without a count, which follows in a request of its own (:func:`customer_count`)."""
     partial = request.headers.get("HX-Request") == "true" and not request.headers.get(
         "HX-History-Restore-Request"
     )
     try:
         wanted = read_parameters(request.GET)
-        found = search_customers(
-            wanted.query, page=wanted.page, page_size=PAGE_SIZE, sort=wanted.sort,
-            count_limit=COUNT_LIMIT, **wanted.search_arguments(),
-        )  # fmt: skip
-        _refuse_a_page_past_the_end(found)
+        matching = matching_customers(wanted.query, **wanted.search_arguments())
+        found = list_page(matching, page=wanted.page, page_size=PAGE_SIZE, sort=wanted.sort)
+        if not found.items and found.page > 1:
+            total, _capped = count_matches(matching, limit=COUNT_LIMIT)
+            raise BadParameter(
+                _("Page %(page)s is past the last page, %(last)s.")
+                % {"page": found.page, "last": max(ceil(total / PAGE_SIZE), 1)}
+            )
     except BadParameter as error:
         return refuse(request, str(error), partial=partial)
     context = {
         "wanted": wanted,
         "found": found,
-        "count_limit": COUNT_LIMIT,
         "can_export": request.user.role in EXPORT_ROLES,
         "rows": [(customer, score_of(customer)) for customer in found.items],
-        "previous": wanted.address(page=found.previous_page) if found.previous_page else None,
-        "next": wanted.address(page=found.next_page) if found.next_page else None,
+        "previous": wanted.address(page=found.page - 1) if found.page > 1 else None,
+        "next": wanted.address(page=found.page + 1) if found.has_next else None,
         "export": wanted.export_address(),
     }
     if not partial:
@@ -164,6 +170,22 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         address = wanted.address(page=wanted.page)
         response["HX-Push-Url"] = reverse("customers:list") + (f"?{address}" if address else "")
     return response
+
+
+@page()
+def customer_count(request: HttpRequest) -> HttpResponse:
+    """How many customers the list's search and filters match, up to :data:`COUNT_LIMIT`
+    ("more than 10,000" beyond): asked by the list once its rows are shown."""
+    try:
+        wanted = read_parameters(request.GET)
+        matching = matching_customers(wanted.query, **wanted.search_arguments())
+    except BadParameter as error:
+        return refuse(request, str(error))
+    total, capped = count_matches(matching, limit=COUNT_LIMIT)
+    context = {"total": total, "capped": capped, "count_limit": COUNT_LIMIT, "wanted": wanted}
+    partial = request.headers.get("HX-Request") == "true"
+    template = "customers/list_count.html" if partial else "customers/count_page.html"
+    return render(request, template, context)
 
 
 def refuse(request: HttpRequest, message: str, *, partial: bool = False) -> HttpResponse:
@@ -230,14 +252,6 @@ def _selects(wanted: ListParameters) -> list[Select]:
             wanted.sort,
         ),
     ]
-
-
-def _refuse_a_page_past_the_end(found: CustomerPage) -> None:
-    if found.page > max(found.pages, 1):
-        raise BadParameter(
-            _("Page %(page)s is past the last page, %(last)s.")
-            % {"page": found.page, "last": max(found.pages, 1)}
-        )
 
 
 def _respond(
