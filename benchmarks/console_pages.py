@@ -61,6 +61,9 @@ PAGES = (
     ("list, name search, by risk", "/customers/?q=wongsa&sort=risk"),
     ("list, email consent granted, page 7", "/customers/?email_consent=granted&page=7"),
     ("list (htmx), name search + stage", "/customers/?q=anders&lifecycle_stage=at+risk"),
+    ("count (htmx), name search + stage", "/customers/count?q=anders&lifecycle_stage=at+risk"),
+    ("count (htmx), id search + stage", "/customers/count?q=1234&lifecycle_stage=active"),
+    ("count (htmx), no search", "/customers/count"),
     ("360 /customers/<id>/", "/customers/{id}/"),
 )  # fmt: skip
 
@@ -70,26 +73,39 @@ def main() -> None:
     parser.add_argument("--customers", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--sqlite", action="store_true", help="run on SQLite instead")
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument(
+        "--keep", action="store_true",
+        help="PostgreSQL: time the store the last run left (one size), without loading it",
+    )  # fmt: skip
     args = parser.parse_args()
     os.environ["RETAIN_HOME"] = tempfile.mkdtemp(prefix="retain-bench-console-")
     if args.sqlite:
         os.environ.pop("DATABASE_URL", None)
     else:
-        recreate_database()
+        if not args.keep:
+            recreate_database()
         os.environ["DATABASE_URL"] = f"{SERVER}/{DATABASE}"
     from retain.server.commands import migrate_store
 
     migrate_store()
     for size in args.customers:  # the same store, emptied and loaded again for each size
-        run(size, requests=args.requests)
+        run(size, requests=args.requests, keep=args.keep)
 
 
-def run(size: int, *, requests: int) -> None:
+def run(size: int, *, requests: int, keep: bool = False) -> None:
     from django.db import connection
 
     engine = connection.vendor
     started = time.perf_counter()
-    customer_id = load(size)
+    if keep:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM customers_customer")
+            size = cursor.fetchone()[0]
+            cursor.execute("SELECT customer_id FROM customers_order ORDER BY id "
+                           "OFFSET (SELECT count(*) / 2 FROM customers_order) LIMIT 1")  # fmt: skip
+            customer_id = str(cursor.fetchone()[0])
+    else:
+        customer_id = load(size)
     print(f"{engine}, {size:,} customers: loaded in {time.perf_counter() - started:.0f} s "
           "(not timed)", flush=True)  # fmt: skip
     record = {"engine": engine, "customers": size, "requests": requests, "pages": {}}

@@ -48,3 +48,19 @@ def test_the_substring_search_uses_the_trigram_indexes_on_postgresql() -> None:
         plan = "\n".join(row[0] for row in cursor.fetchall())
     for index in TRIGRAM_INDEXES:
         assert index in plan, plan
+
+
+def test_sorting_scored_customers_by_value_walks_the_index_on_postgresql() -> None:
+    from retain.customers.queries import SCORED_SORTS, _scored_only
+
+    scored = matching_customers(filters={"churn_risk": "high"})
+    assert _scored_only(scored) and not _scored_only(matching_customers("ada"))
+    if connection.vendor != "postgresql":
+        return
+    sql, params = scored.order_by(*SCORED_SORTS["value"])[:51].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "score_clv_idx" in plan, plan

@@ -61,6 +61,8 @@ def _ids(response: HttpResponse) -> list[str]:
         ("?sort=value", ["A-1", "B-2", "C-3", "D-4"]),  # never scored last
         ("?sort=risk", ["C-3", "B-2", "A-1", "D-4"]),  # lowest P(alive) first
         ("?sort=risk&churn_risk=high&q=o", ["C-3", "B-2"]),
+        ("?sort=value&churn_risk=high", ["B-2", "C-3"]),  # scored only: the plain order
+        ("?sort=value&value_decile=1", ["A-1", "B-2", "C-3"]),
         ("?q=&lifecycle_stage=&sort=", ["A-1", "B-2", "C-3", "D-4"]),  # empty fields: no filter
     ],
 )

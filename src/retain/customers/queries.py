@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection, models
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Lower
+from django.db.models.sql.constants import INNER
 
 from retain.customers.models import (
     Complaint,
@@ -187,10 +188,30 @@ def list_page(
     if sort not in SORTS:
         raise RuleViolation(f"sort must be one of {', '.join(SORTS)}; got {sort!r}", field="sort")
     start = (page - 1) * page_size
-    rows = list(
-        customers.select_related("score").order_by(*SORTS[sort])[start : start + page_size + 1]
-    )
+    order = SORTS[sort]
+    if sort in SCORED_SORTS and _scored_only(customers):
+        # Every row has a score: the plain order, which an index on the column walks (the
+        # NULLS LAST of the outer join's order kept PostgreSQL from using it).
+        order = SCORED_SORTS[sort]
+    rows = list(customers.select_related("score").order_by(*order)[start : start + page_size + 1])
     return ListPage(items=rows[:page_size], page=page, has_next=len(rows) > page_size)
+
+
+#: :data:`SORTS` for customers who all have a score (a filter on it is set).
+SCORED_SORTS = {
+    "value": ("-score__clv_12m", "external_id"),
+    "risk": ("score__p_alive", "external_id"),
+}
+
+
+def _scored_only(customers: QuerySet[Customer]) -> bool:
+    """Whether ``customers`` keeps only scored customers (a filter on the score made Django
+    join it as an inner join)."""
+    table = Score._meta.db_table
+    return any(
+        getattr(join, "table_name", None) == table and getattr(join, "join_type", None) == INNER
+        for join in customers.query.alias_map.values()
+    )
 
 
 def count_matches(customers: QuerySet[Customer], *, limit: int) -> tuple[int, bool]:
