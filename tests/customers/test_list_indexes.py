@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from retain.customers.queries import matching_customers, search_customers
-from tests.customers.builders import make_customer
+from tests.customers.builders import make_customer, make_score
 
 pytestmark = pytest.mark.django_db
 TRIGRAM_INDEXES = {"customer_external_id_trgm", "customer_email_trgm", "customer_name_trgm"}
@@ -51,10 +51,9 @@ def test_the_substring_search_uses_the_trigram_indexes_on_postgresql() -> None:
 
 
 def test_sorting_scored_customers_by_value_walks_the_index_on_postgresql() -> None:
-    from retain.customers.queries import SCORED_SORTS, _scored_only
+    from retain.customers.queries import SCORED_SORTS
 
-    scored = matching_customers(filters={"churn_risk": "high"})
-    assert _scored_only(scored) and not _scored_only(matching_customers("ada"))
+    scored = matching_customers("ada").filter(score__isnull=False)
     if connection.vendor != "postgresql":
         return
     sql, params = scored.order_by(*SCORED_SORTS["value"])[:51].query.sql_with_params()
@@ -64,3 +63,21 @@ def test_sorting_scored_customers_by_value_walks_the_index_on_postgresql() -> No
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "score_clv_idx" in plan, plan
+
+
+@pytest.mark.parametrize("sort", ["value", "risk"])
+def test_pages_by_value_or_risk_run_on_into_the_customers_never_scored(sort: str) -> None:
+    from retain.customers.queries import list_page
+
+    for number in range(5):
+        make_score(make_customer(external_id=f"s-{number}"), clv_12m=10.0 * number,
+                   p_alive=0.1 * number)  # fmt: skip
+    for number in range(4):
+        make_customer(external_id=f"u-{number}")
+    scored = [f"s-{n}" for n in ((4, 3, 2, 1, 0) if sort == "value" else (0, 1, 2, 3, 4))]
+    expected = scored + [f"u-{n}" for n in range(4)]
+    pages = [
+        list_page(matching_customers(), page=n, page_size=2, sort=sort) for n in (1, 2, 3, 4, 5, 6)
+    ]
+    assert [c.external_id for page in pages for c in page.items] == expected
+    assert [page.has_next for page in pages] == [True, True, True, True, False, False]

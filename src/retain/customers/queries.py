@@ -15,7 +15,6 @@ from typing import Any
 from django.db import connection, models
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Lower
-from django.db.models.sql.constants import INNER
 
 from retain.customers.models import (
     Complaint,
@@ -158,8 +157,7 @@ def search_customers(
     if count_limit is None:
         total, capped = matching.count(), False
     else:
-        counted = matching.values("pk")[: count_limit + 1].count()
-        total, capped = min(counted, count_limit), counted > count_limit
+        total, capped = count_matches(matching, limit=count_limit)
     start = (page - 1) * page_size
     items = list(matching.select_related("score").order_by(*SORTS[sort])[start : start + page_size])
     return CustomerPage(
@@ -180,38 +178,40 @@ def list_page(
     customers: QuerySet[Customer], *, page: int = 1, page_size: int = 50, sort: str = "id"
 ) -> ListPage:
     """A page of ``customers`` (from :func:`matching_customers`) in the order :data:`SORTS`
-    names, with its scores; one query of ``page_size + 1`` rows and no count, which at a
-    million customers can cost more than the page (the console counts apart,
-    :func:`count_matches`)."""
+    names, with its scores; ``page_size + 1`` rows and no count, which at a million
+    customers can cost more than the page (the console counts apart, :func:`count_matches`).
+
+    By value or risk, the scored customers come from an inner join in the plain order an
+    index walks (the outer join's ``NULLS LAST`` order made PostgreSQL sort every match),
+    and those never scored follow by id once the scored ones run out.
+    """
     if not 1 <= page <= MAX_PAGE:
         raise RuleViolation(f"page must be between 1 and {MAX_PAGE}; got {page}", field="page")
     if sort not in SORTS:
         raise RuleViolation(f"sort must be one of {', '.join(SORTS)}; got {sort!r}", field="sort")
-    start = (page - 1) * page_size
-    order = SORTS[sort]
-    if sort in SCORED_SORTS and _scored_only(customers):
-        # Every row has a score: the plain order, which an index on the column walks (the
-        # NULLS LAST of the outer join's order kept PostgreSQL from using it).
-        order = SCORED_SORTS[sort]
-    rows = list(customers.select_related("score").order_by(*order)[start : start + page_size + 1])
+    start, wanted = (page - 1) * page_size, page_size + 1
+    if sort not in SCORED_SORTS:
+        rows = list(
+            customers.select_related("score").order_by(*SORTS[sort])[start : start + wanted]
+        )
+        return ListPage(items=rows[:page_size], page=page, has_next=len(rows) > page_size)
+    scored = customers.filter(score__isnull=False)
+    rows = list(
+        scored.select_related("score").order_by(*SCORED_SORTS[sort])[start : start + wanted]
+    )
+    if len(rows) < wanted:
+        scored_before = start + len(rows) if rows else scored.count()
+        skip = max(start - scored_before, 0)
+        unscored = customers.filter(score__isnull=True).order_by("external_id")
+        rows += list(unscored[skip : skip + wanted - len(rows)])
     return ListPage(items=rows[:page_size], page=page, has_next=len(rows) > page_size)
 
 
-#: :data:`SORTS` for customers who all have a score (a filter on it is set).
+#: :data:`SORTS` for scored customers only (an inner join): the plain orders.
 SCORED_SORTS = {
     "value": ("-score__clv_12m", "external_id"),
     "risk": ("score__p_alive", "external_id"),
 }
-
-
-def _scored_only(customers: QuerySet[Customer]) -> bool:
-    """Whether ``customers`` keeps only scored customers (a filter on the score made Django
-    join it as an inner join)."""
-    table = Score._meta.db_table
-    return any(
-        getattr(join, "table_name", None) == table and getattr(join, "join_type", None) == INNER
-        for join in customers.query.alias_map.values()
-    )
 
 
 def count_matches(customers: QuerySet[Customer], *, limit: int) -> tuple[int, bool]:
