@@ -130,10 +130,15 @@ def store_rows(business: object) -> tuple[pa.Table, pa.Table]:
 
 
 def load_postgresql(customers: pa.Table, orders: pa.Table) -> None:
+    copy_tables({"customers_customer": customers, "customers_order": orders})
+
+
+def copy_tables(tables: dict[str, pa.Table]) -> None:
+    """Each table's rows into the PostgreSQL table of that name, by COPY; ANALYZE after."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for table, rows in (("customers_customer", customers), ("customers_order", orders)):
+        for table, rows in tables.items():
             buffer = io.BytesIO()
             options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
             pa_csv.write_csv(rows, buffer, write_options=options)
@@ -143,18 +148,24 @@ def load_postgresql(customers: pa.Table, orders: pa.Table) -> None:
                 data = buffer.getbuffer()
                 for start in range(0, len(data), 8 << 20):
                     copy.write(data[start : start + (8 << 20)])
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))"
-            )
+            if "id" in rows.column_names:
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
         cursor.execute("ANALYZE")  # DESIGN: after a bulk load, before the first query
 
 
 def load_sqlite(customers: pa.Table, orders: pa.Table) -> None:
+    insert_tables({"customers_customer": customers, "customers_order": orders})
+
+
+def insert_tables(tables: dict[str, pa.Table]) -> None:
+    """Each table's rows into the SQLite table of that name, by executemany; ANALYZE after."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for table, rows in (("customers_customer", customers), ("customers_order", orders)):
+        for table, rows in tables.items():
             columns = rows.column_names
             text = {
                 name: rows[name].cast(pa.string()).to_pylist()

@@ -44,3 +44,11 @@ def neutralise_ibis(table: Any) -> Any:
             column = table[name]
             replaced[name] = column.re_search(_PATTERN).ifelse("'" + column, column)
     return table.mutate(**replaced) if replaced else table
+
+
+def neutralise_cell(value: Any) -> Any:
+    """One cell written row by row (a streamed export): text that starts a formula gets a
+    leading ``'``; anything else (numbers, dates, ``None``) is returned as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

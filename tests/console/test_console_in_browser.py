@@ -38,6 +38,7 @@ def test_an_operator_signs_in_looks_around_and_changes_language() -> None:
         page.get_by_role("link", name="Customers").first.click()
         page.get_by_label("Search by name, email or customer id").fill("Somchai 1")
         page.get_by_role("button", name="Search").click()
+        page.wait_for_url(lambda url: url.endswith("?q=Somchai+1"))  # the results are in
         assert page.locator("tbody tr").count() == 1
         assert accessibility_violations(page) == []
         screenshot(page, "customers-search")

@@ -23,6 +23,13 @@ class Customer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        # The customers list filters on these (and reads their distinct values for its form).
+        indexes = [
+            models.Index(fields=["acquisition_channel"], name="customer_channel_idx"),
+            models.Index(fields=["segment"], name="customer_segment_idx"),
+        ]
+
     def __str__(self) -> str:
         return self.external_id
 
@@ -182,6 +189,17 @@ class Score(models.Model):
     lifecycle_stage = models.CharField(max_length=16, blank=True)
     model = models.CharField(max_length=16)
     scored_at = models.DateTimeField()
+
+    class Meta:
+        # The customers list filters and sorts on these at a million customers (issue 11).
+        indexes = [
+            models.Index(fields=["lifecycle_stage"], name="score_stage_idx"),
+            models.Index(fields=["churn_risk"], name="score_risk_idx"),
+            models.Index(fields=["rfm_segment"], name="score_rfm_idx"),
+            models.Index(fields=["value_decile"], name="score_decile_idx"),
+            models.Index(fields=["clv_12m"], name="score_clv_idx"),
+            models.Index(fields=["p_alive"], name="score_p_alive_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer}: {self.lifecycle_stage}, P(alive) {self.p_alive:.2f}"

@@ -7,14 +7,20 @@ none does, apart from the rows themselves.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from math import ceil
+from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db import connection, models
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Lower
 
 from retain.customers import profile
 from retain.customers.models import (
     Complaint,
+    Consent,
+    ConsentChannel,
     Customer,
     Event,
     Order,
@@ -88,12 +94,17 @@ def score_of(customer: Customer) -> Score | None:
 
 @dataclass(frozen=True)
 class CustomerPage:
-    """One page of a search, with what a client needs to fetch the next one."""
+    """One page of a search, with what a client needs to fetch the next one.
+
+    ``total_capped``: more than ``total`` customers match (the search counted no further, see
+    ``count_limit``); ``pages`` then covers the first ``total`` only.
+    """
 
     items: list[Customer]
     total: int
     page: int
     page_size: int
+    total_capped: bool = False
     pages: int = field(init=False)
     next_page: int | None = field(init=False)
     previous_page: int | None = field(init=False)
@@ -106,6 +117,18 @@ class CustomerPage:
         object.__setattr__(self, "previous_page", previous or None)
 
 
+#: The orders a search may sort by: ``id`` (the shop's id), ``value`` (predicted 12-month
+#: value, highest first) and ``risk`` (P(alive), lowest first); customers never scored come
+#: last in the last two, and ties go by id, so pages never overlap or skip.
+SORTS = {
+    "id": ("external_id",),
+    "value": (F("score__clv_12m").desc(nulls_last=True), "external_id"),
+    "risk": (F("score__p_alive").asc(nulls_last=True), "external_id"),
+}
+#: What a customer said about email: yes, no, or never asked.
+EMAIL_CONSENTS = ("granted", "refused", "unknown")
+
+
 def search_customers(
     query: str = "",
     *,
@@ -113,13 +136,18 @@ def search_customers(
     page_size: int = 50,
     filters: dict[str, str] | None = None,
     min_value_decile: int | None = None,
+    email_consent: str = "",
+    sort: str = "id",
+    count_limit: int | None = None,
 ) -> CustomerPage:
     """Customers whose id, email or name contains ``query`` (case-insensitive), paged.
 
-    Ordered by the shop's customer id, which is unique, so pages never overlap or skip.
-    ``filters`` match exactly on :data:`SCORE_FILTERS` (the latest score) and
+    Ordered as :data:`SORTS` says (by the shop's customer id unless told), so pages never
+    overlap or skip. ``filters`` match exactly on :data:`SCORE_FILTERS` (the latest score) and
     :data:`PROFILE_FILTERS`; empty values are ignored; ``min_value_decile`` keeps customers
-    in that value decile or above (10 is the top tenth). A page past the last one is empty.
+    in that value decile or above (10 is the top tenth); ``email_consent`` is one of
+    :data:`EMAIL_CONSENTS`. A page past the last one is empty. ``count_limit`` stops counting
+    past that many matches (a million-row count costs more than the page itself).
     Two queries: the count and the page (with each customer's score joined).
     """
     if not 1 <= page <= MAX_PAGE:
@@ -129,16 +157,107 @@ def search_customers(
             f"page_size must be between 1 and {MAX_PAGE_SIZE}; got {page_size}",
             field="page_size",
         )
-    _refuse_nul_bytes({"q": query, **(filters or {})})
-    matching = _matching(query.strip(), filters or {})
-    if min_value_decile is not None:
-        matching = matching.filter(score__value_decile__gte=min_value_decile)
-    total = matching.count()
-    start = (page - 1) * page_size
-    items = list(
-        matching.select_related("score").order_by("external_id")[start : start + page_size]
+    if sort not in SORTS:
+        raise RuleViolation(f"sort must be one of {', '.join(SORTS)}; got {sort!r}", field="sort")
+    matching = matching_customers(
+        query, filters or {}, min_value_decile=min_value_decile, email_consent=email_consent
     )
-    return CustomerPage(items=items, total=total, page=page, page_size=page_size)
+    if count_limit is None:
+        total, capped = matching.count(), False
+    else:
+        total, capped = count_matches(matching, limit=count_limit)
+    start = (page - 1) * page_size
+    items = list(matching.select_related("score").order_by(*SORTS[sort])[start : start + page_size])
+    return CustomerPage(
+        items=items, total=total, page=page, page_size=page_size, total_capped=capped
+    )
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of the console's list: the rows, and whether a next page has any."""
+
+    items: list[Customer]
+    page: int
+    has_next: bool
+
+
+def list_page(
+    customers: QuerySet[Customer], *, page: int = 1, page_size: int = 50, sort: str = "id"
+) -> ListPage:
+    """A page of ``customers`` (from :func:`matching_customers`) in the order :data:`SORTS`
+    names, with its scores; ``page_size + 1`` rows and no count, which at a million
+    customers can cost more than the page (the console counts apart, :func:`count_matches`).
+
+    By value or risk, the scored customers come from an inner join in the plain order an
+    index walks (the outer join's ``NULLS LAST`` order made PostgreSQL sort every match),
+    and those never scored follow by id once the scored ones run out.
+    """
+    if not 1 <= page <= MAX_PAGE:
+        raise RuleViolation(f"page must be between 1 and {MAX_PAGE}; got {page}", field="page")
+    if sort not in SORTS:
+        raise RuleViolation(f"sort must be one of {', '.join(SORTS)}; got {sort!r}", field="sort")
+    start, wanted = (page - 1) * page_size, page_size + 1
+    if sort not in SCORED_SORTS:
+        rows = list(
+            customers.select_related("score").order_by(*SORTS[sort])[start : start + wanted]
+        )
+        return ListPage(items=rows[:page_size], page=page, has_next=len(rows) > page_size)
+    scored = customers.filter(score__isnull=False)
+    rows = list(
+        scored.select_related("score").order_by(*SCORED_SORTS[sort])[start : start + wanted]
+    )
+    if len(rows) < wanted:
+        scored_before = start + len(rows) if rows else scored.count()
+        skip = max(start - scored_before, 0)
+        unscored = customers.filter(score__isnull=True).order_by("external_id")
+        rows += list(unscored[skip : skip + wanted - len(rows)])
+    return ListPage(items=rows[:page_size], page=page, has_next=len(rows) > page_size)
+
+
+#: :data:`SORTS` for scored customers only (an inner join): the plain orders.
+SCORED_SORTS = {
+    "value": ("-score__clv_12m", "external_id"),
+    "risk": ("score__p_alive", "external_id"),
+}
+
+
+def count_matches(customers: QuerySet[Customer], *, limit: int) -> tuple[int, bool]:
+    """How many ``customers`` there are, counting no further than ``limit``: the count and
+    whether more than ``limit`` match."""
+    counted = customers.values("pk")[: limit + 1].count()
+    return min(counted, limit), counted > limit
+
+
+def matching_customers(
+    query: str = "",
+    filters: dict[str, str] | None = None,
+    *,
+    min_value_decile: int | None = None,
+    email_consent: str = "",
+) -> QuerySet[Customer]:
+    """The customers a search matches, unordered (see :func:`search_customers`): the list's
+    export streams the same set."""
+    filters = filters or {}
+    _refuse_nul_bytes({"q": query, "email_consent": email_consent, **filters})
+    customers = _matching(query.strip(), filters)
+    if min_value_decile is not None:
+        customers = customers.filter(score__value_decile__gte=min_value_decile)
+    if email_consent:
+        customers = _with_email_consent(customers, email_consent)
+    return customers
+
+
+def _with_email_consent(customers: QuerySet[Customer], wanted: str) -> QuerySet[Customer]:
+    if wanted not in EMAIL_CONSENTS:
+        raise RuleViolation(
+            f"email_consent must be one of {', '.join(EMAIL_CONSENTS)}; got {wanted!r}",
+            field="email_consent",
+        )
+    said = Consent.objects.filter(customer=OuterRef("pk"), channel=ConsentChannel.EMAIL)
+    if wanted == "unknown":
+        return customers.filter(~Exists(said))
+    return customers.filter(Exists(said.filter(granted=wanted == "granted")))
 
 
 def _refuse_nul_bytes(texts: dict[str, str | None]) -> None:
@@ -161,14 +280,92 @@ def _matching(query: str, filters: dict[str, str]) -> QuerySet[Customer]:
         )
     customers = Customer.objects.all()
     if query:
-        customers = customers.filter(
-            Q(external_id__icontains=query) | Q(email__icontains=query) | Q(name__icontains=query)
+        # lower(column) LIKE lower('%query%'): the form PostgreSQL's trigram indexes
+        # (migration 0003) are built on, so a substring search does not read every customer.
+        wanted = Lower(Value(query))
+        customers = customers.alias(
+            low_id=Lower("external_id"), low_email=Lower("email"), low_name=Lower("name")
+        ).filter(
+            Q(low_id__contains=wanted)
+            | Q(low_email__contains=wanted)
+            | Q(low_name__contains=wanted)
         )
     for name, value in filters.items():
         if value:
             lookup = f"score__{name}" if name in SCORE_FILTERS else name
             customers = customers.filter(**{lookup: value})
     return customers
+
+
+#: The values a search's select lists offer: each filter, read from the store.
+OPTION_FIELDS = {
+    "lifecycle_stage": Score,
+    "churn_risk": Score,
+    "rfm_segment": Score,
+    "value_decile": Score,
+    "acquisition_channel": Customer,
+    "segment": Customer,
+}
+
+
+def filter_options() -> dict[str, list[str | int]]:
+    """The distinct non-blank values of each filter (:data:`OPTION_FIELDS`), sorted.
+
+    Read by skipping through each column's index (one probe per distinct value, a recursive
+    query both engines run) rather than grouping a million rows: a few milliseconds whatever
+    the store's size, so every render of the list can afford it. Counts per value are not
+    given for that reason (the home page shows the stages' and segments' sizes).
+    """
+    return {name: _distinct(model, name) for name, model in OPTION_FIELDS.items()}
+
+
+def _distinct(model: type[models.Model], field_name: str) -> list[str | int]:
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(model._meta.get_field(field_name).column)
+    below = -1 if isinstance(model._meta.get_field(field_name), models.IntegerField) else ""
+    sql = (
+        f"WITH RECURSIVE seen(value) AS ("
+        f" SELECT MIN({column}) FROM {table} WHERE {column} > %s"
+        f" UNION ALL"
+        f" SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > seen.value)"
+        f" FROM seen WHERE seen.value IS NOT NULL"
+        f") SELECT value FROM seen WHERE value IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [below])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def export_rows(customers: QuerySet[Customer], *, batch: int = 2000) -> Iterator[list[Any]]:
+    """Every customer of ``customers`` with its latest score, ordered by the shop's id, as
+    the list's export writes them (:data:`EXPORT_COLUMNS`); read ``batch`` at a time, each
+    batch after the last id seen, so a million rows stream in bounded memory and without a
+    cursor held open between requests' chunks."""
+    last = None
+    while True:
+        chunk = customers.select_related("score").order_by("external_id")
+        if last is not None:
+            chunk = chunk.filter(external_id__gt=last)
+        found = list(chunk[:batch])
+        for customer in found:
+            score = score_of(customer)
+            own = [customer.external_id, customer.name, customer.email,
+                   customer.acquisition_channel, customer.segment]  # fmt: skip
+            yield own + [getattr(score, name) if score else None for name in _SCORE_COLUMNS]
+        if len(found) < batch:
+            return
+        last = found[-1].external_id
+
+
+_SCORE_COLUMNS = (
+    "lifecycle_stage", "rfm_segment", "rfm_score", "churn_risk", "p_alive", "clv_12m",
+    "value_decile", "expected_purchases_30d", "expected_purchases_90d",
+    "expected_purchases_365d", "next_order_date", "model", "scored_at",
+)  # fmt: skip
+#: The export's header: the customer's own fields, then its latest score's.
+EXPORT_COLUMNS = (
+    "customer_id", "name", "email", "acquisition_channel", "segment", *_SCORE_COLUMNS,
+)  # fmt: skip
 
 
 def last_rescoring() -> RescoringRun | None:
