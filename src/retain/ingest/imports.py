@@ -36,6 +36,7 @@ from retain.customers import bulk
 from retain.errors import DataError
 from retain.ingest.import_checks import check_import, located, place_of
 from retain.ingest.import_kinds import kind_of
+from retain.ingest.lock_wait import waiting_at_most
 from retain.ingest.waiting import orders_awaited, sweep_soon
 from retain.io import LINE, FileOptions, read_file
 
@@ -73,6 +74,9 @@ def read_import(
     )
 
 
+#: How long an import's writes wait for the store's lock (an apply run's, another import's)
+#: before it fails as busy (503 at the HTTP door), having stored nothing.
+IMPORT_WAIT_SECONDS = 30.0
 _MOVABLE = ("orders", "complaints")  # rows keyed by their own id that name a customer
 
 
@@ -97,9 +101,10 @@ def import_table(
     fields = tuple(values)
     rows = [dict(zip(fields, row, strict=True)) for row in zip(*values.values(), strict=True)]
     options = {"allow_moves": allow_moves} if kind_name in _MOVABLE else {}
+    staged = bulk.stages_writes(kind.upsert, fields)
     try:
         # On SQLite the lock is taken for the writes only (bulk: "Staged writes").
-        with bulk.write_phase(staged=bulk.stages_writes(kind.upsert, fields)):
+        with waiting_at_most(IMPORT_WAIT_SECONDS), bulk.write_phase(staged=staged):
             counts = kind.upsert(rows, fields=fields, **options)
     except bulk.MovedRows as moved:
         raise _moves_in_file_terms(moved, table, source, allow_moves_as) from None

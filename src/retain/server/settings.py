@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "retain.server.middleware.ReturnConnectionsMiddleware",
+    "retain.server.middleware.BusyStoreMiddleware",
     "retain.server.security.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "retain.server.security.SecurityHeadersMiddleware",
