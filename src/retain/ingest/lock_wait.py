@@ -25,8 +25,9 @@ def waiting_at_most(seconds: float) -> Iterator[None]:
     when the transaction begins."""
     milliseconds = max(1, round(seconds * 1000))
     if connection.vendor == "sqlite":
-        set_to, set_back = f"PRAGMA busy_timeout = {milliseconds}", (
-            f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}"
+        set_to, set_back = (
+            f"PRAGMA busy_timeout = {milliseconds}",
+            (f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}"),
         )
     elif connection.vendor == "postgresql":
         set_to, set_back = f"SET lock_timeout = {milliseconds}", "RESET lock_timeout"
