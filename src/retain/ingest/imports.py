@@ -19,6 +19,8 @@ not know create a bare customer (orders often arrive before the customers file);
 columns of a customers file are kept in ``traits``.
 
 This module reads and loads; the rest of an import lives beside it:
+:mod:`~retain.ingest.import_header` (the header checked from the first bytes, before the rest
+is read),
 :mod:`~retain.ingest.import_kinds` (the kinds of file and their columns),
 :mod:`~retain.ingest.import_values` (converters from checked Arrow columns to store values)
 and :mod:`~retain.ingest.import_checks` (checking a whole file into one error).
@@ -35,6 +37,7 @@ import pyarrow as pa
 from retain.customers import bulk
 from retain.errors import DataError
 from retain.ingest.import_checks import check_import, located, place_of
+from retain.ingest.import_header import check_header
 from retain.ingest.import_kinds import kind_of
 from retain.ingest.lock_wait import waiting_at_most
 from retain.ingest.waiting import orders_awaited, sweep_soon
@@ -184,6 +187,9 @@ def import_file(
 ) -> ImportResult:
     """Import a CSV or Parquet file (by its suffix), read with ``options``."""
     kind_of(kind_name)
+    if Path(path).is_file():
+        with Path(path).open("rb") as file:
+            check_header(kind_name, file, name=str(path), options=options)
     table = read_import(path, kind=kind_name, options=options)
     return import_table(kind_name, table, source=str(path), allow_moves=allow_moves)
 
@@ -198,6 +204,7 @@ def import_upload(
 ) -> ImportResult:
     """Import an uploaded file; ``name`` (the client's file name) tells CSV from Parquet."""
     kind_of(kind_name)
+    check_header(kind_name, upload, name=name, options=options)
     table = read_import(upload, name=name, kind=kind_name, options=options)
     return import_table(
         kind_name, table, source=name, allow_moves=allow_moves, allow_moves_as="allow_moves=true"
