@@ -28,6 +28,7 @@ and :mod:`~retain.ingest.import_checks` (checking a whole file into one error).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -201,11 +202,16 @@ def import_upload(
     name: str,
     options: FileOptions | None = None,
     allow_moves: bool = False,
+    turn: AbstractContextManager[Any] | None = None,
 ) -> ImportResult:
-    """Import an uploaded file; ``name`` (the client's file name) tells CSV from Parquet."""
+    """Import an uploaded file; ``name`` (the client's file name) tells CSV from Parquet.
+    Its header is checked first; reading and loading run within ``turn`` (the server's
+    :func:`~retain.ingest.upload_turns.upload_turn`: one upload imported at a time)."""
     kind_of(kind_name)
     check_header(kind_name, upload, name=name, options=options)
-    table = read_import(upload, name=name, kind=kind_name, options=options)
-    return import_table(
-        kind_name, table, source=name, allow_moves=allow_moves, allow_moves_as="allow_moves=true"
-    )
+    with turn or nullcontext():
+        table = read_import(upload, name=name, kind=kind_name, options=options)
+        return import_table(
+            kind_name, table, source=name, allow_moves=allow_moves,
+            allow_moves_as="allow_moves=true",
+        )  # fmt: skip
