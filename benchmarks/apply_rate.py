@@ -114,6 +114,7 @@ def run(store: str, environment: dict[str, str], args: argparse.Namespace) -> di
     summary = {
         "sent_per_s": sent * EVENTS_PER_BATCH / args.seconds,
         "failed_requests": failures,
+        **load.latencies(),
         "accepted_median": statistics.median(r[0] for r in rates),
         "applied_median": statistics.median(r[1] for r in rates),
         "max_backlog": max(s[1] - s[2] for s in samples),
@@ -218,11 +219,14 @@ class Load:
         self.due: queue.Queue[float | None] = queue.Queue()
         self.sent = self.failures = 0
         self.lock = threading.Lock()
+        #: each call's seconds and status (0: no answer)
+        self.calls: list[tuple[float, int]] = []
         self.threads: list[threading.Thread] = []
         self.deadline = float("inf")
 
     def start(self, *, seconds: float) -> None:
         self.sent = self.failures = 0
+        self.calls = []
         self.threads = [threading.Thread(target=self._send, daemon=True)
                         for _ in range(self.THREADS)]  # fmt: skip
         for thread in self.threads:
@@ -257,20 +261,32 @@ class Load:
                 time.sleep(wait)
             events = [self._event(randomness) for _ in range(EVENTS_PER_BATCH)]
             body = json.dumps({"batch": events})
+            started, status = time.monotonic(), 0
             try:
                 headers = {"Authorization": self.authorization,
                            "Content-Type": "application/json"}  # fmt: skip
                 connection.request("POST", "/v1/batch", body=body, headers=headers)
                 response = connection.getresponse()
                 response.read()
-                ok = response.status == 200
+                status = response.status
             except (OSError, http.client.HTTPException):
                 connection.close()
                 connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
-                ok = False
+            ok = status == 200
             with self.lock:
                 self.sent += ok
                 self.failures += not ok
+                self.calls.append((time.monotonic() - started, status))
+
+    def latencies(self) -> dict[str, object]:
+        """The calls' p50 and p99 in ms, and how many got each status (0: no answer)."""
+        seconds = sorted(call[0] for call in self.calls) or [0.0]
+        statuses = [call[1] for call in self.calls]
+        return {
+            "p50_ms": round(seconds[len(seconds) // 2] * 1000, 1),
+            "p99_ms": round(seconds[min(len(seconds) - 1, int(len(seconds) * 0.99))] * 1000, 1),
+            "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+        }
 
     def _event(self, randomness: random.Random) -> dict:
         return {

@@ -15,7 +15,7 @@ Cases (the limits: ``retain.server.middleware`` and ``retain.server.settings``):
   under new order ids), imported at once; an import's memory grows with its rows, so the
   4 x 100 MB case is extrapolated from this one (100 MB imports at once would take many GB).
 
-    cd benchmarks && ../.venv/bin/python body_memory.py
+    cd benchmarks && ../.venv/bin/python body_memory.py [--cases "upload refused" "upload import"]
 """
 
 from __future__ import annotations
@@ -160,6 +160,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10, help="bodies per client per case")
     parser.add_argument("--upload-mb", type=float, default=99, help="refused uploads' size")
     parser.add_argument("--import-mb", type=float, default=10, help="imported files' size")
+    parser.add_argument("--cases", nargs="*", help="run only these cases (e.g. 'upload refused')")
     args = parser.parse_args()
     figures: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="body-memory-") as scratch:
@@ -194,6 +195,8 @@ def main() -> None:
                 figures["idle"] = {"rss_mb": round(idle)}
                 print(f"idle: {idle:.0f} MB (pid {pid})", flush=True)
                 for name, make in cases.items():
+                    if args.cases and name not in args.cases:
+                        continue
                     repeat = 1 if name.startswith("upload") else args.repeat
                     with Peak(pid) as peak:
                         start = time.perf_counter()

@@ -263,7 +263,7 @@ def _read_csv(data: bytes, label: str, options: FileOptions) -> pa.Table:
     if not text_start.strip():
         raise DataError(f"{label}: the file is empty")
     header = text_start.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    delimiter = options.delimiter or _sniffed(header, label)
+    delimiter = options.delimiter or sniffed_delimiter(header, label)
     parse = pa_csv.ParseOptions(
         delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False
     )
@@ -281,7 +281,9 @@ def _read_csv(data: bytes, label: str, options: FileOptions) -> pa.Table:
     return _with_lines(table)
 
 
-def _sniffed(header: str, label: str) -> str:
+def sniffed_delimiter(header: str, label: str) -> str:
+    """The delimiter of a CSV header line: the one of , ; tab | it holds (a comma if none);
+    a header holding two of them is refused, naming them."""
     found = [d for d in DELIMITERS if d in header]
     if len(found) > 1:
         shown = " and ".join("tab" if d == "\t" else repr(d) for d in found)
@@ -325,7 +327,13 @@ def _trimmed(table: pa.Table) -> pa.Table:
 
 
 def _renamed(table: pa.Table, options: FileOptions, label: str) -> pa.Table:
-    names = list(table.column_names)
+    return table.rename_columns(renamed_header(table.column_names, options, label))
+
+
+def renamed_header(header: list[str], options: FileOptions, label: str) -> list[str]:
+    """A file's column names with each role ``options`` name under another name renamed to
+    the role; refused (naming the option) when such a column is missing or doubled."""
+    names = list(header)
     flags = {f.name: "--" + f.name.replace("_", "-") for f in fields(FileOptions)}
     for source, role in options.renames().items():
         if source not in names:
@@ -341,7 +349,7 @@ def _renamed(table: pa.Table, options: FileOptions, label: str) -> pa.Table:
                 f"a {role!r} column too; rename or drop one of them"
             )
         names[names.index(source)] = role
-    return table.rename_columns(names)
+    return names
 
 
 def _id_texts(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.db import OperationalError
 from django.http import HttpResponse
 
 from retain.errors import (
@@ -39,7 +40,14 @@ TITLES = {
     422: "Unprocessable",
     429: "Too many requests",
     500: "Server error",
+    503: "Service unavailable",
 }
+#: Seconds a client is told to wait before sending again a call the store was too busy for.
+BUSY_RETRY_AFTER = 5
+#: PostgreSQL's refusals that mean "busy, try again": a lock not obtained within
+#: ``lock_timeout``, a statement cancelled by ``statement_timeout``, a serialization failure
+#: and a deadlock (SQLSTATE codes).
+_BUSY_SQLSTATES = frozenset({"55P03", "57014", "40001", "40P01"})
 
 
 def status_of(error: RetainError) -> int:
@@ -63,3 +71,27 @@ def problem_from(error: RetainError, **extra: Any) -> HttpResponse:
     """The error's problem details, with its own details and any ``extra`` members."""
     details = {k: v for k, v in error.details.items() if k != "status" and v is not None}
     return problem(status_of(error), error.code, error.message, **details, **extra)
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether ``error`` says the database could not take the write now (SQLite's "database
+    is locked" after its busy timeout, PostgreSQL's lock or statement timeouts): the request
+    did nothing and may be sent again."""
+    if not isinstance(error, OperationalError):
+        return False
+    if getattr(error.__cause__, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    text = str(error).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def busy(*, segment: bool = False) -> HttpResponse:
+    """503 with ``Retry-After``: the store was busy and nothing of the request was stored
+    (Segment's clients, like most HTTP clients, send again after a 5xx); ``segment`` adds the
+    members Segment's clients read (``message``, ``success``)."""
+    detail = ("the store is busy with other writes; nothing was stored, send the request "
+              f"again in {BUSY_RETRY_AFTER} seconds")  # fmt: skip
+    extra: dict[str, Any] = {"message": detail, "success": False} if segment else {}
+    response = problem(503, "store_busy", detail, **extra)
+    response["Retry-After"] = str(BUSY_RETRY_AFTER)
+    return response

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.test import Client
 from django.utils import timezone
 
@@ -144,7 +144,7 @@ def test_plain_events_of_many_users_are_applied_in_a_few_statements(
 ) -> None:
     accept([make_track(userId=f"u-{n % 300}") for n in range(1000)])
     with django_assert_max_num_queries(30):  # a fixed number, not a few per message
-        result = apply_pending_messages()
+        result = apply_pending_messages(limit=1000)  # one run on either store
     assert result.applied == 1000
     assert Customer.objects.count() == 300
     assert Event.objects.count() == 1000
@@ -187,3 +187,24 @@ def test_the_migration_puts_pending_messages_in_their_lanes_and_enqueues_a_job()
     assert Job.objects.get().unique_key == APPLY_JOB
     run_jobs_until_idle()
     assert Event.objects.count() == 20
+
+
+def test_a_run_holds_the_store_for_a_bounded_batch_smaller_on_sqlite() -> None:
+    """On SQLite a run holds the file's only write lock, which the tracking door waits for:
+    a run applies at most SQLITE_APPLY_BATCH messages and leaves a job for the rest."""
+    batch = applying.SQLITE_APPLY_BATCH if connection.vendor == "sqlite" else applying.APPLY_BATCH
+    assert applying.apply_batch() == batch < applying.APPLY_BATCH or connection.vendor != "sqlite"
+    accept([make_track(userId="ann") for _ in range(applying.SQLITE_APPLY_BATCH + 1)])
+    lane = lane_of({"userId": "ann"})
+    Job.objects.all().delete()
+
+    claimed = apply_messages(lane=lane)
+
+    if connection.vendor == "sqlite":
+        assert claimed == applying.SQLITE_APPLY_BATCH
+        assert Job.objects.filter(name=APPLY_JOB, status=JobStatus.READY,
+                                  payload__lane=lane).exists()  # fmt: skip
+        assert apply_messages(lane=lane) == 1
+    else:
+        assert claimed == applying.SQLITE_APPLY_BATCH + 1
+    assert not Message.objects.filter(applied_at__isnull=True).exists()

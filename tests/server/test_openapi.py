@@ -115,16 +115,18 @@ def test_every_route_lists_its_refusals_in_problem_json() -> None:
         codes[f"{method.upper()} {path}"] = sorted(int(status) for status in refusals)
     assert codes == {
         "GET /api/v1/auth/csrf": [],
-        "POST /api/v1/auth/login": [400, 401, 403, 408, 413, 422, 429],
+        "POST /api/v1/auth/login": [400, 401, 403, 408, 413, 422, 429, 503],
         "POST /api/v1/auth/logout": [403],
         "GET /api/v1/auth/me": [401],
         "GET /api/v1/customers": [401, 403, 422],
         "GET /api/v1/customers/{customer_id}": [400, 401, 403, 404, 422],
-        "POST /api/v1/imports/{kind}": [400, 401, 403, 404, 408, 409, 413, 422],
-        **{f"POST /v1/{call}": [400, 401, 403, 408, 413, 415] for call in TRACKING_CALLS},
+        "POST /api/v1/imports/{kind}": [400, 401, 403, 404, 408, 409, 413, 422, 503],
+        **{f"POST /v1/{call}": [400, 401, 403, 408, 413, 415, 503] for call in TRACKING_CALLS},
     }
     throttled = document["paths"]["/api/v1/auth/login"]["post"]["responses"]["429"]
     assert throttled["headers"]["Retry-After"]["required"] is True
+    busy = document["paths"]["/v1/track"]["post"]["responses"]["503"]  # the store was busy
+    assert busy["headers"]["Retry-After"]["required"] is True
 
 
 def test_every_route_states_its_security() -> None:

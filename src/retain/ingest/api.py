@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from retain.accounts.auth import caller_of
 from retain.file_options import FORMATS, ROLES, build_file_options
 from retain.ingest.imports import import_upload
+from retain.ingest.upload_turns import ImportsBusy, upload_turn
 from retain.io import check_parquet_size
+from retain.problems import problem_from
 
 router = Router(tags=["imports"])
 
@@ -64,7 +66,7 @@ def import_file(
     kind: str,
     options: Query[ImportOptions],
     file: UploadedFile = File(...),  # noqa: B008
-) -> dict:
+) -> dict | HttpResponse:
     """Upload ``file`` (multipart; CSV or Parquet by its name's suffix) of ``customers``,
     ``orders``, ``subscriptions``, ``complaints`` or ``survey-answers``. All of it is checked
     first: a bad file is refused whole (400, every problem listed) and nothing is stored.
@@ -72,7 +74,10 @@ def import_file(
     is refused naming the parameter (422 for a wrong type, 400 for a value the reader does
     not take). Needs the ``import`` scope. The upload is at most ``RETAIN_UPLOAD_LIMIT_MB``
     and a Parquet file at most ``RETAIN_IMPORT_EXPANDED_MB`` uncompressed and
-    ``RETAIN_IMPORT_ROW_LIMIT`` rows (413, said before it is read)."""
+    ``RETAIN_IMPORT_ROW_LIMIT`` rows (413, said before it is read). A file without a column
+    its kind requires is refused from its header, before the rest is read. Uploads are
+    imported one at a time per server process: another waits its turn for
+    ``RETAIN_IMPORT_QUEUE_SECONDS``, then is refused with 503 and ``Retry-After``."""
     caller_of(request, scope="import")
     if Path(file.name or "").suffix.lower() in (".parquet", ".pq"):
         limits = {"max_bytes": settings.RETAIN_IMPORT_EXPANDED_LIMIT,
@@ -81,7 +86,11 @@ def import_file(
     given = options.dict()
     given["day_first"] = given["day_first"] or None  # false: not said (month_first says so)
     reading = build_file_options(given, spell=str)
-    result = import_upload(
-        kind, file, name=file.name or "", options=reading, allow_moves=options.allow_moves
-    )
+    try:
+        result = import_upload(kind, file, name=file.name or "", options=reading,
+                               allow_moves=options.allow_moves, turn=upload_turn())  # fmt: skip
+    except ImportsBusy as busy:
+        response = problem_from(busy)
+        response["Retry-After"] = str(busy.retry_after)
+        return response
     return result.as_dict()

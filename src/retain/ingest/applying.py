@@ -54,6 +54,18 @@ from retain.ingest.waiting import MustWait
 logger = logging.getLogger(__name__)
 #: Messages applied per job run (one transaction); a full run enqueues the next.
 APPLY_BATCH = 2000
+#: On SQLite a run holds the file's only write lock for its whole transaction, and the
+#: tracking door waits for it (then answers 503: retain.ingest.tracking.DOOR_WAIT_SECONDS):
+#: smaller runs keep that wait short.
+SQLITE_APPLY_BATCH = 500
+
+
+def apply_batch() -> int:
+    """Messages one run applies on this store (:data:`APPLY_BATCH`, or
+    :data:`SQLITE_APPLY_BATCH` on SQLite)."""
+    return SQLITE_APPLY_BATCH if connection.vendor == "sqlite" else APPLY_BATCH
+
+
 #: A message's own fault (kept as its error); any other exception is a bug and fails the
 #: whole job, which the queue retries.
 _APPLY_ERRORS = (RetainError, IntegrityError, DatabaseDataError)
@@ -90,7 +102,7 @@ class ApplyResult:
 
 
 def apply_pending_messages(
-    *, lane: int | None = None, limit: int = APPLY_BATCH, now: dt.datetime | None = None
+    *, lane: int | None = None, limit: int | None = None, now: dt.datetime | None = None
 ) -> ApplyResult:
     """Apply up to ``limit`` pending messages of ``lane`` (``None``: of every lane) in arrival
     order.
@@ -105,6 +117,7 @@ def apply_pending_messages(
     the same message nor one customer's messages at once. Waiting messages are not claimed;
     those whose key this run resolved are woken after it (:func:`wake`).
     """
+    limit = limit or apply_batch()
     lanes = range(LANES) if lane is None else [lane]
     if not lock_lanes(lanes, wait=lane is None):
         return ApplyResult(claimed=0, applied=0, failed=0, busy=True)

@@ -19,6 +19,8 @@ not know create a bare customer (orders often arrive before the customers file);
 columns of a customers file are kept in ``traits``.
 
 This module reads and loads; the rest of an import lives beside it:
+:mod:`~retain.ingest.import_header` (the header checked from the first bytes, before the rest
+is read),
 :mod:`~retain.ingest.import_kinds` (the kinds of file and their columns),
 :mod:`~retain.ingest.import_values` (converters from checked Arrow columns to store values)
 and :mod:`~retain.ingest.import_checks` (checking a whole file into one error).
@@ -26,6 +28,7 @@ and :mod:`~retain.ingest.import_checks` (checking a whole file into one error).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -35,7 +38,9 @@ import pyarrow as pa
 from retain.customers import bulk
 from retain.errors import DataError
 from retain.ingest.import_checks import check_import, located, place_of
+from retain.ingest.import_header import check_header
 from retain.ingest.import_kinds import kind_of
+from retain.ingest.lock_wait import waiting_at_most
 from retain.ingest.waiting import orders_awaited, sweep_soon
 from retain.io import LINE, FileOptions, read_file
 
@@ -73,6 +78,9 @@ def read_import(
     )
 
 
+#: How long an import's writes wait for the store's lock (an apply run's, another import's)
+#: before it fails as busy (503 at the HTTP door), having stored nothing.
+IMPORT_WAIT_SECONDS = 30.0
 _MOVABLE = ("orders", "complaints")  # rows keyed by their own id that name a customer
 
 
@@ -97,9 +105,10 @@ def import_table(
     fields = tuple(values)
     rows = [dict(zip(fields, row, strict=True)) for row in zip(*values.values(), strict=True)]
     options = {"allow_moves": allow_moves} if kind_name in _MOVABLE else {}
+    staged = bulk.stages_writes(kind.upsert, fields)
     try:
         # On SQLite the lock is taken for the writes only (bulk: "Staged writes").
-        with bulk.write_phase(staged=bulk.stages_writes(kind.upsert, fields)):
+        with waiting_at_most(IMPORT_WAIT_SECONDS), bulk.write_phase(staged=staged):
             counts = kind.upsert(rows, fields=fields, **options)
     except bulk.MovedRows as moved:
         raise _moves_in_file_terms(moved, table, source, allow_moves_as) from None
@@ -179,6 +188,9 @@ def import_file(
 ) -> ImportResult:
     """Import a CSV or Parquet file (by its suffix), read with ``options``."""
     kind_of(kind_name)
+    if Path(path).is_file():
+        with Path(path).open("rb") as file:
+            check_header(kind_name, file, name=str(path), options=options)
     table = read_import(path, kind=kind_name, options=options)
     return import_table(kind_name, table, source=str(path), allow_moves=allow_moves)
 
@@ -190,10 +202,16 @@ def import_upload(
     name: str,
     options: FileOptions | None = None,
     allow_moves: bool = False,
+    turn: AbstractContextManager[Any] | None = None,
 ) -> ImportResult:
-    """Import an uploaded file; ``name`` (the client's file name) tells CSV from Parquet."""
+    """Import an uploaded file; ``name`` (the client's file name) tells CSV from Parquet.
+    Its header is checked first; reading and loading run within ``turn`` (the server's
+    :func:`~retain.ingest.upload_turns.upload_turn`: one upload imported at a time)."""
     kind_of(kind_name)
-    table = read_import(upload, name=name, kind=kind_name, options=options)
-    return import_table(
-        kind_name, table, source=name, allow_moves=allow_moves, allow_moves_as="allow_moves=true"
-    )
+    check_header(kind_name, upload, name=name, options=options)
+    with turn or nullcontext():
+        table = read_import(upload, name=name, kind=kind_name, options=options)
+        return import_table(
+            kind_name, table, source=name, allow_moves=allow_moves,
+            allow_moves_as="allow_moves=true",
+        )  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from retain.ingest.applying import APPLY_BATCH, apply_pending_messages, sweep_waiting
+from retain.ingest.applying import apply_batch, apply_pending_messages, sweep_waiting
 from retain.ingest.services import APPLY_JOB
 from retain.ingest.waiting import SWEEP_JOB
 from retain.worker.registry import job
@@ -16,16 +16,17 @@ BUSY_LANE_DELAY = dt.timedelta(seconds=0.5)
 
 
 @job(APPLY_JOB)
-def apply_messages(*, lane: int | None = None, limit: int = APPLY_BATCH) -> int:
-    """Apply up to ``limit`` pending messages of ``lane`` (the door enqueues one job per lane
-    it stored messages in; ``None``, as older jobs carry: every lane) in one transaction (the
-    job's).
+def apply_messages(*, lane: int | None = None, limit: int | None = None) -> int:
+    """Apply up to ``limit`` (default: :func:`~retain.ingest.applying.apply_batch`, smaller
+    on SQLite) pending messages of ``lane`` (the door enqueues one job per lane it stored
+    messages in; ``None``, as older jobs carry: every lane) in one transaction (the job's).
 
     A full run leaves more behind, so it makes sure a job for its lane waits (keeping each
     transaction short). A lane another worker is applying is tried again a little later,
     unless a job for it already waits: that worker may have claimed its messages before the
     ones that caused this job were stored.
     """
+    limit = limit or apply_batch()
     result = apply_pending_messages(lane=lane, limit=limit)
     if lane is None:  # as older jobs did: one job over every lane, keyed
         if result.claimed >= limit:

@@ -3,7 +3,10 @@
 
 They speak Segment's HTTP: the write key as the HTTP Basic user (or ``Bearer``, or
 ``writeKey`` in the body), an optionally gzipped JSON body, ``{"success": true}`` on success.
-Refusals are problem+json and carry ``message`` too, which Segment's clients log.
+Refusals are problem+json and carry ``message`` too, which Segment's clients log. A call
+that cannot get the store's write lock within :data:`DOOR_WAIT_SECONDS` (SQLite has one, held
+by an apply run or an import's burst) is refused with 503 and ``Retry-After`` and nothing of
+it is stored: Segment's clients send it again, as they do after any 5xx.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -25,8 +28,9 @@ from django.views.decorators.http import require_POST
 from retain.accounts.models import ApiKey
 from retain.accounts.services import authenticate_api_key
 from retain.errors import DataError, PermissionDenied, RetainError
+from retain.ingest.lock_wait import waiting_at_most
 from retain.ingest.services import BATCH_LIMIT, CALL_LIMIT, accept_calls
-from retain.problems import problem_from
+from retain.problems import busy, is_busy, problem_from
 
 SCOPE = "track"
 #: How long a process trusts a key it checked (a revoked key stops working within this).
@@ -34,6 +38,9 @@ KEY_CACHE_SECONDS = 5.0
 _KEY_CACHE_SIZE = 1000
 _key_cache: dict[str, tuple[float, ApiKey]] = {}
 _SUCCESS = b'{"success": true}'
+#: How long a call waits for the store's write lock (held by an apply run or an import's
+#: burst) before it is refused with 503 and ``Retry-After``, storing nothing.
+DOOR_WAIT_SECONDS = 5.0
 
 
 def _door(kind: str | None) -> Callable[[HttpRequest], HttpResponse]:
@@ -45,15 +52,20 @@ def _door(kind: str | None) -> Callable[[HttpRequest], HttpResponse]:
             limit = CALL_LIMIT if kind else BATCH_LIMIT
             header_key = _key_from_header(request)
             body = _body(request, limit=limit)
-            if header_key is not None:  # a wrong key is refused before the body is read
-                source = authenticated(header_key)
-            document = _json(body)
-            if header_key is None:
-                source = authenticated(_key_from_body(document))
-            with transaction.atomic():
-                accept_calls(document, kind=kind, source=source, received_at=received_at)
+            with waiting_at_most(DOOR_WAIT_SECONDS):  # a key's last use is a write too
+                if header_key is not None:  # a wrong key is refused before the body is read
+                    source = authenticated(header_key)
+                document = _json(body)
+                if header_key is None:
+                    source = authenticated(_key_from_body(document))
+                with transaction.atomic():
+                    accept_calls(document, kind=kind, source=source, received_at=received_at)
         except RetainError as error:
             return _refusal(error)
+        except OperationalError as error:  # the atomic block stored nothing
+            if not is_busy(error):
+                raise
+            return busy(segment=True)
         return HttpResponse(_SUCCESS, content_type="application/json")
 
     view.__name__ = kind or "batch"

@@ -14,12 +14,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from retain.errors import ConfigError
 
+#: How long a SQLite connection waits for the write lock before "database is locked" (a door
+#: may wait less for its own writes: retain.ingest.lock_wait).
+SQLITE_BUSY_MS = 10_000
 # WAL lets readers go on while one writer commits; IMMEDIATE takes the write lock at BEGIN, so
 # two writers queue on busy_timeout instead of failing halfway through a transaction.
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
-    "PRAGMA busy_timeout=10000;"
+    f"PRAGMA busy_timeout={SQLITE_BUSY_MS};"
     "PRAGMA foreign_keys=ON;"
 )
 

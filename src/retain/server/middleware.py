@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from retain.errors import PermissionDenied
 from retain.ingest.services import BATCH_LIMIT, CALL_LIMIT
 from retain.ingest.tracking import authenticated, is_trusted, key_from_authorization
-from retain.problems import problem, status_of
+from retain.problems import busy, is_busy, problem, status_of
 
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
@@ -40,6 +40,21 @@ class ReturnConnectionsMiddleware:
             for connection in connections.all(initialized_only=True):
                 if not connection.in_atomic_block:
                     connection.close()
+
+
+class BusyStoreMiddleware:
+    """Answer 503 with ``Retry-After`` when a view could not get the store's write lock in
+    time (:func:`retain.problems.is_busy`) instead of a 500: its atomic block was rolled back,
+    and the client may send the request again. Other database errors stay errors."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return busy() if is_busy(exception) else None
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ FORBIDDEN = (
 INVALID = "a parameter or the body does not match this document (each error names it)"
 SLOW_BODY = "the body did not arrive within the server's time limit"
 TOO_LARGE = "the body is larger than the limit for this route"
+BUSY = ("the store could not take the write in time (another write held it); nothing was "
+        "stored: send again after Retry-After seconds")  # fmt: skip
 
 #: What each route answers beyond the shared refusals, and why.
 ROUTE_REFUSALS: dict[tuple[str, str], dict[int, str]] = {
@@ -67,6 +69,9 @@ ROUTE_REFUSALS: dict[tuple[str, str], dict[int, str]] = {
         404: "an unknown kind",
         409: "the file moves orders or complaints to another customer (see allow_moves)",
         413: "the upload, or a Parquet file's uncompressed size or rows, is over the limit",
+        503: "another upload was being imported for longer than RETAIN_IMPORT_QUEUE_SECONDS "
+        "(one at a time per server process), or the store was busy; nothing was imported: "
+        "send again after Retry-After seconds",
     },
     ("post", "/api/v1/auth/login"): {
         401: "wrong username or password",
@@ -124,7 +129,7 @@ def _shared_refusals(operation: dict[str, Any]) -> dict[int, str]:
     if operation.get("security") == KEY_OR_SESSION:  # an API key or a session, by scope
         refusals |= {401: UNAUTHENTICATED, 403: FORBIDDEN}
     if "requestBody" in operation:
-        refusals |= {408: SLOW_BODY, 413: TOO_LARGE}
+        refusals |= {408: SLOW_BODY, 413: TOO_LARGE, 503: BUSY}
     if "application/json" in operation.get("requestBody", {}).get("content", {}):
         refusals[400] = "the body is not JSON"
     return refusals
@@ -137,7 +142,7 @@ def _add_refusals(operation: dict[str, Any], refusals: dict[int, str]) -> None:
             "description": reason,
             "content": {"application/problem+json": {"schema": PROBLEM}},
         }
-        if status == 429:
+        if status in (429, 503):
             responses[status]["headers"] = {"Retry-After": RETRY_AFTER}
 
 
@@ -201,6 +206,7 @@ _TRACKING_REFUSALS = {
     408: SLOW_BODY,
     413: "the body is larger than Segment's limit for this call",
     415: "a Content-Encoding other than gzip",
+    503: BUSY,
 }
 
 

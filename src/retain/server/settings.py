@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "retain.server.middleware.ReturnConnectionsMiddleware",
+    "retain.server.middleware.BusyStoreMiddleware",
     "retain.server.security.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "retain.server.security.SecurityHeadersMiddleware",
@@ -123,6 +124,9 @@ RETAIN_UPLOAD_LIMIT = int(float(os.environ.get("RETAIN_UPLOAD_LIMIT_MB", "100"))
 #: A Parquet upload's data uncompressed (its metadata says, before it is read), and its rows.
 RETAIN_IMPORT_EXPANDED_LIMIT = int(float(os.environ.get("RETAIN_IMPORT_EXPANDED_MB", "1024")) * _MB)
 RETAIN_IMPORT_ROW_LIMIT = int(os.environ.get("RETAIN_IMPORT_ROW_LIMIT", "20000000"))
+#: Uploads are imported one at a time per server process; another waits this long for its
+#: turn, then is refused with 503 and Retry-After (retain.ingest.upload_turns).
+RETAIN_IMPORT_QUEUE_SECONDS = float(os.environ.get("RETAIN_IMPORT_QUEUE_SECONDS", "30"))
 #: Seconds a request's body may take to arrive (an upload's: RETAIN_UPLOAD_SECONDS); 408 after.
 RETAIN_BODY_SECONDS = float(os.environ.get("RETAIN_BODY_SECONDS", "30"))
 RETAIN_UPLOAD_SECONDS = float(os.environ.get("RETAIN_UPLOAD_SECONDS", "600"))
