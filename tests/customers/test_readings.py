@@ -65,7 +65,7 @@ def test_free_orders_read_as_nothing_expected() -> None:
         "Nothing expected: every order so far was free (a value of 0)."
     )
     paid = _facts(_days("2024-11-01", "2025-01-01"), zero_value=1)
-    assert "lowest 10 %" in _reading("Predicted 12-month value", score, paid)
+    assert "lowest tenth" in _reading("Predicted 12-month value", score, paid)
 
 
 def test_refunded_orders_are_said_not_to_count() -> None:

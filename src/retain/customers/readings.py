@@ -187,9 +187,9 @@ def _value(score: Score, facts: OrderFacts) -> str:
     if score.clv_12m == 0 and facts.counted and facts.zero_value == facts.counted:
         return _("Nothing expected: every order so far was free (a value of 0).")
     if score.value_decile >= 10:
-        rank = _("among the top 10 % of customers by predicted value")
+        rank = _("among the top tenth of customers by predicted value")
     elif score.value_decile <= 1:
-        rank = _("among the lowest 10 % of customers by predicted value")
+        rank = _("among the lowest tenth of customers by predicted value")
     else:
         rank = _("value decile %(decile)s of 10 (10 is the most valuable tenth)") % {
             "decile": score.value_decile
