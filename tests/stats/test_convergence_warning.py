@@ -7,13 +7,14 @@ user would see on such data, not a forced code path.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
-from retain.errors import ConvergenceWarning
+from retain.errors import ConvergenceError, ConvergenceWarning
 from retain.stats import BetaGeoModel, GammaGammaModel, ShiftedBetaGeoModel
 from retain.stats._base import BaseModel
 
@@ -41,32 +42,53 @@ CASES: list[tuple[type[BaseModel], Callable[[], dict[str, Any]]]] = [
 ]
 
 
+def _fit_unidentified(model: type[BaseModel], data: dict[str, Any]) -> BaseModel | None:
+    """Fit ``model`` on data that cannot identify it. Where L-BFGS-B stops on the ridge depends
+    on the machine's last bits (seen: the same data warn on one CPU and stop early on another),
+    so any of three honest outcomes is accepted, never a precise-looking answer: a
+    ConvergenceError naming the parameters that run off; a ConvergenceWarning (the warning's
+    text and place checked) with NaN standard errors; or standard errors larger than the
+    estimates themselves. Returns the fitted model, or ``None`` after the error."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fitted = model().fit(data)
+        except ConvergenceError as error:
+            assert "-> infinity" in str(error)
+            return None
+    messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    errors = np.array(list(fitted.standard_errors_.values()))
+    estimates = np.array(list(fitted.params_.values()))
+    if messages:
+        assert messages == [
+            f"{model.__name__}: the observed information is not positive definite; standard "
+            "errors are NaN (a parameter may be weakly identified)"
+        ]
+        # stacklevel points at the caller's fit(...) line, not at retain's internals.
+        assert [w.filename for w in caught] == [__file__]
+        assert np.isnan(errors).all() and np.isnan(fitted.result_.covariance).all()
+        summary = fitted.result_.summary()
+        assert all(np.isnan(row["lower_95"]) for row in summary.values()) and summary
+    else:
+        assert (errors > estimates).any(), (fitted.params_, fitted.standard_errors_)
+    assert fitted.standard_errors_.keys() == fitted.params_.keys()
+    return fitted
+
+
 @pytest.mark.parametrize(("model", "data"), CASES, ids=lambda case: getattr(case, "__name__", ""))
-def test_an_unidentified_parameter_warns_and_leaves_nan_standard_errors(
+def test_an_unidentified_parameter_is_never_reported_as_precise(
     model: type[BaseModel], data: Callable[[], dict[str, Any]]
 ) -> None:
-    with pytest.warns(ConvergenceWarning) as caught:
-        fitted = model().fit(data())
-    assert [str(warning.message) for warning in caught] == [
-        f"{model.__name__}: the observed information is not positive definite; standard errors "
-        "are NaN (a parameter may be weakly identified)"
-    ]
-    # stacklevel points at the caller's fit(...) line, not at retain's internals.
-    assert caught[0].filename == __file__
-    assert all(np.isnan(error) for error in fitted.standard_errors_.values())
-    assert fitted.standard_errors_.keys() == fitted.params_.keys()
-    assert np.isnan(fitted.result_.covariance).all()
-    summary = fitted.result_.summary()
-    assert all(np.isnan(row["lower_95"]) for row in summary.values()) and summary
+    _fit_unidentified(model, data())
 
 
 def test_the_geometric_curve_still_gives_its_churn_rate() -> None:
-    """The warning does not mean the fit is useless: the identified part is estimated."""
-    with pytest.warns(ConvergenceWarning, match="ShiftedBetaGeoModel: the observed information"):
-        fitted = ShiftedBetaGeoModel().fit(geometric_curve())
-    alpha, beta = fitted.params_["alpha"], fitted.params_["beta"]
-    assert alpha / (alpha + beta) == pytest.approx(0.5, rel=1e-4)
-    assert fitted.retention_rate(3) == pytest.approx(0.5, rel=1e-4)
+    """An unidentified fit is not useless: the identified part is estimated."""
+    fitted = _fit_unidentified(ShiftedBetaGeoModel, geometric_curve())
+    if fitted is not None:
+        alpha, beta = fitted.params_["alpha"], fitted.params_["beta"]
+        assert alpha / (alpha + beta) == pytest.approx(0.5, rel=1e-4)
+        assert fitted.retention_rate(3) == pytest.approx(0.5, rel=1e-4)
 
 
 def test_a_well_identified_fit_does_not_warn() -> None:

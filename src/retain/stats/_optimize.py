@@ -93,13 +93,17 @@ def maximise(
     value, gradient = log_likelihood(params)
     log_gradient_norm = float(np.max(np.abs(gradient * params * scale)))
     at_bound = bool(np.any(np.abs(result.x) >= 29.9))
-    if not np.isfinite(value) or at_bound or log_gradient_norm > 1e-4:
-        names = param_names or tuple(f"param {i}" for i in range(len(params)))
-        drifting = [
-            f"{name} -> {'0' if u < 0 else 'infinity'}"
-            for name, u in zip(names, result.x, strict=True)
-            if abs(u) > np.log(1e6)
-        ]
+    names = param_names or tuple(f"param {i}" for i in range(len(params)))
+    drifting = [
+        f"{name} -> {'0' if u < 0 else 'infinity'}"
+        for name, u in zip(names, result.x, strict=True)
+        if abs(u) > np.log(1e5)
+    ]
+    # A line search that gave up far out on a ridge (a parameter past 1e6) is no maximum,
+    # however flat the ridge: where it stops (and so the gradient there) depends on the
+    # machine's last bits. Parameters past 1e5 are named as running off with it.
+    ridge = not result.success and bool(np.any(np.abs(result.x) > np.log(1e6)))
+    if not np.isfinite(value) or at_bound or log_gradient_norm > 1e-4 or ridge:
         boundary = (
             f" The likelihood keeps rising as {', '.join(drifting)}: the data carry too little "
             "information to separate the parameters (few customers or little variety); "
