@@ -8,17 +8,15 @@ input twice changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection
 from django.utils import timezone
 
-from retain.customers.insert_sql import in_json_list, insert_rows
+from retain.customers.insert_sql import insert_rows, keys_by_value
 from retain.customers.models import (
     Consent,
     ConsentChannel,
@@ -85,15 +83,9 @@ def resolve_customer_ids(user_ids: set[str]) -> dict[str, int]:
     """:func:`resolve_customers` as keys, for set-based writers: three to five statements
     whatever the number of ids, no model built. New customers (with their user id identity)
     are inserted together, skipping any that another transaction created meanwhile."""
-    found = dict(_by_json_list(
-        f"SELECT value, customer_id FROM {Identity._meta.db_table} WHERE kind = %s AND value ",
-        [IdentityKind.USER_ID], user_ids,
-    ))  # fmt: skip
+    found = _identity_owners(IdentityKind.USER_ID, user_ids)
     if missing := user_ids - found.keys():
-        found |= dict(_by_json_list(
-            f"SELECT external_id, id FROM {Customer._meta.db_table} WHERE external_id ", [],
-            missing,
-        ))  # fmt: skip
+        found |= keys_by_value(Customer._meta.db_table, "external_id", "id", missing)
     if new := sorted(user_ids - found.keys()):
         now = timezone.now()
         created = {external_id: pk for pk, external_id in insert_rows(
@@ -119,19 +111,14 @@ def resolve_customer_ids(user_ids: set[str]) -> dict[str, int]:
 
 def anonymous_id_owners(values: set[str]) -> dict[str, int]:
     """The customer (key) each of these anonymous ids is linked to, for those linked."""
-    return dict(_by_json_list(
-        f"SELECT value, customer_id FROM {Identity._meta.db_table} WHERE kind = %s AND value ",
-        [IdentityKind.ANONYMOUS_ID], values,
-    ))  # fmt: skip
+    return _identity_owners(IdentityKind.ANONYMOUS_ID, values)
 
 
-def _by_json_list(query: str, parameters: list[Any], values: set[str]) -> list[tuple[Any, ...]]:
-    """The rows of ``query`` (ending where ``IN`` goes) for many values sent as one JSON list."""
-    if not values:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(query + in_json_list(), [*parameters, json.dumps(sorted(values))])
-        return cursor.fetchall()
+def _identity_owners(kind: str, values: set[str]) -> dict[str, int]:
+    return keys_by_value(
+        Identity._meta.db_table, "value", "customer_id", values, where="t.kind = %s",
+        parameters=[kind],
+    )  # fmt: skip
 
 
 def resolve_customer(*, user_id: str | None, anonymous_id: str | None) -> Customer | None:
