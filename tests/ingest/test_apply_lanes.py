@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from retain.customers.models import Customer, Event, Order
-from retain.ingest import applying
+from retain.ingest import applying, plain_events
 from retain.ingest.applying import apply_pending_messages
 from retain.ingest.models import Message
 from retain.ingest.services import APPLY_JOB, LANES, accept_calls, lane_of
@@ -121,14 +121,15 @@ def test_the_set_based_path_with_a_poison_message_still_applies_the_good_ones(
     refused = make_track(userId="u-3", messageId="refused")
     accept([*good[:15], refused, *good[15:]])
     store_directly(make_track(userId="u" * 300, messageId="too-long"))  # kept by older code
-    original = applying.insert_events
+    original = plain_events._insert_events
+    refused_key = Message.objects.get(message_id="refused").pk
 
-    def refusing(rows: list[tuple[Any, ...]]) -> None:
-        if any(row[-1] == "refused" for row in rows):
+    def refusing(rows: list[list[Any]]) -> None:  # rows of [message key, customer, name]
+        if any(row[0] == refused_key for row in rows):
             raise IntegrityError("the store refuses this row")
         original(rows)
 
-    monkeypatch.setattr(applying, "insert_events", refusing)
+    monkeypatch.setattr(plain_events, "_insert_events", refusing)
     result = apply_pending_messages()
     assert (result.claimed, result.applied, result.failed) == (32, 30, 2)
     failed = dict(Message.objects.exclude(error="").values_list("message_id", "error"))

@@ -30,16 +30,19 @@ def insert_rows(
     rows: Sequence[Sequence[Any]],
     *,
     constants: dict[str, str] | None = None,
+    shared: dict[str, Any] | None = None,
     conflict: str = "",
     returning: str = "",
 ) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (values of ``columns``, of PostgreSQL ``types``; ``jsonb`` values as
     JSON-ready objects, datetimes as aware datetimes) with ``constants`` (column -> SQL
-    literal) and the ``conflict`` clause (``ON CONFLICT ...``); the rows ``returning`` gives
-    back, if asked."""
+    literal), ``shared`` values (column -> one value for every row, sent once: a time written
+    into each row costs more to serialise than the rest of it) and the ``conflict`` clause
+    (``ON CONFLICT ...``); the rows ``returning`` gives back, if asked."""
     if not rows:
         return []
-    constants = constants or {}
+    shared = shared or {}
+    constants = {**(constants or {}), **dict.fromkeys(shared, "%s")}
     names = ", ".join([*columns, *constants])
     tail = f" {conflict}" + (f" RETURNING {returning}" if returning else "")
     found: list[tuple[Any, ...]] = []
@@ -54,18 +57,24 @@ def insert_rows(
             cursor.execute(
                 f"INSERT INTO {table} ({names}) SELECT {picked} "
                 f"FROM json_to_recordset(%s::json) AS t({record}){tail}",
-                [json.dumps(document, default=_json_default)],
+                [*shared.values(), json.dumps(document, default=_json_default)],
             )
             return cursor.fetchall() if returning else []
         adapt = connection.ops.adapt_datetimefield_value
         shape = "(" + ", ".join(["%s"] * len(columns) + list(constants.values())) + ")"
-        per_insert = _SQLITE_PARAMETERS // len(columns)
+        once = [adapt(v) if isinstance(v, dt.datetime) else v for v in shared.values()]
+        per_insert = _SQLITE_PARAMETERS // (len(columns) + len(once))
         for start in range(0, len(rows), per_insert):
             chunk = rows[start : start + per_insert]
             parameters = [
-                adapt(value) if kind == "timestamptz"
-                else json.dumps(value) if kind == "jsonb" else value
-                for row in chunk for value, kind in zip(row, types, strict=True)
+                value
+                for row in chunk
+                for value in (
+                    *(adapt(value) if kind == "timestamptz"
+                      else json.dumps(value) if kind == "jsonb" else value
+                      for value, kind in zip(row, types, strict=True)),
+                    *once,
+                )
             ]  # fmt: skip
             cursor.execute(
                 f"INSERT INTO {table} ({names}) VALUES {', '.join([shape] * len(chunk))}{tail}",

@@ -12,8 +12,11 @@ from django.db import models
 
 
 class Customer(models.Model):
-    external_id = models.CharField("customer id", max_length=200, unique=True)
-    email = models.EmailField(max_length=254, blank=True, db_index=True)
+    # Unique by constraints and indexed by Meta.indexes rather than ``unique=True`` and
+    # ``db_index=True``, which on PostgreSQL add a second index for ``LIKE`` that no query
+    # uses (search goes through the trigram indexes) and every insert pays for.
+    external_id = models.CharField("customer id", max_length=200)
+    email = models.EmailField(max_length=254, blank=True)
     name = models.CharField(max_length=200, blank=True)
     signed_up_at = models.DateTimeField(null=True, blank=True)
     acquisition_channel = models.CharField(max_length=100, blank=True)
@@ -28,7 +31,14 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["acquisition_channel"], name="customer_channel_idx"),
             models.Index(fields=["segment"], name="customer_segment_idx"),
+            models.Index(fields=["email"], name="customer_email_idx"),
         ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"], name="one_customer_id",
+                violation_error_message="A customer with this customer id exists already.",
+            )
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return self.external_id
@@ -83,13 +93,21 @@ class Consent(models.Model):
 
 class Order(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
-    external_id = models.CharField("order id", max_length=200, unique=True)
+    external_id = models.CharField("order id", max_length=200)  # unique: Meta (see Customer)
     ordered_at = models.DateTimeField(db_index=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3, blank=True)
     channel = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=20, default="completed")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"], name="one_order_id",
+                violation_error_message="An order with this order id exists already.",
+            )
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return self.external_id
@@ -131,7 +149,10 @@ class Event(models.Model):
     name = models.CharField(max_length=200, blank=True)
     properties = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(db_index=True)
-    message_id = models.CharField(max_length=200, unique=True)
+    message_id = models.CharField(max_length=200)  # unique: Meta (see Customer)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message_id"], name="one_event_message")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name}"

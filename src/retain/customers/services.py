@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import connection
 from django.utils import timezone
 
 from retain.customers.insert_sql import insert_rows, keys_by_value
@@ -89,10 +91,10 @@ def resolve_customer_ids(user_ids: set[str]) -> dict[str, int]:
     if new := sorted(user_ids - found.keys()):
         now = timezone.now()
         created = {external_id: pk for pk, external_id in insert_rows(
-            Customer._meta.db_table, ["external_id", "created_at", "updated_at"],
-            ["text", "timestamptz", "timestamptz"], [(i, now, now) for i in new],
+            Customer._meta.db_table, ["external_id"], ["text"], [(i,) for i in new],
             constants={"email": "''", "name": "''", "acquisition_channel": "''",
                        "segment": "''", "traits": "'{}'"},
+            shared={"created_at": now, "updated_at": now},
             conflict="ON CONFLICT (external_id) DO NOTHING", returning="id, external_id",
         )}  # fmt: skip
         if raced := [i for i in new if i not in created]:  # created by another meanwhile
@@ -100,10 +102,10 @@ def resolve_customer_ids(user_ids: set[str]) -> dict[str, int]:
                 Customer.objects.filter(external_id__in=raced).values_list("external_id", "pk")
             )
         insert_rows(
-            Identity._meta.db_table, ["customer_id", "value", "created_at"],
-            ["bigint", "text", "timestamptz"],
-            [(pk, user_id, now) for user_id, pk in created.items()],
-            constants={"kind": f"'{IdentityKind.USER_ID}'"}, conflict="ON CONFLICT DO NOTHING",
+            Identity._meta.db_table, ["customer_id", "value"], ["bigint", "text"],
+            [(pk, user_id) for user_id, pk in created.items()],
+            constants={"kind": f"'{IdentityKind.USER_ID}'"}, shared={"created_at": now},
+            conflict="ON CONFLICT DO NOTHING",
         )  # fmt: skip
         found |= created
     return found
@@ -367,6 +369,12 @@ def record_events(events: list[dict[str, Any]]) -> None:
     )  # fmt: skip
 
 
+#: The columns of an event row, as :func:`insert_events` takes them.
+EVENT_COLUMNS = (
+    "customer_id", "anonymous_id", "kind", "name", "properties", "occurred_at", "message_id"
+)  # fmt: skip
+
+
 def insert_events(rows: list[tuple[int | None, str, str, str, dict[str, Any], dt.datetime, str]]
                   ) -> None:  # fmt: skip
     """:func:`record_events` in one statement for the hot path of applying tracking calls:
@@ -374,12 +382,26 @@ def insert_events(rows: list[tuple[int | None, str, str, str, dict[str, Any], dt
     already checked; one whose message id is recorded is skipped. No model is built."""
     insert_rows(
         Event._meta.db_table,
-        ["customer_id", "anonymous_id", "kind", "name", "properties", "occurred_at", "message_id"],
+        EVENT_COLUMNS,
         ["bigint", "text", "text", "text", "jsonb", "timestamptz", "text"],
         [(customer, anonymous_id[:200], kind, name[:200], properties, at, message_id)
          for customer, anonymous_id, kind, name, properties, at, message_id in rows],
         conflict="ON CONFLICT (message_id) DO NOTHING",
     )  # fmt: skip
+
+
+def insert_selected_events(select: str, parameters: Sequence[Any]) -> None:
+    """:func:`insert_events` from a ``select`` (with its ``parameters``) that gives the rows'
+    columns in that order, for a caller whose events are already in the database (applying
+    tracking calls reads them from the calls it stored, never through Python); one whose
+    message id is recorded is skipped. ``select`` must end in a ``WHERE`` clause (SQLite
+    reads the ``ON`` of a join before ``ON CONFLICT`` otherwise)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Event._meta.db_table} ({', '.join(EVENT_COLUMNS)}) {select} "
+            "ON CONFLICT (message_id) DO NOTHING",
+            parameters,
+        )
 
 
 def link_alias(*, previous_id: str, user_id: str) -> Customer:

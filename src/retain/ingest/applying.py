@@ -17,37 +17,36 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import DataError as DatabaseDataError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
 from retain.customers.models import Customer, EventKind, IdentityKind, Order
 from retain.customers.services import (
     CONSENT_TRAITS,
-    anonymous_id_owners,
     find_customer_by_identity,
     identify_customer,
-    insert_events,
     link_alias,
     record_event,
     record_events,
     record_order,
     refund_order,
     resolve_customer,
-    resolve_customer_ids,
     resolve_customers,
 )
-from retain.errors import DataError, NotFound, RetainError
+from retain.errors import DataError, NotFound
 from retain.ingest import waiting
 from retain.ingest.amounts import number_of, to_cents
 from retain.ingest.lanes import lock_anonymous_ids, lock_lanes
 from retain.ingest.message_checks import (
     AMOUNT_PROPERTIES,
+    CHECKS_VERSION,
     ORDER_COMPLETED,
     ORDER_REFUNDED,
     amount_problems,
 )
 from retain.ingest.models import Message
+from retain.ingest.plain_events import APPLY_ERRORS, Claim, apply_plain_events, claims
 from retain.ingest.services import LANES, message_problems
 from retain.ingest.waiting import MustWait
 
@@ -66,9 +65,6 @@ def apply_batch() -> int:
     return SQLITE_APPLY_BATCH if connection.vendor == "sqlite" else APPLY_BATCH
 
 
-#: A message's own fault (kept as its error); any other exception is a bug and fails the
-#: whole job, which the queue retries.
-_APPLY_ERRORS = (RetainError, IntegrityError, DatabaseDataError)
 #: Reading a stored row fails on values Python cannot hold (a time beyond year 9999).
 _READ_ERRORS = (DatabaseDataError, ValueError, OverflowError)
 
@@ -125,18 +121,10 @@ def apply_pending_messages(
     if lane is not None:
         pending = pending.filter(lane=lane)
     pending = pending.select_for_update(skip_locked=True).order_by("id")
-    try:  # claimed and read in one query, unless a row cannot be read (then see _load)
-        with transaction.atomic():
-            loaded = list(pending[:limit])
-    except _READ_ERRORS:
-        loaded = None
-    if loaded is None:
-        claimed = list(pending.values_list("pk", flat=True)[:limit])
-    else:
-        claimed = [message.pk for message in loaded]
+    claimed = claims(pending, limit)
     now = now or timezone.now()
     linked: set[str] = set()
-    result = _apply(claimed, now=now, linked=linked, loaded=loaded)
+    result = _apply(claimed, now=now, linked=linked)
     return result + wake(linked, now=now)
 
 
@@ -152,7 +140,7 @@ def wake(keys: set[str], *, now: dt.datetime, sweep: bool = False) -> ApplyResul
         keys = keys | waiting.resolved_keys()
     while keys and (woken := waiting.claim_woken(keys)):
         keys = set()  # only applied messages give keys, so each round applies one at least
-        woke = _apply(woken, now=now, linked=keys)
+        woke = _apply(_claims_of(woken), now=now, linked=keys)
         result += ApplyResult(0, woke.applied, woke.failed, woke.waiting, woken=len(woken))
     waiting.schedule_sweep(now)
     return result
@@ -213,42 +201,39 @@ def retry_failed_messages(
     now = now or timezone.now()
     total, linked = ApplyResult(0, 0, 0), set[str]()
     for start in range(0, len(pks), APPLY_BATCH):
-        total += _apply(pks[start : start + APPLY_BATCH], now=now, linked=linked)
+        total += _apply(_claims_of(pks[start : start + APPLY_BATCH]), now=now, linked=linked)
     return total + wake(linked, now=now)
 
 
-def _apply(
-    claimed: list[int],
-    *,
-    now: dt.datetime,
-    linked: set[str],
-    loaded: list[Message] | None = None,
-) -> ApplyResult:
-    """Apply the messages ``claimed`` (their keys, in arrival order; ``loaded`` if read
-    already): the plain events of users who have nothing else in this run together
-    (:func:`_apply_plain_events`), then every other message one by one in arrival order
-    (:func:`_apply_each`); add to ``linked`` the keys of waiting messages they may have
-    resolved."""
+def _apply(claimed: list[Claim], *, now: dt.datetime, linked: set[str]) -> ApplyResult:
+    """Apply the messages ``claimed`` (in arrival order): the plain events of users who have
+    nothing else in this run together (:func:`apply_plain_events`), then every other message
+    one by one in arrival order (:func:`_apply_each`), checked again first if stored under
+    older checks; add to ``linked`` the keys of waiting messages they may have resolved."""
     failed: dict[int, tuple[str, str]] = {}  # pk -> (messageId, reason)
     waits: dict[int, tuple[str, dt.datetime]] = {}  # pk -> (what it waits for, until when)
+    lock_anonymous_ids(
+        value for claim in claimed for value in (claim.anonymous_id, claim.previous_id) if value
+    )  # fmt: skip
+    applied: list[int] = []
+    rest = apply_plain_events(claimed, applied, failed, _reason)
     pending = []
-    for message in _load(claimed, failed) if loaded is None else loaded:
-        if problems := _stored_problems(message):
+    for message in _load([claim.pk for claim in rest], failed):
+        if message.checks < CHECKS_VERSION and (problems := _stored_problems(message)):
             field, problem = problems[0]
             failed[message.pk] = (message.message_id, f"DataError: {field}: {problem}")
         else:
             pending.append(message)
-    lock_anonymous_ids(
-        value for m in pending for key in ("anonymousId", "previousId")
-        if (value := _text(m.payload.get(key)))
-    )  # fmt: skip
-    applied: list[int] = []
-    rest = _apply_plain_events(pending, applied, failed)
-    _apply_each(rest, applied, failed, waits, now=now)
+    _apply_each(pending, applied, failed, waits, now=now)
     _mark_applied(applied, now)
     waiting.mark_waiting(waits)
     done = set(applied)
     linked.update(key for m in pending if m.pk in done for key in waiting.keys_resolved_by(m))
+    set_based = {claim.pk for claim in rest}
+    linked.update(
+        waiting.anonymous_key(claim.anonymous_id) for claim in claimed
+        if claim.pk not in set_based and claim.pk in done and claim.anonymous_id
+    )  # fmt: skip
     for pk, (message_id, reason) in failed.items():
         Message.objects.filter(pk=pk).update(error=reason)
         # One line per message, so a failed event is seen where the worker's output goes.
@@ -260,65 +245,8 @@ def _apply(
     )
 
 
-def _apply_plain_events(
-    pending: list[Message], applied: list[int], failed: dict[int, tuple[str, str]]
-) -> list[Message]:
-    """The set-based hot path: the plain events of users with no other kind of call in this
-    run, whose ``anonymousId`` (if any) is already theirs, inserted in a few statements (the
-    users resolved together, new ones created together, one insert of the events); the
-    messages left for :func:`_apply_each`, in arrival order.
-
-    A user's messages all go one way, so each customer's stay in order. If the users cannot
-    be resolved together, every message is left to the one-by-one path; if the insert is
-    refused, each event is inserted alone and only those refused fail.
-    """
-    linked = {
-        _text(m.payload.get(key)) for m in pending if not _is_plain_event(m)
-        for key in ("userId", "previousId")
-    }  # fmt: skip
-    by_user: dict[str, list[Message]] = {}
-    for message in pending:
-        user_id = _text(message.payload.get("userId"))
-        if user_id and user_id not in linked and _is_plain_event(message):
-            by_user.setdefault(user_id, []).append(message)
-    if not by_user:
-        return pending
-    try:
-        with transaction.atomic():
-            customers = resolve_customer_ids(set(by_user))
-    except _APPLY_ERRORS:
-        return pending
-    owners = anonymous_id_owners(
-        {a for messages in by_user.values() for m in messages
-         if (a := _text(m.payload.get("anonymousId")))}
-    )  # fmt: skip
-    rows = {}  # pk -> (message, event row)
-    for user_id, messages in by_user.items():
-        customer = customers[user_id]
-        anonymous = [_text(m.payload.get("anonymousId")) for m in messages]
-        if any(a is not None and owners.get(a) != customer for a in anonymous):
-            continue  # a new link: resolve_customer makes it, one message at a time
-        for message, anonymous_id in zip(messages, anonymous, strict=True):
-            rows[message.pk] = (message, (
-                customer, anonymous_id or "", message.type, _event_name(message.payload),
-                message.payload.get("properties") or message.payload.get("traits") or {},
-                message.timestamp, message.message_id,
-            ))  # fmt: skip
-    try:
-        with transaction.atomic():
-            insert_events([row for _, row in rows.values()])
-    except _APPLY_ERRORS:
-        for pk, (message, row) in rows.items():
-            try:
-                with transaction.atomic():
-                    insert_events([row])
-            except _APPLY_ERRORS as error:
-                failed[pk] = (message.message_id, _reason(error))
-            else:
-                applied.append(pk)
-    else:
-        applied.extend(rows)
-    return [message for message in pending if message.pk not in rows]
+def _claims_of(pks: list[int]) -> list[Claim]:
+    return claims(Message.objects.filter(pk__in=pks).order_by("id"))
 
 
 def _apply_each(
@@ -352,7 +280,7 @@ def _apply_each(
                     )
                 else:
                     apply_message(message)
-        except _APPLY_ERRORS as error:
+        except APPLY_ERRORS as error:
             failed[message.pk] = (message.message_id, _reason(error))
             continue
         except MustWait as wait:
@@ -431,7 +359,7 @@ def _resolve_plain_users(pending: list[Message]) -> dict[str, Customer]:
     try:
         with transaction.atomic():
             return resolve_customers(users)
-    except _APPLY_ERRORS:
+    except APPLY_ERRORS:
         return {}
 
 
@@ -445,12 +373,12 @@ def _record_events(
     try:
         with transaction.atomic():
             record_events([event for _, event in events])
-    except _APPLY_ERRORS:
+    except APPLY_ERRORS:
         for message, event in events:
             try:
                 with transaction.atomic():
                     record_events([event])
-            except _APPLY_ERRORS as error:
+            except APPLY_ERRORS as error:
                 failed[message.pk] = (message.message_id, _reason(error))
             else:
                 applied.append(message.pk)

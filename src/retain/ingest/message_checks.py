@@ -18,6 +18,9 @@ from retain.customers.models import Customer, Event, Identity, Order
 from retain.ingest.amounts import MORE_DECIMALS, NEGATIVE, amount_rule, number_of
 from retain.ingest.models import Message
 
+#: The version of these checks and of the door's (``services.message_problems``): raise it
+#: when a check is added or tightened, so applying checks again what was stored before.
+CHECKS_VERSION = 1
 #: The longest id of each kind, as the store keeps it.
 MESSAGE_ID_LENGTH: int = Message._meta.get_field("message_id").max_length  # type: ignore[assignment]
 USER_ID_LENGTH: int = Customer._meta.get_field("external_id").max_length  # type: ignore[assignment]

@@ -20,7 +20,13 @@ from django.db import connection
 
 from retain.accounts.models import ApiKey
 from retain.errors import DataError
-from retain.ingest.message_checks import MESSAGE_ID_LENGTH, parse_time, time_problem, value_problems
+from retain.ingest.message_checks import (
+    CHECKS_VERSION,
+    MESSAGE_ID_LENGTH,
+    parse_time,
+    time_problem,
+    value_problems,
+)
 from retain.ingest.models import Message
 from retain.worker.services import ensure_ready
 
@@ -113,7 +119,9 @@ def insert_messages(rows: list[MessageRow], *, source: ApiKey | None) -> set[str
     inserted: set[str] = set()
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         chunk = rows[start : start + _ROWS_PER_INSERT]
-        values = ",".join([f"(%s, %s, {payload}, %s, %s, %s, '', %s)"] * len(chunk))
+        values = ",".join(
+            [f"(%s, %s, {payload}, %s, %s, %s, '', %s, {CHECKS_VERSION})"] * len(chunk)
+        )
         parameters = []
         for message_id, kind, text, received_at, timestamp, lane in chunk:
             # In UTC: PostgreSQL refuses offsets beyond +-15:59, which ISO 8601 allows.
@@ -123,8 +131,8 @@ def insert_messages(rows: list[MessageRow], *, source: ApiKey | None) -> set[str
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (message_id, type, payload, received_at, timestamp, "
-                f"source_id, error, lane) VALUES {values} ON CONFLICT (message_id) DO NOTHING "
-                "RETURNING message_id",
+                f"source_id, error, lane, checks) VALUES {values} "
+                "ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
                 parameters,
             )
             inserted.update(message_id for (message_id,) in cursor.fetchall())
