@@ -63,6 +63,13 @@ class Claim:
         """Stored under the door's current checks (else checked again before applying)."""
         return self.checks >= CHECKS_VERSION
 
+    def as_text(self) -> Claim:
+        """The claim of a message stored under older checks, whose payload fields may be
+        other JSON values: each as text, ``None`` when absent or empty (as the one-by-one
+        path reads them)."""
+        values = [getattr(self, field) for field in self.__slots__]
+        return Claim(*values[:4], *(_text(value) for value in values[4:]))
+
     def event_name(self) -> str:
         if self.type == "track":
             return str(self.event)
@@ -78,8 +85,8 @@ def claims(messages: QuerySet[Message], limit: int | None = None) -> list[Claim]
     rows = messages.annotate(**fields).values_list(
         "pk", "message_id", "type", "checks", *fields
     )  # fmt: skip
-    return [Claim(*(_text(value) if i > 3 else value for i, value in enumerate(row)))
-            for row in (rows if limit is None else rows[:limit])]  # fmt: skip
+    found = [Claim(*row) for row in (rows if limit is None else rows[:limit])]
+    return [claim if claim.checked else claim.as_text() for claim in found]
 
 
 def apply_plain_events(
@@ -173,7 +180,5 @@ def _insert_events(rows: list[list[Any]]) -> None:
     )
 
 
-def _text(value: Any) -> Any:
-    """A claimed payload field: ``None`` when absent or empty (as the one-by-one path reads
-    it), else as text (what an unchecked message held may be another JSON value)."""
+def _text(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
