@@ -262,6 +262,10 @@ class RescoringRun(models.Model):
     #: be traced back over their history without refitting.
     model = models.CharField(max_length=16, blank=True)
     model_params = models.JSONField(default=dict, blank=True)
+    #: The store's figures as this run left them (``queries.store_figures``): aggregates over
+    #: every order and score, kept here because the run reads them all anyway and a page
+    #: that summed four million orders per view would take seconds.
+    figures = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         outcome = "ok" if self.succeeded else "failed"

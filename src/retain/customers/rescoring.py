@@ -38,6 +38,7 @@ from django.utils import timezone
 from retain.analytics import completed_orders, lifecycle_stages, rfm_segments
 from retain.analytics.orders import MAX_AMOUNT, mark_checked
 from retain.customers.models import Order, RescoringRun
+from retain.customers.queries import store_figures
 from retain.customers.score_sql import STAGED_COLUMNS, write_scores
 from retain.customers.store_tables import read_orders_table
 from retain.errors import DataError
@@ -132,6 +133,7 @@ def rescore_customers(
         customers_skipped=len(summary.skipped),
         skipped=[vars(s) for s in summary.skipped[:_SKIPPED_SHOWN]], as_of=summary.as_of,
         model=summary.model or "", model_params=summary.model_params,
+        figures=store_figures(),
     )  # fmt: skip
     return summary
 
