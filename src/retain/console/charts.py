@@ -29,3 +29,45 @@ def bar_chart(
     )
     # Validated against the Vega-Lite schema by the tests, not on every page view (1-2 s).
     return chart.to_dict(validate=False)
+
+
+def stacked_bar_chart(
+    rows: Sequence[tuple[str, str, float]],
+    *,
+    bars: Sequence[str],
+    parts: Sequence[str],
+    bar_title: str,
+    part_title: str,
+    value_title: str,
+) -> dict[str, Any]:
+    """Vertical bars, one per label of ``bars`` in that order, each stacked from its parts:
+    ``rows`` are ``(bar, part, value)``; ``parts`` gives the parts' order (bottom first, and
+    the legend's) and their colours."""
+    rank = {part: index for index, part in enumerate(parts)}
+    values = [
+        {"bar": bar, "part": part, "value": value, "rank": rank[part]} for bar, part, value in rows
+    ]
+    chart = (
+        alt.Chart(alt.Data(values=values))
+        .mark_bar()
+        .encode(
+            x=alt.X("bar:N", sort=list(bars), title=bar_title, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("sum(value):Q", title=value_title, axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color(
+                "part:N",
+                sort=list(parts),
+                title=part_title,
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=320),
+            ),
+            order=alt.Order("rank:Q"),
+            tooltip=[
+                alt.Tooltip("bar:N", title=bar_title),
+                alt.Tooltip("part:N", title=part_title),
+                alt.Tooltip("value:Q", title=value_title, format=","),
+            ],
+        )
+        .properties(width="container", height=260)
+    )
+    # Validated against the Vega-Lite schema by the tests, not on every page view.
+    return chart.to_dict(validate=False)

@@ -241,6 +241,11 @@ class RescoringRun(models.Model):
     #: be traced back over their history without refitting.
     model = models.CharField(max_length=16, blank=True)
     model_params = models.JSONField(default=dict, blank=True)
+    #: How many customers this run moved from one lifecycle stage to another, per pair:
+    #: ``[{"from": "active", "to": "at risk", "customers": 12}, ...]`` (the sums of its
+    #: ``lifecycle.changed`` events, kept so the segments page reads a run's moves in one row
+    #: rather than grouping a million events). ``None``: recorded before this was kept.
+    stage_moves = models.JSONField(null=True, blank=True)
 
     def __str__(self) -> str:
         outcome = "ok" if self.succeeded else "failed"

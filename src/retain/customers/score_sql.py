@@ -50,6 +50,9 @@ class WrittenScores:
     written: int  # inserted or changed Score rows
     removed: int
     changes: dict[str, int]  # events recorded, by name
+    #: The lifecycle stage moves the events record, counted: ``[{"from": old, "to": new,
+    #: "customers": n}, ...]`` (the console's segments page charts them per rescoring).
+    stage_moves: list[dict[str, str | int]]
 
 
 def write_scores(rows: pa.Table, *, model: str, scored_at: dt.datetime) -> WrittenScores:
@@ -59,7 +62,8 @@ def write_scores(rows: pa.Table, *, model: str, scored_at: dt.datetime) -> Writt
     A customer whose stored stage (or segment) differs from the staged one gets one event
     ``{"from": old, "to": new}``; a first score records none. Unchanged rows are not
     rewritten (they keep their ``scored_at``); scores of customers missing from ``rows`` are
-    deleted.
+    deleted. The stage moves are counted per pair of stages (one grouped pass over the same
+    join, so a page reads a rescoring's moves in one row instead of grouping its events).
     """
     rows = rows.select(list(STAGED_COLUMNS))
     postgresql = connection.vendor == "postgresql"
@@ -71,6 +75,15 @@ def write_scores(rows: pa.Table, *, model: str, scored_at: dt.datetime) -> Writt
             # Rescorings run one at a time (a second waits here); readers are not blocked.
             cursor.execute(f"LOCK TABLE {score['table']} IN SHARE ROW EXCLUSIVE MODE")
         _stage(cursor, rows, postgresql=postgresql)
+        stage = WATCHED["lifecycle.changed"]
+        cursor.execute(
+            f"SELECT stored.{stage}, staged.{stage}, COUNT(*) "
+            f"FROM {_STAGED} staged JOIN {score['table']} stored "
+            f"ON stored.{score['customer']} = staged.customer_id "
+            f"WHERE stored.{stage} <> staged.{stage} AND stored.{stage} <> '' "
+            f"GROUP BY stored.{stage}, staged.{stage} ORDER BY stored.{stage}, staged.{stage}"
+        )
+        moves = [{"from": old, "to": new, "customers": n} for old, new, n in cursor.fetchall()]
         changes = {}
         as_json = "jsonb_build_object" if postgresql else "json_object"
         for name, column in WATCHED.items():
@@ -107,7 +120,7 @@ def write_scores(rows: pa.Table, *, model: str, scored_at: dt.datetime) -> Writt
         )
         removed = cursor.rowcount
         cursor.execute(f"DROP TABLE {_STAGED}")
-    return WrittenScores(written=written, removed=removed, changes=changes)
+    return WrittenScores(written=written, removed=removed, changes=changes, stage_moves=moves)
 
 
 def _names(model: type) -> dict[str, str]:
