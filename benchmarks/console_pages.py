@@ -67,7 +67,10 @@ PAGES = (
     ("count (htmx), id search + stage", "/customers/count?q=1234&lifecycle_stage=active"),
     ("count (htmx), no search", "/customers/count"),
     ("360 /customers/<id>/", "/customers/{id}/"),
+    ("segments /segments/", "/segments/"),
 )  # fmt: skip
+#: The rescorings recorded for the segments page: the first, then this many with stage moves.
+RESCORINGS = 8
 
 
 def main() -> None:
@@ -75,6 +78,10 @@ def main() -> None:
     parser.add_argument("--customers", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--sqlite", action="store_true", help="run on SQLite instead")
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument(
+        "--pages", nargs="+", metavar="NAME",
+        help="time only the pages whose name starts with one of these (default: all)",
+    )  # fmt: skip
     parser.add_argument(
         "--keep", action="store_true",
         help="PostgreSQL: time the store the last run left (one size), without loading it",
@@ -91,10 +98,10 @@ def main() -> None:
 
     migrate_store()
     for size in args.customers:  # the same store, emptied and loaded again for each size
-        run(size, requests=args.requests, keep=args.keep)
+        run(size, requests=args.requests, keep=args.keep, pages=args.pages)
 
 
-def run(size: int, *, requests: int, keep: bool = False) -> None:
+def run(size: int, *, requests: int, keep: bool = False, pages: list[str] | None = None) -> None:
     from django.db import connection
 
     engine = connection.vendor
@@ -113,6 +120,8 @@ def run(size: int, *, requests: int, keep: bool = False) -> None:
     record = {"engine": engine, "customers": size, "requests": requests, "pages": {}}
     client = signed_in_client()
     for name, address in PAGES:
+        if pages and not name.startswith(tuple(pages)):
+            continue
         headers = {"HX-Request": "true"} if "htmx" in name else {}
         figures = time_page(client, address.format(id=customer_id), requests, headers)
         record["pages"][name] = figures
@@ -138,7 +147,7 @@ def load(size: int) -> str:
     from retain.datasets import make_business
 
     for table in ("customers_consent", "customers_score", "customers_order",
-                  "customers_customer"):  # fmt: skip
+                  "customers_customer", "customers_rescoringrun"):  # fmt: skip
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {table}")
     customers, orders = store_rows(make_business(size, seed=5))
@@ -163,6 +172,7 @@ def load(size: int) -> str:
             copy_tables(tables)
     else:
         insert_tables(tables)
+    rescorings(len(ids), random)
     keep_figures()
     return str(orders["customer_id"][len(orders) // 2])
 
@@ -186,15 +196,32 @@ def without_trigram_indexes() -> Iterator[None]:
 
 
 def keep_figures() -> None:
-    """What a rescoring leaves for the home page: its run, with the store's figures."""
-    from django.utils import timezone
-
+    """What a rescoring leaves for the home page: the store's figures, on the last run."""
     from retain.customers.models import RescoringRun
     from retain.customers.queries import store_figures
 
-    RescoringRun.objects.all().delete()
-    RescoringRun.objects.create(finished_at=timezone.now(), succeeded=True,
-                                figures=store_figures())  # fmt: skip
+    last = RescoringRun.objects.order_by("-id").first()
+    RescoringRun.objects.filter(pk=last.pk).update(figures=store_figures())
+
+
+def rescorings(size: int, random: np.random.Generator) -> None:
+    """The first rescoring and :data:`RESCORINGS` daily ones after it, each with a stage move
+    count for every pair of stages (a few percent of the customers in all)."""
+    import datetime as dt
+
+    from retain.customers.models import RescoringRun
+
+    pairs = [(a, b) for a in STAGES for b in STAGES if a != b]
+    for day in range(RESCORINGS + 1):
+        moves = [] if day == 0 else [
+            {"from": a, "to": b, "customers": int(n)}
+            for (a, b), n in zip(pairs, random.poisson(size / 1000, len(pairs)), strict=True)
+        ]  # fmt: skip
+        RescoringRun.objects.create(
+            finished_at=LOADED_AT + dt.timedelta(days=day - RESCORINGS), succeeded=True,
+            customers_scored=size, as_of=(LOADED_AT + dt.timedelta(days=day - RESCORINGS)).date(),
+            model="BG/NBD", stage_moves=moves,
+        )  # fmt: skip
 
 
 def scores(ids: np.ndarray, random: np.random.Generator) -> pa.Table:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from retain.analytics import lifecycle_stages, rfm_segments
 from retain.cli import main
-from retain.customers.models import DomainEvent, Order, Score
+from retain.customers.models import DomainEvent, Order, RescoringRun, Score
 from retain.customers.rescoring import rescore_customers
 from retain.customers.tasks import RESCORE_JOB, ensure_rescoring_scheduled
 from retain.errors import DataError
@@ -113,6 +113,21 @@ def test_every_changed_stage_gets_its_event_when_time_passes() -> None:
     assert moved and summary.stage_changes == len(moved)
     events = DomainEvent.objects.filter(name="lifecycle.changed")
     assert {e.customer_id: (e.data["from"], e.data["to"]) for e in events} == moved
+
+
+@pytest.mark.django_db
+def test_each_run_keeps_its_stage_moves_counted_as_its_events() -> None:
+    load_business(200, seed=6)
+    rescore_customers(as_of=END, now=NOW)
+    summary = rescore_customers(as_of=END + dt.timedelta(days=75), now=NOW + dt.timedelta(1))
+    first, second = RescoringRun.objects.order_by("id")
+    assert first.stage_moves == []  # first scores: nobody moved
+    events: dict[tuple[str, str], int] = {}
+    for event in DomainEvent.objects.filter(name="lifecycle.changed"):
+        pair = (event.data["from"], event.data["to"])
+        events[pair] = events.get(pair, 0) + 1
+    kept = {(move["from"], move["to"]): move["customers"] for move in second.stage_moves}
+    assert kept == events and sum(kept.values()) == summary.stage_changes > 0
 
 
 @pytest.mark.django_db

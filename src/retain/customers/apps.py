@@ -8,4 +8,7 @@ class CustomersConfig(AppConfig):
     name = "retain.customers"
     label = "customers"
     verbose_name = _("Customers")
-    navigation = [NavEntry("customers:list", _("Customers"), order=10)]
+    navigation = [
+        NavEntry("customers:list", _("Customers"), order=10),
+        NavEntry("segments:overview", _("Segments"), order=20),
+    ]

@@ -266,6 +266,11 @@ class RescoringRun(models.Model):
     #: every order and score, kept here because the run reads them all anyway and a page
     #: that summed four million orders per view would take seconds.
     figures = models.JSONField(default=dict, blank=True)
+    #: How many customers this run moved from one lifecycle stage to another, per pair:
+    #: ``[{"from": "active", "to": "at risk", "customers": 12}, ...]`` (the sums of its
+    #: ``lifecycle.changed`` events, kept so the segments page reads a run's moves in one row
+    #: rather than grouping a million events). ``None``: recorded before this was kept.
+    stage_moves = models.JSONField(null=True, blank=True)
 
     def __str__(self) -> str:
         outcome = "ok" if self.succeeded else "failed"

@@ -83,6 +83,8 @@ class RescoreSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     #: Customers whose orders could not be used (see :func:`set_aside_unusable`).
     skipped: tuple[SkippedCustomer, ...] = ()
+    #: The lifecycle stage moves, counted per pair: ``{"from", "to", "customers"}`` each.
+    stage_moves: tuple[dict[str, str | int], ...] = ()
 
     def lines(self) -> list[str]:
         """The summary as the CLI prints it."""
@@ -134,6 +136,7 @@ def rescore_customers(
         skipped=[vars(s) for s in summary.skipped[:_SKIPPED_SHOWN]], as_of=summary.as_of,
         model=summary.model or "", model_params=summary.model_params,
         figures=store_figures(),
+        stage_moves=list(summary.stage_moves),
     )  # fmt: skip
     return summary
 
@@ -169,6 +172,7 @@ def _rescore(*, as_of: dt.date | None, now: dt.datetime) -> RescoreSummary:
         seconds=time.perf_counter() - started,
         stage_seconds=seconds,
         skipped=skipped,
+        stage_moves=tuple(written.stage_moves),
     )
 
 

@@ -21,6 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from django.db import connection
+from django.db.models import Count, Max
+from django.db.models.fields.json import KT
 
 from retain.customers.models import DomainEvent, Score
 
@@ -50,6 +52,9 @@ class WrittenScores:
     written: int  # inserted or changed Score rows
     removed: int
     changes: dict[str, int]  # events recorded, by name
+    #: The lifecycle stage moves the events record, counted: ``[{"from": old, "to": new,
+    #: "customers": n}, ...]`` (the console's segments page charts them per rescoring).
+    stage_moves: list[dict[str, str | int]]
 
 
 def write_scores(rows: pa.Table, *, model: str, scored_at: dt.datetime) -> WrittenScores:
@@ -59,7 +64,8 @@ def write_scores(rows: pa.Table, *, model: str, scored_at: dt.datetime) -> Writt
     A customer whose stored stage (or segment) differs from the staged one gets one event
     ``{"from": old, "to": new}``; a first score records none. Unchanged rows are not
     rewritten (they keep their ``scored_at``); scores of customers missing from ``rows`` are
-    deleted.
+    deleted. The stage moves are counted per pair of stages (so a page reads a rescoring's
+    moves in one row instead of grouping its events).
     """
     rows = rows.select(list(STAGED_COLUMNS))
     postgresql = connection.vendor == "postgresql"
@@ -71,6 +77,7 @@ def write_scores(rows: pa.Table, *, model: str, scored_at: dt.datetime) -> Writt
             # Rescorings run one at a time (a second waits here); readers are not blocked.
             cursor.execute(f"LOCK TABLE {score['table']} IN SHARE ROW EXCLUSIVE MODE")
         _stage(cursor, rows, postgresql=postgresql)
+        last_event = DomainEvent.objects.aggregate(last=Max("pk"))["last"] or 0
         changes = {}
         as_json = "jsonb_build_object" if postgresql else "json_object"
         for name, column in WATCHED.items():
@@ -107,7 +114,22 @@ def write_scores(rows: pa.Table, *, model: str, scored_at: dt.datetime) -> Writt
         )
         removed = cursor.rowcount
         cursor.execute(f"DROP TABLE {_STAGED}")
-    return WrittenScores(written=written, removed=removed, changes=changes)
+    moves = _stage_moves_after(last_event) if changes["lifecycle.changed"] else []
+    return WrittenScores(written=written, removed=removed, changes=changes, stage_moves=moves)
+
+
+def _stage_moves_after(last_event: int) -> list[dict[str, str | int]]:
+    """The ``lifecycle.changed`` events recorded after the event ``last_event``, counted per
+    pair of stages. Read back through the ``(name, id)`` index rather than grouped from the
+    staged join again: 0.2 s instead of 3 s for 230,000 moves of a million customers on
+    PostgreSQL. Rescorings run one at a time and only they record this event."""
+    rows = (
+        DomainEvent.objects.filter(name="lifecycle.changed", pk__gt=last_event)
+        .values(before=KT("data__from"), after=KT("data__to"))
+        .annotate(customers=Count("pk"))
+        .order_by("before", "after")
+    )
+    return [{"from": r["before"], "to": r["after"], "customers": r["customers"]} for r in rows]
 
 
 def _names(model: type) -> dict[str, str]:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0005_unique_without_like_indexes"),
+        ("customers", "0006_unique_without_like_indexes"),
     ]
 
     operations = [

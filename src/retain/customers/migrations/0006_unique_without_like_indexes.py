@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0004_customer_list_indexes"),
+        ("customers", "0005_rescoring_run_stage_moves"),
     ]
 
     operations = [
