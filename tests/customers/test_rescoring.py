@@ -15,8 +15,7 @@ from django.utils import timezone
 
 from retain.analytics import lifecycle_stages, rfm_segments
 from retain.cli import main
-from retain.customers.models import DomainEvent, Order, Score
-from retain.customers.queries import last_rescoring
+from retain.customers.models import DomainEvent, Order, RescoringRun, Score
 from retain.customers.rescoring import rescore_customers
 from retain.customers.tasks import RESCORE_JOB, ensure_rescoring_scheduled
 from retain.errors import DataError
@@ -219,8 +218,8 @@ def test_a_rescore_command_refused_is_recorded(capsys: pytest.CaptureFixture[str
     make_order(make_customer(), ordered_at=timezone.now() - dt.timedelta(days=3))
     assert main(["rescore"]) != 0
     assert "at least 30" in capsys.readouterr().err
-    run = last_rescoring()
-    assert run is not None and not run.succeeded and "at least 30" in run.reason
+    run = RescoringRun.objects.get()
+    assert not run.succeeded and "at least 30" in run.reason
 
 
 @pytest.mark.django_db
