@@ -36,7 +36,7 @@ APPLY_SNIPPET = """
 import time
 from retain.server import setup
 setup()
-from retain.worker.services import run_next_job
+from retain.worker.runner import run_next_job
 start = time.perf_counter()
 jobs = 0
 while time.perf_counter() - start < {seconds} and run_next_job() is not None:

@@ -177,7 +177,8 @@ def _ingest_retry(args: argparse.Namespace) -> None:
     ready_store()
     from django.db import transaction
 
-    from retain.ingest.applying import count_failed_messages, retry_failed_messages
+    from retain.ingest.applying import retry_failed_messages
+    from retain.ingest.queries import count_failed_messages
 
     with transaction.atomic():
         result = retry_failed_messages(None if args.all else args.message_ids)

@@ -100,7 +100,7 @@ def _apply_and_score(business: Business) -> Iterator[str]:
     from django.db import transaction
 
     from retain.customers.rescoring import rescore_customers
-    from retain.worker.services import run_jobs_until_idle
+    from retain.worker.runner import run_jobs_until_idle
 
     jobs = run_jobs_until_idle()
     yield f"applied the tracked calls ({jobs} job(s) of the worker queue)"

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from retain.analytics._tables import LINE, ROW  # a CSV row's line, a Parquet row's number
+from retain.analytics.rows import LINE, ROW  # a CSV row's line, a Parquet row's number
 from retain.csv_safety import neutralise_ibis
 from retain.errors import DataError
 

@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from retain.analytics import lifecycle_stages, rfm_segments
@@ -21,7 +21,8 @@ from retain.customers.tasks import RESCORE_JOB, ensure_rescoring_scheduled
 from retain.errors import DataError
 from retain.scoring import score_customers
 from retain.worker.models import Job, JobStatus
-from retain.worker.services import enqueue, run_jobs_until_idle
+from retain.worker.runner import run_jobs_until_idle
+from retain.worker.services import enqueue
 from tests.customers.builders import load_business, make_customer, make_order
 
 END = dt.date(2024, 12, 31)
@@ -137,7 +138,8 @@ def test_a_failure_midway_leaves_the_old_scores_and_no_events() -> None:
     before = stored_scores()
     _fail_score_updates()  # a real failure inside the write, after the events are inserted
 
-    with pytest.raises(DatabaseError, match="injected failure"):
+    with pytest.raises(DatabaseError, match="injected failure"), transaction.atomic():
+        # the caller's transaction (the job's, the command's), rolled back by the failure
         rescore_customers(as_of=END + dt.timedelta(days=75), now=NOW + dt.timedelta(days=75))
 
     pd.testing.assert_frame_equal(stored_scores(), before)
@@ -224,6 +226,15 @@ def test_the_job_keeps_its_schedule_when_there_is_too_little_to_score() -> None:
     done = Job.objects.get(name=RESCORE_JOB, status=JobStatus.DONE)
     assert done.attempts == 1 and not Score.objects.exists()
     assert Job.objects.filter(name=RESCORE_JOB, status=JobStatus.READY).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_rescore_command_refused_is_recorded(capsys: pytest.CaptureFixture[str]) -> None:
+    make_order(make_customer(), ordered_at=timezone.now() - dt.timedelta(days=3))
+    assert main(["rescore"]) != 0
+    assert "at least 30" in capsys.readouterr().err
+    run = RescoringRun.objects.get()
+    assert not run.succeeded and "at least 30" in run.reason
 
 
 @pytest.mark.django_db

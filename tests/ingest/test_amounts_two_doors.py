@@ -23,7 +23,7 @@ from retain.ingest.applying import apply_pending_messages
 from retain.ingest.imports import import_file
 from retain.ingest.message_checks import MAX_AMOUNT
 from retain.ingest.models import Message
-from retain.worker.services import run_jobs_until_idle
+from retain.worker.runner import run_jobs_until_idle
 from tests.ingest.builders import basic_auth, make_batch, make_order_completed, make_write_key
 
 pytestmark = pytest.mark.django_db

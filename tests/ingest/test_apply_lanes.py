@@ -19,7 +19,7 @@ from retain.ingest.models import Message
 from retain.ingest.services import APPLY_JOB, LANES, accept_calls, lane_of
 from retain.ingest.tasks import apply_messages
 from retain.worker.models import Job, JobStatus
-from retain.worker.services import run_jobs_until_idle
+from retain.worker.runner import run_jobs_until_idle
 from tests.ingest.builders import make_identify, make_order_completed, make_track
 from tests.ingest.test_poison_backlog import store_directly
 

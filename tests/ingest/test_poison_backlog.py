@@ -18,7 +18,8 @@ from retain.ingest.applying import apply_pending_messages
 from retain.ingest.models import Message
 from retain.ingest.services import APPLY_JOB, accept_calls, lane_of
 from retain.worker.models import Job, JobStatus
-from retain.worker.services import enqueue, run_jobs_until_idle
+from retain.worker.runner import run_jobs_until_idle
+from retain.worker.services import enqueue
 from tests.ingest.builders import make_identify, make_order_completed, make_track
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from retain.customers.models import Consent, Customer, DomainEvent, Event, Ident
 from retain.ingest.applying import apply_pending_messages
 from retain.ingest.models import Message
 from retain.worker.models import Job, JobStatus
-from retain.worker.services import run_jobs_until_idle
+from retain.worker.runner import run_jobs_until_idle
 from tests.ingest.builders import (
     basic_auth,
     make_alias,

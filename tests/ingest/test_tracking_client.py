@@ -13,7 +13,7 @@ from segment.analytics.request import APIError
 
 from retain.customers.models import Customer, Event, Order
 from retain.ingest.models import Message
-from retain.worker.services import run_jobs_until_idle
+from retain.worker.runner import run_jobs_until_idle
 from tests.ingest.builders import make_write_key
 from tests.store import running_server
 

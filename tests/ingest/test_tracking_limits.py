@@ -14,7 +14,7 @@ from django.test import Client
 from retain.customers.models import Customer, Order
 from retain.ingest.message_checks import MAX_DEPTH
 from retain.ingest.models import Message
-from retain.worker.services import run_jobs_until_idle
+from retain.worker.runner import run_jobs_until_idle
 from tests.accounts.builders import make_api_key
 from tests.ingest.builders import (
     basic_auth,

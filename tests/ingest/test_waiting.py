@@ -19,10 +19,11 @@ from retain.customers.services import get_or_create_customer, link_identity
 from retain.ingest.applying import apply_pending_messages, sweep_waiting
 from retain.ingest.imports import import_file
 from retain.ingest.models import Message
+from retain.ingest.queries import count_waiting_messages
 from retain.ingest.services import accept_calls
-from retain.ingest.waiting import SWEEP_JOB, count_waiting_messages
+from retain.ingest.waiting import SWEEP_JOB
 from retain.worker.models import Job, JobStatus
-from retain.worker.services import run_jobs_until_idle, run_next_job
+from retain.worker.runner import run_jobs_until_idle, run_next_job
 from tests.accounts.builders import make_user
 from tests.ingest.builders import (
     make_alias,

@@ -14,6 +14,7 @@ PUBLIC = [
     "ShiftedBetaGeoModel",
     "customer_lifetime_value",
     "discounted_expected_purchases",
+    "distinct_rows",
 ]
 
 

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from retain.errors import DataError
+from retain.stats import distinct_rows
 from retain.stats._validation import check_rfm_summary, compress, read_columns, weights_of
 
 
@@ -87,3 +88,11 @@ def test_compress_sums_the_weights_of_identical_rows() -> None:
     unique, weights = compress(columns, ["x", "y"], np.array([1.0, 1.0, 2.0, 1.0]))
     rows = {(x, y): w for x, y, w in zip(unique["x"], unique["y"], weights, strict=True)}
     assert rows == {(1.0, 5.0): 3.0, (2.0, 5.0): 1.0, (1.0, 6.0): 1.0}
+
+
+def test_distinct_rows_spread_back_give_every_row() -> None:
+    columns = {"x": np.array([1.0, 2.0, 1.0, 1.0, 2.0]), "y": np.array([5.0, 5.0, 5.0, 6.0, 5.0])}
+    distinct, inverse = distinct_rows(columns, ["x", "y"])
+    assert sorted(zip(distinct["x"], distinct["y"], strict=True)) == [(1, 5), (1, 6), (2, 5)]
+    for name in ("x", "y"):
+        np.testing.assert_array_equal(distinct[name][inverse], columns[name])

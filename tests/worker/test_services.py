@@ -17,7 +17,9 @@ from django.utils import timezone
 import tests.worker.jobs  # noqa: F401  (registers the jobs)
 from retain.customers.models import Customer
 from retain.worker.models import Job, JobStatus
-from retain.worker.services import MAX_ATTEMPTS, enqueue, run_jobs_until_idle, run_next_job
+from retain.worker.queries import job_waiting
+from retain.worker.runner import MAX_ATTEMPTS, run_jobs_until_idle, run_next_job
+from retain.worker.services import bring_forward, enqueue
 from tests.store import child_environment
 
 
@@ -52,6 +54,19 @@ def test_a_unique_key_keeps_one_waiting_job() -> None:
     assert enqueue("tests.create_customers", unique_key="k", prefix="u", count=1) is None
     assert run_jobs_until_idle() == 1
     assert enqueue("tests.create_customers", unique_key="k", prefix="v", count=1) is not None
+
+
+@pytest.mark.django_db
+def test_a_waiting_job_is_seen_and_brought_forward() -> None:
+    later = timezone.now() + dt.timedelta(days=1)
+    assert not job_waiting(unique_key="sweep") and not bring_forward("sweep")
+    enqueue("tests.create_customers", unique_key="sweep", run_after=later, prefix="s", count=1)
+    assert job_waiting(unique_key="sweep") and job_waiting(name="tests.create_customers")
+    assert not job_waiting(name="tests.fail")
+    assert run_jobs_until_idle() == 0  # not due for a day
+    assert bring_forward("sweep")
+    assert run_jobs_until_idle() == 1
+    assert not job_waiting(unique_key="sweep")  # done, no longer waiting
 
 
 @pytest.mark.django_db(transaction=True)
@@ -102,7 +117,7 @@ def test_two_workers_on_one_queue_run_each_job_exactly_once() -> None:
     jobs = [enqueue("tests.signed", external_id=f"w{i}", pause=0.2) for i in range(30)]
     program = (
         "from retain.server import setup; setup(); import tests.worker.jobs; "
-        "from retain.worker.services import run_jobs_until_idle; run_jobs_until_idle()"
+        "from retain.worker.runner import run_jobs_until_idle; run_jobs_until_idle()"
     )
     workers = [
         subprocess.Popen([sys.executable, "-c", program], env=child_environment()) for _ in range(2)

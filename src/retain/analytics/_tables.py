@@ -15,10 +15,8 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
+from retain.analytics.rows import LINE, ROW, example_of
 from retain.errors import DataError
-
-#: Columns that hold where a row is in the user's file (added by :func:`retain.io.read_file`).
-LINE, ROW = "_line", "_row"
 
 
 def to_ibis(table: Any) -> tuple[ir.Table, bool]:
@@ -107,27 +105,6 @@ def reject_any(table: ir.Table, rules: list[tuple[str, ir.BooleanValue, str]]) -
             reject_rows(table, column, bad, rule)
 
 
-#: Columns that name a row to its owner, shown in every example.
-ID_COLUMNS = ("customer_id", "order_id", "complaint_id")
-
-
-def example_of(row: dict[str, Any], column: str) -> dict[str, Any]:
-    """One bad row in the user's terms: its line in the file (when known), its ids and the
-    bad value; the whole row when it has no id column."""
-    example: dict[str, Any] = {}
-    if row.get(LINE) is not None:
-        example["line"] = row[LINE]
-    elif row.get(ROW) is not None:
-        example["row"] = row[ROW]
-    ids = {name: row[name] for name in ID_COLUMNS if name in row and name != column}
-    if not ids and column not in ID_COLUMNS:
-        ids = {k: v for k, v in row.items() if k not in (LINE, ROW, column)}
-    example.update(ids)
-    if column in row:
-        example[column] = row[column]
-    return example
-
-
 def reject_rows(table: ir.Table, column: str, bad: ir.BooleanValue, rule: str) -> None:
     """Raise a DataError when any row matches ``bad``: its count and the first bad row (by
     line in the file, when known)."""
@@ -166,21 +143,6 @@ def reject_repeats(table: ir.Table, column: str, noun: str) -> None:
         bad_rows=rows,
         example=example,
     )
-
-
-def as_date(value: Any, name: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if hasattr(value, "date") and callable(value.date):  # pandas.Timestamp, numpy via pandas
-        return value.date()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            pass
-    raise DataError(f"{name} must be a date (or 'YYYY-MM-DD'), got {value!r}")
 
 
 def epoch_days(day: dt.date) -> int:

@@ -20,9 +20,10 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from retain.analytics._tables import as_date, epoch_days, fetch, scalar
+from retain.analytics._tables import epoch_days, fetch, scalar
 from retain.analytics.orders import completed_orders
 from retain.errors import DataError
+from retain.time_units import as_date
 
 
 def big_spenders_at_risk(

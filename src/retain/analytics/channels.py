@@ -18,9 +18,10 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from retain.analytics._tables import as_date, epoch_days, fetch, require_columns, to_ibis
+from retain.analytics._tables import epoch_days, fetch, require_columns, to_ibis
 from retain.analytics.orders import completed_orders
 from retain.errors import DataError
+from retain.time_units import as_date
 
 _Z = 1.959964
 

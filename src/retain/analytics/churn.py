@@ -33,13 +33,13 @@ from typing import Any
 import ibis
 
 from retain.analytics._tables import (
-    as_date,
     deliver,
     reject_rows,
     require_columns,
     scalar,
     to_ibis,
 )
+from retain.time_units import as_date
 
 
 def subscription_churn(

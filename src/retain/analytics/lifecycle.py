@@ -27,10 +27,11 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from retain.analytics._tables import as_date, deliver, to_ibis
+from retain.analytics._tables import deliver, to_ibis
 from retain.analytics.cohorts import PERIODS, period_index, period_index_of_day, period_start
 from retain.analytics.orders import completed_orders
 from retain.errors import DataError
+from retain.time_units import as_date
 
 STAGES = ("new", "active", "returning", "reactivated", "at risk", "dormant", "churned")
 

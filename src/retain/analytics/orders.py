@@ -56,7 +56,6 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from retain.analytics._tables import (
-    as_date,
     deliver,
     epoch_days,
     fetch,
@@ -68,6 +67,7 @@ from retain.analytics._tables import (
     to_ibis,
 )
 from retain.errors import DataError
+from retain.time_units import as_date
 
 #: Amounts at or above this are refused: the store keeps 14 digits with 2 decimals, and sums of
 #: larger values lose the cents (or overflow to infinity) in the models.

@@ -7,7 +7,6 @@ from typing import Any
 import ibis
 
 from retain.analytics._tables import (
-    as_date,
     deliver,
     epoch_days,
     reject_any,
@@ -16,7 +15,7 @@ from retain.analytics._tables import (
 )
 from retain.analytics.orders import is_left_out_status
 from retain.errors import DataError
-from retain.time_units import days_per_unit
+from retain.time_units import as_date, days_per_unit
 
 
 def rfm_summary(

@@ -61,9 +61,10 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from retain.analytics._tables import as_date, deliver, epoch_days, to_ibis
+from retain.analytics._tables import deliver, epoch_days, to_ibis
 from retain.analytics.orders import Refunds, completed_orders
 from retain.errors import DataError
+from retain.time_units import as_date
 
 SEGMENTS = (
     "champions",

@@ -15,8 +15,7 @@ from retain.accounts.throttle import Throttled, client_address, login_throttle
 from retain.console.charts import bar_chart
 from retain.console.frame import page
 from retain.customers.queries import store_overview
-from retain.ingest.applying import count_failed_messages, pending_lag
-from retain.ingest.waiting import count_waiting_messages
+from retain.ingest.queries import count_failed_messages, count_waiting_messages, pending_lag
 from retain.worker.queries import queue_health
 
 

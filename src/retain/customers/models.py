@@ -10,13 +10,23 @@ from __future__ import annotations
 
 from django.db import models
 
+# The limits of the columns the doors fill, declared once: the tracking door checks what it
+# accepts against them (retain.ingest.message_checks), as SQLite enforces no length and
+# PostgreSQL refuses a value too long.
+#: The longest id the tables keep: a shop's customer, order or complaint id, an anonymous id.
+ID_LENGTH = 200
+#: The longest email, and an identity's value (an email, an anonymous id or a user id).
+EMAIL_LENGTH = 254
+#: An order's amount: digits in all and after the point (under 10^12).
+AMOUNT_DIGITS, AMOUNT_PLACES = 14, 2
+
 
 class Customer(models.Model):
     # Unique by constraints and indexed by Meta.indexes rather than ``unique=True`` and
     # ``db_index=True``, which on PostgreSQL add a second index for ``LIKE`` that no query
     # uses (search goes through the trigram indexes) and every insert pays for.
-    external_id = models.CharField("customer id", max_length=200)
-    email = models.EmailField(max_length=254, blank=True)
+    external_id = models.CharField("customer id", max_length=ID_LENGTH)
+    email = models.EmailField(max_length=EMAIL_LENGTH, blank=True)
     name = models.CharField(max_length=200, blank=True)
     signed_up_at = models.DateTimeField(null=True, blank=True)
     acquisition_channel = models.CharField(max_length=100, blank=True)
@@ -55,7 +65,7 @@ class Identity(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
     kind = models.CharField(max_length=16, choices=IdentityKind.choices)
-    value = models.CharField(max_length=254)
+    value = models.CharField(max_length=EMAIL_LENGTH)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,9 +103,9 @@ class Consent(models.Model):
 
 class Order(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
-    external_id = models.CharField("order id", max_length=200)  # unique: Meta (see Customer)
+    external_id = models.CharField("order id", max_length=ID_LENGTH)  # unique: Meta (see Customer)
     ordered_at = models.DateTimeField(db_index=True)
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)
     currency = models.CharField(max_length=3, blank=True)
     channel = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=20, default="completed")
@@ -144,7 +154,7 @@ class Event(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
     )
-    anonymous_id = models.CharField(max_length=200, blank=True)
+    anonymous_id = models.CharField(max_length=ID_LENGTH, blank=True)
     kind = models.CharField(max_length=8, choices=EventKind.choices)
     name = models.CharField(max_length=200, blank=True)
     properties = models.JSONField(default=dict, blank=True)
@@ -162,7 +172,7 @@ class Complaint(models.Model):
     """A complaint as data (handling, routing and SLAs belong to ``support``)."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="complaints")
-    external_id = models.CharField("complaint id", max_length=200, unique=True)
+    external_id = models.CharField("complaint id", max_length=ID_LENGTH, unique=True)
     opened_at = models.DateTimeField()
     category = models.CharField(max_length=100, blank=True)
     severity = models.PositiveSmallIntegerField(null=True, blank=True)

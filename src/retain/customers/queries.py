@@ -25,6 +25,8 @@ from retain.customers.models import (
     ConsentChannel,
     Customer,
     Event,
+    Identity,
+    IdentityKind,
     Order,
     RescoringRun,
     Score,
@@ -373,6 +375,18 @@ EXPORT_COLUMNS = (
 def last_rescoring() -> RescoringRun | None:
     """The last rescoring recorded (``None`` before the first): ``/healthz`` shows it."""
     return RescoringRun.objects.order_by("-id").first()
+
+
+def orders_by_shop_id(order_id: Any) -> QuerySet[Order]:
+    """The order with the shop's id ``order_id``: a value, or an expression of the caller's
+    query (``OuterRef``), so ``Exists`` asks for many ids in one query."""
+    return Order.objects.filter(external_id=order_id)
+
+
+def linked_anonymous_ids(anonymous_id: Any) -> QuerySet[Identity]:
+    """The identity that links ``anonymous_id`` (a value or an expression, as above) to a
+    customer, if one does."""
+    return Identity.objects.filter(kind=IdentityKind.ANONYMOUS_ID, value=anonymous_id)
 
 
 #: Value deciles counted as the big spenders (10 is the top tenth by predicted value).

@@ -32,7 +32,6 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from django.db import transaction
 from django.utils import timezone
 
 from retain.analytics import completed_orders, lifecycle_stages, rfm_segments
@@ -111,16 +110,18 @@ def rescore_customers(
     """Recompute and store every customer's scores from the orders placed up to ``as_of``
     (inclusive; default: the UTC day of ``now``, itself defaulting to the clock).
 
-    The writes (scores, removals, events) happen in one transaction (a savepoint inside the
-    caller's): a failure leaves the old scores and no events. Each run, failed or not, is
-    recorded as a :class:`RescoringRun` (``/healthz`` shows the last), and each customer set
-    aside is logged as a warning.
+    Runs in the caller's transaction (the job's or the command's), which commits the scores,
+    removals and events together: a failure while writing raises, and the caller's rollback
+    leaves the old scores and no events. Each run, failed or not, is recorded as a
+    :class:`RescoringRun` (``/healthz`` shows the last), and each customer set aside is
+    logged as a warning.
 
     Raises
     ------
     DataError
         The counted orders cover too short a window to fit the models (from
-        :func:`retain.scoring.score_customers`); nothing is written.
+        :func:`retain.scoring.score_customers`). Nothing is written but the failed run's
+        record, which a caller that commits all the same keeps (the job does, the command).
     """
     now = now or timezone.now()
     try:
@@ -157,8 +158,7 @@ def _rescore(*, as_of: dt.date | None, now: dt.datetime) -> RescoreSummary:
     else:  # nobody has a counted order: every stored score goes
         rows = pa.Table.from_pylist([], schema=_staged_schema())
     seconds["score"] = time.perf_counter() - started - seconds["read"]
-    with transaction.atomic():
-        written = write_scores(rows, model=model or "", scored_at=now)
+    written = write_scores(rows, model=model or "", scored_at=now)
     seconds["write"] = time.perf_counter() - started - seconds["read"] - seconds["score"]
     return RescoreSummary(
         as_of=day,

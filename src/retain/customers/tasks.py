@@ -6,14 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from retain.customers.rescoring import RescoreSummary, rescore_customers
 from retain.errors import ConfigError, DataError
-from retain.worker.models import Job, JobStatus
+from retain.worker.queries import job_waiting
 from retain.worker.registry import job
 from retain.worker.services import enqueue
+
+if TYPE_CHECKING:
+    from retain.worker.models import Job
 
 logger = logging.getLogger(__name__)
 RESCORE_JOB = "customers.rescore"
@@ -53,6 +57,6 @@ def rescore() -> RescoreSummary | None:
 def ensure_rescoring_scheduled(*, now: dt.datetime | None = None) -> Job | None:
     """Make sure a rescoring is waiting (a worker calls this as it starts): enqueue one due
     now unless one is already scheduled. Returns the new job, or ``None``."""
-    if Job.objects.filter(name=RESCORE_JOB, status=JobStatus.READY).exists():
+    if job_waiting(name=RESCORE_JOB):
         return None
     return enqueue(RESCORE_JOB, unique_key=RESCORE_JOB, run_after=now or timezone.now())

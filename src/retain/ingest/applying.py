@@ -14,14 +14,14 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import DataError as DatabaseDataError
 from django.db import connection, transaction
-from django.db.models import Count, Min
 from django.utils import timezone
 
-from retain.customers.models import Customer, EventKind, IdentityKind, Order
+from retain.customers.models import EventKind, IdentityKind
+from retain.customers.queries import orders_by_shop_id
 from retain.customers.services import (
     CONSENT_TRAITS,
     find_customer_by_identity,
@@ -49,6 +49,9 @@ from retain.ingest.models import Message
 from retain.ingest.plain_events import APPLY_ERRORS, Claim, apply_plain_events, claims
 from retain.ingest.services import LANES, message_problems
 from retain.ingest.waiting import MustWait
+
+if TYPE_CHECKING:
+    from retain.customers.models import Customer
 
 logger = logging.getLogger(__name__)
 #: Messages applied per job run (one transaction); a full run enqueues the next.
@@ -153,22 +156,6 @@ def sweep_waiting(*, now: dt.datetime | None = None) -> ApplyResult:
     now = now or timezone.now()
     result = wake(set(), now=now, sweep=True)
     return result + ApplyResult(0, 0, waiting.expire(now))
-
-
-def pending_lag(*, now: dt.datetime | None = None) -> tuple[int, float]:
-    """How many messages wait to be applied (failed ones excluded) and the age in seconds of
-    the oldest (0 when none waits): whether applying keeps up with the door."""
-    found = Message.objects.filter(applied_at__isnull=True, error="", waiting_for="").aggregate(
-        count=Count("pk"), oldest=Min("received_at")
-    )
-    oldest = found["oldest"]
-    age = 0.0 if oldest is None else max(((now or timezone.now()) - oldest).total_seconds(), 0.0)
-    return found["count"], age
-
-
-def count_failed_messages() -> int:
-    """How many tracking messages failed and wait for a fix (``retain ingest retry``)."""
-    return Message.objects.exclude(error="").filter(applied_at__isnull=True).count()
 
 
 def retry_failed_messages(
@@ -420,7 +407,7 @@ def apply_message(message: Message) -> None:
         _complete_order(message, user_id=user_id, anonymous_id=anonymous_id)
     elif kind == "track" and payload.get("event") == ORDER_REFUNDED:
         order_id = _order_id(payload.get("properties") or {})
-        if not Order.objects.filter(external_id=order_id).exists():
+        if not orders_by_shop_id(order_id).exists():
             raise MustWait(waiting.order_key(order_id))
         refund_order(order_id=order_id)
     elif kind in EventKind.values:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from retain.analytics._tables import example_of
+from retain.analytics.rows import example_of
 from retain.errors import DataError, describe_example
 from retain.ingest.import_kinds import Kind, kind_of
 from retain.ingest.import_values import is_missing

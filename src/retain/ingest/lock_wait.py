@@ -14,8 +14,6 @@ from contextlib import contextmanager, suppress
 
 from django.db import DatabaseError, connection
 
-from retain.server.config import SQLITE_BUSY_MS
-
 
 @contextmanager
 def waiting_at_most(seconds: float) -> Iterator[None]:
@@ -25,10 +23,10 @@ def waiting_at_most(seconds: float) -> Iterator[None]:
     when the transaction begins."""
     milliseconds = max(1, round(seconds * 1000))
     if connection.vendor == "sqlite":
-        set_to, set_back = (
-            f"PRAGMA busy_timeout = {milliseconds}",
-            (f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}"),
-        )
+        with connection.cursor() as cursor:  # the connection's own wait, to set back
+            cursor.execute("PRAGMA busy_timeout")
+            (usual,) = cursor.fetchone()
+        set_to, set_back = f"PRAGMA busy_timeout = {milliseconds}", f"PRAGMA busy_timeout = {usual}"
     elif connection.vendor == "postgresql":
         set_to, set_back = f"SET lock_timeout = {milliseconds}", "RESET lock_timeout"
     else:  # pragma: no cover (retain runs on SQLite and PostgreSQL)

@@ -3,8 +3,9 @@
 The door (:func:`retain.ingest.services.check_messages`) refuses a message these checks find
 fault with, and applying runs them again on what is stored (a message kept before a check
 existed is marked failed with the same reason instead of stopping the queue). The limits are
-the store's own, read from the models, so the door and the database never disagree (SQLite
-enforces none of them; PostgreSQL refuses a too-long id with "value too long").
+the store's own, the constants its columns are declared with, so the door and the database
+never disagree (SQLite enforces none of them; PostgreSQL refuses a too-long id with "value too
+long").
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from retain.customers.models import Customer, Event, Identity, Order
+from retain.customers.models import AMOUNT_DIGITS, AMOUNT_PLACES, EMAIL_LENGTH, ID_LENGTH
 from retain.ingest.amounts import MORE_DECIMALS, NEGATIVE, amount_rule, number_of
 from retain.ingest.models import Message
 
@@ -23,17 +24,12 @@ from retain.ingest.models import Message
 CHECKS_VERSION = 1
 #: The longest id of each kind, as the store keeps it.
 MESSAGE_ID_LENGTH: int = Message._meta.get_field("message_id").max_length  # type: ignore[assignment]
-USER_ID_LENGTH: int = Customer._meta.get_field("external_id").max_length  # type: ignore[assignment]
-ANONYMOUS_ID_LENGTH: int = min(
-    Event._meta.get_field("anonymous_id").max_length,  # type: ignore[type-var]
-    Identity._meta.get_field("value").max_length,  # type: ignore[type-var]
-)
-ORDER_ID_LENGTH: int = Order._meta.get_field("external_id").max_length  # type: ignore[assignment]
-EMAIL_LENGTH: int = Customer._meta.get_field("email").max_length  # type: ignore[assignment]
+USER_ID_LENGTH = ID_LENGTH
+ANONYMOUS_ID_LENGTH = min(ID_LENGTH, EMAIL_LENGTH)  # kept on events and as an identity's value
+ORDER_ID_LENGTH = ID_LENGTH
 #: Amounts the store keeps: ``DecimalField(max_digits=14, decimal_places=2)``, under 10^12
 #: (the analytics' ``MAX_AMOUNT`` is the same bound).
-_AMOUNT_FIELD = Order._meta.get_field("amount")
-MAX_AMOUNT = Decimal(10) ** (_AMOUNT_FIELD.max_digits - _AMOUNT_FIELD.decimal_places)  # type: ignore[operator]
+MAX_AMOUNT = Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES)
 #: The deepest nesting of objects and lists in a message (the message itself is level 1).
 MAX_DEPTH = 32
 #: The properties an order's amount is read from, first present wins.

@@ -14,11 +14,10 @@ import json
 import logging
 import zlib
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 
-from retain.accounts.models import ApiKey
 from retain.errors import DataError
 from retain.ingest.message_checks import (
     CHECKS_VERSION,
@@ -29,6 +28,9 @@ from retain.ingest.message_checks import (
 )
 from retain.ingest.models import Message
 from retain.worker.services import ensure_ready
+
+if TYPE_CHECKING:
+    from retain.accounts.models import ApiKey
 
 logger = logging.getLogger(__name__)
 #: Segment's limits: a call (one message) and a batch, in bytes of JSON after decompression.

@@ -17,7 +17,7 @@ import json
 import time
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
@@ -25,12 +25,14 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from retain.accounts.models import ApiKey
 from retain.accounts.services import authenticate_api_key
 from retain.errors import DataError, PermissionDenied, RetainError
 from retain.ingest.lock_wait import waiting_at_most
 from retain.ingest.services import BATCH_LIMIT, CALL_LIMIT, accept_calls
 from retain.problems import busy, is_busy, problem_from
+
+if TYPE_CHECKING:
+    from retain.accounts.models import ApiKey
 
 SCOPE = "track"
 #: How long a process trusts a key it checked (a revoked key stops working within this).

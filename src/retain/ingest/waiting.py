@@ -20,13 +20,12 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
-from django.utils import timezone
 
-from retain.customers.models import Identity, IdentityKind, Order
+from retain.customers.queries import linked_anonymous_ids, orders_by_shop_id
 from retain.ingest.message_checks import ORDER_COMPLETED, ORDER_REFUNDED
 from retain.ingest.models import Message, TraitTimes
-from retain.worker.models import Job, JobStatus
-from retain.worker.services import enqueue
+from retain.worker.queries import job_waiting
+from retain.worker.services import bring_forward, enqueue
 
 logger = logging.getLogger(__name__)
 #: How long a call with only an ``anonymousId`` waits for the id to be linked to a customer.
@@ -99,11 +98,6 @@ def waiting() -> QuerySet[Message]:
     return Message.objects.filter(applied_at__isnull=True, error="").exclude(waiting_for="")
 
 
-def count_waiting_messages() -> int:
-    """How many tracking messages wait for their anonymousId or their order."""
-    return waiting().count()
-
-
 def anything_waits() -> bool:
     return waiting().exists()
 
@@ -115,18 +109,15 @@ def orders_awaited() -> bool:
 
 def sweep_soon() -> None:
     """Have the sweep job run now (after an orders file that may bring awaited orders)."""
-    due = Job.objects.filter(unique_key=SWEEP_JOB, status=JobStatus.READY)
-    if not due.update(run_after=timezone.now()):
+    if not bring_forward(SWEEP_JOB):
         enqueue(SWEEP_JOB, unique_key=SWEEP_JOB)
 
 
 def resolved_keys() -> set[str]:
     """The keys of waiting messages that now resolve: an order with that id exists, or an
     ``anonymous_id`` identity with that value (one query over every waiting message)."""
-    orders = Order.objects.filter(external_id=Substr(OuterRef("waiting_for"), len(ORDER) + 1))
-    identities = Identity.objects.filter(
-        kind=IdentityKind.ANONYMOUS_ID, value=Substr(OuterRef("waiting_for"), len(ANONYMOUS) + 1)
-    )
+    orders = orders_by_shop_id(Substr(OuterRef("waiting_for"), len(ORDER) + 1))
+    identities = linked_anonymous_ids(Substr(OuterRef("waiting_for"), len(ANONYMOUS) + 1))
     found = (Q(waiting_for__startswith=ORDER) & Exists(orders)) | (
         Q(waiting_for__startswith=ANONYMOUS) & Exists(identities)
     )
@@ -169,7 +160,7 @@ def expire(now: dt.datetime) -> int:
 def schedule_sweep(now: dt.datetime) -> None:
     """Enqueue the sweep job for :data:`SWEEP_EVERY` from now if anything waits and no
     sweep is due yet."""
-    if Job.objects.filter(unique_key=SWEEP_JOB, status=JobStatus.READY).exists():
+    if job_waiting(unique_key=SWEEP_JOB):
         return  # (a running sweep has given up its key, so it schedules its successor)
     if anything_waits():
         enqueue(SWEEP_JOB, unique_key=SWEEP_JOB, run_after=now + SWEEP_EVERY)

@@ -24,11 +24,11 @@ from retain.analytics import (
     segment_summary,
     subscription_churn,
 )
-from retain.analytics._tables import as_date
 from retain.analytics.lifecycle import transitions_between
 from retain.analytics.orders import OrdersLeftOut, mark_checked
 from retain.errors import DataError
 from retain.scoring import ModelsRefused, Scores, score_customers, scores_without_models
+from retain.time_units import as_date
 
 STAGES = (
     "checking the orders",

@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from retain.analytics import completed_orders, rfm_summary
-from retain.analytics._tables import as_date
 from retain.errors import ConvergenceError, ConvergenceWarning, DataError
 from retain.scoring.notes import Fallback, ModelsRefused, fit_with_caveats
 from retain.scoring.spend import value_per_purchase
@@ -36,8 +35,9 @@ from retain.stats import (
     ModifiedBetaGeoModel,
     ParetoNBDModel,
     discounted_expected_purchases,
+    distinct_rows,
 )
-from retain.stats._validation import distinct_rows
+from retain.time_units import as_date
 
 CANDIDATES = {
     "BG/NBD": BetaGeoModel,

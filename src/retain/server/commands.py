@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
-from retain.errors import ConfigError
+from retain.errors import ConfigError, DataError
 from retain.server import setup
 
 if TYPE_CHECKING:
@@ -164,9 +164,12 @@ def serve(
 
 def schedule_jobs() -> None:
     """What a worker does as it starts: make sure the rescoring is scheduled."""
+    from django.db import transaction
+
     from retain.customers.tasks import ensure_rescoring_scheduled
 
-    ensure_rescoring_scheduled()
+    with transaction.atomic():
+        ensure_rescoring_scheduled()
 
 
 def create_key(
@@ -215,14 +218,20 @@ def create_store_user(username: str, *, password: str, role: str) -> None:
 
 
 def rescore_store(*, as_of: dt.date | None = None) -> RescoreSummary:
-    """Rescore every customer now (the embedded store is migrated first)."""
+    """Rescore every customer now (the embedded store is migrated first), in one transaction.
+    A refused run (:class:`DataError`: too short a history) writes nothing but its record,
+    which is committed before the error goes on to the caller, so ``/healthz`` shows it."""
     ready_store()
     from django.db import transaction
 
     from retain.customers.rescoring import rescore_customers
 
     with transaction.atomic():
-        return rescore_customers(as_of=as_of)
+        try:
+            return rescore_customers(as_of=as_of)
+        except DataError as error:
+            refused = error
+    raise refused
 
 
 def work(*, max_jobs: int | None = None) -> int:

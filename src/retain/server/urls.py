@@ -9,8 +9,7 @@ from django.urls import include, path
 from django.views.defaults import page_not_found
 
 from retain.customers.queries import last_rescoring
-from retain.ingest.applying import count_failed_messages, pending_lag
-from retain.ingest.waiting import count_waiting_messages
+from retain.ingest.queries import count_failed_messages, count_waiting_messages, pending_lag
 from retain.problems import problem
 from retain.server.api import api
 

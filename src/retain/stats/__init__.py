@@ -5,6 +5,7 @@ methods that return numpy arrays; see ``docs/stats.md`` for the papers and the A
 """
 
 from retain.stats._base import FitResult
+from retain.stats._validation import distinct_rows
 from retain.stats.beta_geo import BetaGeoModel
 from retain.stats.beta_geo_beta_binom import BetaGeoBetaBinomModel
 from retain.stats.clv import customer_lifetime_value, discounted_expected_purchases
@@ -23,4 +24,5 @@ __all__ = [
     "ShiftedBetaGeoModel",
     "customer_lifetime_value",
     "discounted_expected_purchases",
+    "distinct_rows",
 ]

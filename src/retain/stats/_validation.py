@@ -141,8 +141,25 @@ def weights_of(columns: Columns) -> np.ndarray:
     return weight
 
 
-def distinct_rows(columns: Columns, keys: Iterable[str]) -> tuple[Columns, np.ndarray]:
-    """The distinct rows of ``keys`` and, for every row, the index of its distinct row.
+def distinct_rows(
+    columns: Mapping[str, np.ndarray], keys: Iterable[str]
+) -> tuple[Columns, np.ndarray]:
+    """The distinct rows of the ``keys`` columns and, for every row, the index of its
+    distinct row: predict once per distinct customer history (in whole days many customers
+    share one), then spread the results back with ``result[inverse]``.
+
+    Parameters
+    ----------
+    columns
+        Equal-length numeric arrays by name (a history's ``frequency``, ``recency``, ``T``).
+    keys
+        The columns that make two rows the same.
+
+    Returns
+    -------
+    distinct, inverse
+        The distinct rows' ``keys`` columns (as floats), and the index into them of each
+        row of ``columns``.
 
     Sorts by a 64-bit hash of each row (one argsort instead of a lexicographic sort on every
     column), then starts a group wherever a column changes. Identical rows share a hash, so

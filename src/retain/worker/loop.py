@@ -8,7 +8,7 @@ import threading
 
 from django.db import close_old_connections
 
-from retain.worker.services import run_next_job
+from retain.worker.runner import run_next_job
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Read-side getters of the job queue: is the worker keeping up?"""
+"""Read-side getters of the job queue: is the worker keeping up, is a job waiting?"""
 
 from __future__ import annotations
 
@@ -38,3 +38,13 @@ def queue_health(*, now: dt.datetime | None = None) -> QueueHealth:
         failed=Job.objects.filter(status=JobStatus.FAILED).count(),
         last_finished_at=last,
     )
+
+
+def job_waiting(*, name: str | None = None, unique_key: str | None = None) -> bool:
+    """Whether a ready job (due or not yet) waits under ``name`` and/or ``unique_key``."""
+    ready = Job.objects.filter(status=JobStatus.READY)
+    if name is not None:
+        ready = ready.filter(name=name)
+    if unique_key is not None:
+        ready = ready.filter(unique_key=unique_key)
+    return ready.exists()

@@ -1,10 +1,9 @@
-"""Enqueue a job; claim and run the next one."""
+"""Enqueueing jobs, in the caller's transaction (a job waits for the commit of the change that
+caused it). Claiming and running them is :mod:`retain.worker.runner`."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import traceback
 from contextvars import ContextVar
 from typing import Any
 
@@ -12,13 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from retain.worker.models import Job, JobStatus
-from retain.worker.registry import job_function
 
-logger = logging.getLogger(__name__)
 #: The job this thread is running (its row still says ready until it ends).
 _running: ContextVar[int | None] = ContextVar("running_job", default=None)
-#: A job that failed this many times is left failed for a person to look at.
-MAX_ATTEMPTS = 5
 
 
 def enqueue(
@@ -33,7 +28,7 @@ def enqueue(
     (returns ``None``)."""
     when = {"run_after": run_after} if run_after is not None else {}
     if unique_key is not None:
-        try:
+        try:  # a savepoint: a key already waiting leaves the caller's transaction going on
             with transaction.atomic():
                 return Job.objects.create(name=name, payload=payload, unique_key=unique_key, **when)
         except IntegrityError:
@@ -74,53 +69,8 @@ def ensure_ready(
     )  # fmt: skip
 
 
-def run_next_job(*, now: dt.datetime | None = None) -> Job | None:
-    """Claim the oldest ready job and run it in the same transaction; ``None`` if none is due.
-
-    The job's own writes and its ``done`` mark commit together. A job that raises is rolled
-    back to the claim and retried later with a growing delay, up to :data:`MAX_ATTEMPTS`.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        job = (
-            Job.objects.select_for_update(skip_locked=True)
-            .filter(status=JobStatus.READY, run_after__lte=now)
-            .order_by("run_after", "id")
-            .first()
-        )
-        if job is None:
-            return None
-        job.attempts += 1
-        # A running job no longer waits: its key is free (inside this transaction, so a
-        # crash restores it) and the job may enqueue its own successor under the same key.
-        key, job.unique_key = job.unique_key, None
-        if key is not None:
-            Job.objects.filter(pk=job.pk).update(unique_key=None)
-        running = _running.set(job.pk)
-        try:
-            with transaction.atomic():
-                job_function(job.name)(**job.payload)
-        except Exception:
-            job.last_error = traceback.format_exc(limit=20)
-            logger.warning("job %s failed (attempt %d)", job, job.attempts)
-            if job.attempts >= MAX_ATTEMPTS:
-                job.status = JobStatus.FAILED
-            else:
-                job.run_after = now + dt.timedelta(seconds=2**job.attempts)
-                waiting = Job.objects.filter(status=JobStatus.READY, unique_key=key).exists()
-                job.unique_key = None if waiting else key  # waits again, keyed as before
-        else:
-            job.status = JobStatus.DONE
-        finally:
-            _running.reset(running)
-        job.finished_at = timezone.now()
-        job.save()
-        return job
-
-
-def run_jobs_until_idle(*, limit: int | None = None) -> int:
-    """Run due jobs until none is left (or ``limit`` ran); the number run."""
-    count = 0
-    while (limit is None or count < limit) and run_next_job() is not None:
-        count += 1
-    return count
+def bring_forward(unique_key: str, *, to: dt.datetime | None = None) -> bool:
+    """Make the ready job waiting under ``unique_key`` due at ``to`` (default: now), in the
+    caller's transaction; whether one was waiting (if not, enqueue one)."""
+    due = Job.objects.filter(unique_key=unique_key, status=JobStatus.READY)
+    return bool(due.update(run_after=to or timezone.now()))
