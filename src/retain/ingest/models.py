@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Message(models.Model):
@@ -91,10 +92,10 @@ class ImportKind(models.TextChoices):
 
 
 class ImportOutcome(models.TextChoices):
-    RUNNING = "running", _("running")
-    IMPORTED = "imported", _("imported")
-    REFUSED = "refused", _("refused")
-    FAILED = "failed", _("failed")
+    RUNNING = "running", pgettext_lazy("import outcome", "running")
+    IMPORTED = "imported", pgettext_lazy("import outcome", "imported")
+    REFUSED = "refused", pgettext_lazy("import outcome", "refused")
+    FAILED = "failed", pgettext_lazy("import outcome", "failed")
 
 
 class ImportVia(models.TextChoices):

@@ -60,6 +60,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("v1/", include("retain.ingest.urls")),
     path("customers/", include("retain.customers.urls")),
+    path("imports/", include("retain.ingest.page_urls")),
     path("settings/", include("retain.accounts.urls")),
     path("", include("retain.console.urls")),
 ]
