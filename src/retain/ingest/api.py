@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
@@ -17,7 +14,6 @@ from retain.ingest.import_kinds import kind_of
 from retain.ingest.models import ImportVia
 from retain.ingest.saved_uploads import saved_for_now
 from retain.ingest.upload_imports import import_upload
-from retain.io import check_parquet_size
 from retain.problems import problem_response
 
 router = Router(tags=["imports"])
@@ -87,10 +83,6 @@ def import_file(
     refused, is kept in the imports' history (the console's Imports page)."""
     caller = caller_of(request, scope="import")
     kind_of(kind)
-    if Path(file.name or "").suffix.lower() in (".parquet", ".pq"):
-        limits = {"max_bytes": settings.RETAIN_IMPORT_EXPANDED_LIMIT,
-                  "max_rows": settings.RETAIN_IMPORT_ROW_LIMIT}  # fmt: skip
-        check_parquet_size(file.file, **limits, label=file.name or "")
     given = options.dict()
     given["day_first"] = given["day_first"] or None  # false: not said (month_first says so)
     reading = build_file_options(given, spell=str)

@@ -34,7 +34,7 @@ from retain.ingest.lock_wait import waiting_at_most
 from retain.ingest.models import ImportOutcome, ImportRun
 from retain.ingest.saved_uploads import SavedUpload
 from retain.ingest.upload_turns import upload_turn
-from retain.io import FileOptions, file_type
+from retain.io import FileOptions, check_parquet_size, file_type
 from retain.problems import body_of, problem_body
 from retain.server.config import url_of
 
@@ -108,8 +108,15 @@ def _store_write() -> Iterator[None]:
 
 
 def _check_header(upload: SavedUpload, kind: str, options: FileOptions) -> None:
-    file_type(upload.name)  # a file the reader does not take is refused before any wait
+    """What the file's first bytes say, before any wait: its type, a Parquet file's size and
+    rows (its footer says, 413 over the limits), the columns of its header."""
+    suffix = file_type(upload.name)
     with upload.path.open("rb") as file:
+        if suffix in (".parquet", ".pq"):
+            check_parquet_size(
+                file, max_bytes=settings.RETAIN_IMPORT_EXPANDED_LIMIT,
+                max_rows=settings.RETAIN_IMPORT_ROW_LIMIT, label=upload.name,
+            )  # fmt: skip
         check_header(kind, file, name=upload.name, options=options)
 
 
