@@ -34,6 +34,7 @@ LIBRARY: dict[str, set[str]] = {
     "time_units": {"errors"},
     "csv_safety": set(),
     "installed": set(),
+    "store_config": {"errors"},
     "stats": {"errors", "time_units"},
     "analytics": {"stats", "errors", "time_units"},
     "scoring": {"analytics", "stats", "errors", "time_units"},
@@ -74,6 +75,9 @@ _BELOW_THE_TOP = set(ALLOWED)
 ALLOWED["server"] = _BELOW_THE_TOP
 ALLOWED["demo_store"] = _BELOW_THE_TOP | {"server"}
 ALLOWED["cli"] = _BELOW_THE_TOP | {"server", "demo_store"}
+ALLOWED["child process"] = _BELOW_THE_TOP | {"server"}
+#: Modules that are a process's entry point of their own (run with ``python -m``).
+CHILD_PROCESSES = {"retain.ingest.import_child"}
 
 #: Why a part may import only what it does (the end of a breach's message).
 WHY = {
@@ -100,6 +104,8 @@ def unit_of(name: str) -> str:
     parts = name.split(".")
     if len(parts) == 1:
         return "retain"
+    if name in CHILD_PROCESSES:
+        return "child process"
     if parts[1] == "console":
         return "console pages" if parts[2:3] in (["views"], ["urls"]) else "console frame"
     return parts[1]
@@ -221,11 +227,21 @@ def transaction_owner(name: str) -> str | None:
     """Who a module opens transactions for: the request (pages, API routes, the admin, the
     tracking door), the job (job functions and the worker's runner) or the command."""
     parts = name.split(".")
-    if "views" in parts[2:] or parts[-1] in ("api", "admin") or name == "retain.ingest.tracking":
+    if (
+        "views" in parts[2:]
+        or parts[-1] in ("api", "admin")
+        or name in ("retain.ingest.tracking", "retain.ingest.upload_imports")
+    ):
         return "the request"
     if parts[-1] == "tasks" or name == "retain.worker.runner":
         return "the job"
-    if name in ("retain.cli", "retain.demo_store", "retain.server.commands"):
+    if name in (
+        "retain.cli",
+        "retain.demo_store",
+        "retain.server.commands",
+        "retain.ingest.import_runs",
+        *CHILD_PROCESSES,
+    ):
         return "the command"
     return None
 

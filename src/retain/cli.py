@@ -132,7 +132,7 @@ def _serve(args: argparse.Namespace) -> None:
     from retain.server.commands import serve
 
     def announce(jobs: str) -> None:
-        from retain.server.config import unshared_key_warning
+        from retain.store_config import unshared_key_warning
 
         warning = unshared_key_warning(
             os.environ.get("DATABASE_URL"), os.environ.get("RETAIN_SECRET_KEY")

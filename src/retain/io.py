@@ -159,6 +159,15 @@ def check_parquet_size(
         )  # fmt: skip
 
 
+def file_type(name: str) -> str:
+    """The suffix of a file ``name`` that the reader takes (``.csv``, ``.parquet``, ``.pq``);
+    any other is refused with a :class:`DataError` naming the file."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in READERS:
+        raise DataError(f"{name}: unknown file type {suffix or '(none)'!r}; use .csv or .parquet")
+    return suffix
+
+
 def read_file(
     source: str | Path | IO[bytes],
     *,
@@ -195,9 +204,7 @@ def read_file(
     options = options or FileOptions()
     label = str(name or source)
     path_like = isinstance(source, str | Path)
-    suffix = Path(label).suffix.lower()
-    if suffix not in READERS:
-        raise DataError(f"{label}: unknown file type {suffix or '(none)'!r}; use .csv or .parquet")
+    suffix = file_type(label)
     if path_like and not Path(source).is_file():
         raise DataError(f"{label}: no such file")
     data = Path(source).read_bytes() if path_like else source.read()

@@ -44,6 +44,10 @@ TITLES = {
 }
 #: Seconds a client is told to wait before sending again a call the store was too busy for.
 BUSY_RETRY_AFTER = 5
+BUSY_DETAIL = (
+    "the store is busy with other writes; nothing was stored, send the request again in "
+    f"{BUSY_RETRY_AFTER} seconds"
+)
 #: PostgreSQL's refusals that mean "busy, try again": a lock not obtained within
 #: ``lock_timeout``, a statement cancelled by ``statement_timeout``, a serialization failure
 #: and a deadlock (SQLSTATE codes).
@@ -59,18 +63,38 @@ def status_of(error: RetainError) -> int:
     return 400
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> HttpResponse:
+def problem_body(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """A problem's members as plain JSON values (what :func:`problem` sends)."""
     body = {"type": f"urn:retain:error:{code}", "title": TITLES.get(status, "Error"),
             "status": status, "code": code, "detail": detail, **extra}  # fmt: skip
-    return HttpResponse(
-        json.dumps(body, default=str), status=status, content_type="application/problem+json"
-    )
+    return json.loads(json.dumps(body, default=str))
+
+
+def body_of(error: RetainError, **extra: Any) -> dict[str, Any]:
+    """The error's problem members: its own details and any ``extra`` members."""
+    details = {k: v for k, v in error.details.items() if k != "status" and v is not None}
+    return problem_body(status_of(error), error.code, error.message, **details, **extra)
+
+
+def problem_response(body: dict[str, Any]) -> HttpResponse:
+    """A problem whose members were made elsewhere (another process's, as JSON): its status
+    is its ``status``, and a ``retry_after`` member is also sent as ``Retry-After``."""
+    response = HttpResponse(
+        json.dumps(body, default=str), status=body["status"],
+        content_type="application/problem+json",
+    )  # fmt: skip
+    if isinstance(body.get("retry_after"), int):
+        response["Retry-After"] = str(body["retry_after"])
+    return response
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> HttpResponse:
+    return problem_response(problem_body(status, code, detail, **extra))
 
 
 def problem_from(error: RetainError, **extra: Any) -> HttpResponse:
     """The error's problem details, with its own details and any ``extra`` members."""
-    details = {k: v for k, v in error.details.items() if k != "status" and v is not None}
-    return problem(status_of(error), error.code, error.message, **details, **extra)
+    return problem_response(body_of(error, **extra))
 
 
 def is_busy(error: BaseException) -> bool:
@@ -89,9 +113,7 @@ def busy(*, segment: bool = False) -> HttpResponse:
     """503 with ``Retry-After``: the store was busy and nothing of the request was stored
     (Segment's clients, like most HTTP clients, send again after a 5xx); ``segment`` adds the
     members Segment's clients read (``message``, ``success``)."""
-    detail = ("the store is busy with other writes; nothing was stored, send the request "
-              f"again in {BUSY_RETRY_AFTER} seconds")  # fmt: skip
-    extra: dict[str, Any] = {"message": detail, "success": False} if segment else {}
-    response = problem(503, "store_busy", detail, **extra)
+    extra: dict[str, Any] = {"message": BUSY_DETAIL, "success": False} if segment else {}
+    response = problem(503, "store_busy", BUSY_DETAIL, **extra)
     response["Retry-After"] = str(BUSY_RETRY_AFTER)
     return response

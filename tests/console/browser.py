@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from playwright.sync_api import Page, sync_playwright
 
@@ -85,11 +85,13 @@ def sign_in(page: Page, username: str, password: str) -> None:
     page.wait_for_load_state()
 
 
-def accessibility_violations(page: Page) -> list[str]:
+def accessibility_violations(page: Page, *, as_shown: bool = False) -> list[str]:
     """Serious and critical axe-core violations of the page at ``page.url``: ``rule: where``.
 
     axe is injected, which the console's own policy forbids, so it runs on the same address
     in a second context of the same browser that ignores the CSP and holds the same cookies.
+    ``as_shown``: the document the page shows now, not loaded again (the answer to a form's
+    POST, whose address answers only POST).
     """
     context = page.context.browser.new_context(
         bypass_csp=True, viewport={"width": 1280, "height": 900}
@@ -97,7 +99,11 @@ def accessibility_violations(page: Page) -> list[str]:
     try:
         context.add_cookies(page.context.cookies())
         copy = context.new_page()
-        copy.goto(page.url)
+        if as_shown:
+            copy.goto(urlunsplit(urlsplit(page.url)._replace(path="/", query="", fragment="")))
+            copy.set_content(page.content())
+        else:
+            copy.goto(page.url)
         copy.wait_for_load_state("networkidle")
         copy.add_script_tag(path=str(AXE))
         results = copy.evaluate(

@@ -20,7 +20,7 @@ from retain.customers.models import Order
 from retain.errors import DataError
 from retain.ingest.amounts import amount_rule, number_of, to_cents
 from retain.ingest.applying import apply_pending_messages
-from retain.ingest.imports import import_file
+from retain.ingest.import_runs import import_file
 from retain.ingest.message_checks import MAX_AMOUNT
 from retain.ingest.models import Message
 from retain.worker.runner import run_jobs_until_idle

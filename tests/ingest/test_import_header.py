@@ -14,7 +14,7 @@ from django.test import Client
 from retain.customers.models import Order
 from retain.errors import DataError
 from retain.ingest.import_header import HEADER_BYTES
-from retain.ingest.imports import import_upload
+from retain.ingest.import_runs import run_import
 from retain.io import FileOptions
 from tests.accounts.builders import make_api_key
 
@@ -47,7 +47,7 @@ def test_a_csv_without_a_required_column_is_refused_from_its_first_bytes() -> No
     upload = CountedReads(orders_csv("customer_id,order_id,ordered_at,channel"))
 
     with pytest.raises(DataError) as refused:
-        import_upload("orders", upload, name="orders.csv")
+        run_import("orders", upload, name="orders.csv")
 
     assert "column 'amount': missing column" in refused.value.message
     assert [p["column"] for p in refused.value.details["problems"]] == ["amount"]
@@ -60,12 +60,12 @@ def test_a_column_given_under_another_name_is_looked_for_under_that_name() -> No
 
     upload = CountedReads(data)
     with pytest.raises(DataError) as refused:
-        import_upload("orders", upload, name="orders.csv", options=options)
+        run_import("orders", upload, name="orders.csv", options=options)
     assert "no column 'Total' (given with --amount)" in refused.value.message
     assert upload.furthest <= HEADER_BYTES
 
     renamed = data.replace(b";amount\n", b";Total\n", 1)[:2000].rsplit(b"\n", 1)[0] + b"\n"
-    result = import_upload("orders", io.BytesIO(renamed), name="orders.csv", options=options)
+    result = run_import("orders", io.BytesIO(renamed), name="orders.csv", options=options)
     assert result.created == Order.objects.count() > 0
 
 

@@ -12,7 +12,7 @@ import pytest
 from retain.customers.models import Complaint, Customer, Order, Subscription, SurveyAnswer
 from retain.datasets import make_business
 from retain.errors import DataError, NotFound
-from retain.ingest.imports import import_file
+from retain.ingest.import_runs import import_file
 from tests.customers.builders import make_customer, make_order
 from tests.ingest.files import TABLES, store_snapshot, write_file
 

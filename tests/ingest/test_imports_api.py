@@ -17,7 +17,7 @@ from tests.accounts.builders import make_api_key
 from tests.customers.builders import make_customer, make_order
 from tests.ingest.files import store_snapshot, write_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # the import runs in a process of its own
 
 
 @pytest.fixture(scope="module")

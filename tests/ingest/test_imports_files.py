@@ -13,7 +13,7 @@ import pytest
 
 from retain.customers.models import Customer, Order
 from retain.errors import DataError
-from retain.ingest.imports import import_file
+from retain.ingest.import_runs import import_file
 from retain.io import FileOptions, read_file
 from tests.customers.builders import make_customer, make_order
 from tests.ingest.files import store_snapshot

@@ -19,7 +19,7 @@ from django.test import Client
 
 from retain.customers import bulk
 from retain.customers.models import Order
-from retain.ingest.imports import import_table, read_import
+from retain.ingest.import_runs import run_import
 from retain.ingest.models import Message
 from tests.ingest.builders import basic_auth, make_track, make_write_key
 
@@ -59,9 +59,8 @@ class HeldImport:
 
     def _run(self) -> None:
         try:
-            table = read_import(io.BytesIO(ORDERS), name="orders.csv", kind="orders")
             with connection.execute_wrapper(self._held_in_burst):
-                self.outcome.append(import_table("orders", table))
+                self.outcome.append(run_import("orders", io.BytesIO(ORDERS), name="orders.csv"))
         except BaseException as error:  # reported by the test, in its own thread
             self.outcome.append(error)
         finally:

@@ -20,7 +20,7 @@ from django.test import Client
 from retain.customers import bulk
 from retain.customers.models import Order
 from retain.errors import DataError
-from retain.ingest.imports import import_file
+from retain.ingest.import_runs import import_file
 from retain.ingest.models import Message
 from retain.worker.runner import run_jobs_until_idle
 from tests.ingest.builders import basic_auth, make_order_completed, make_track, make_write_key

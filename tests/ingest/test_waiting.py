@@ -17,7 +17,7 @@ from retain.cli import main
 from retain.customers.models import Consent, Customer, Event, Order
 from retain.customers.services import get_or_create_customer, link_identity
 from retain.ingest.applying import apply_pending_messages, sweep_waiting
-from retain.ingest.imports import import_file
+from retain.ingest.import_runs import import_file
 from retain.ingest.models import Message
 from retain.ingest.queries import count_waiting_messages
 from retain.ingest.services import accept_calls

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from retain.server.config import create_private_file, database, secret_key, workspace
+from retain.store_config import create_private_file, database, secret_key, workspace
 from tests.store import child_environment
 
 

@@ -120,7 +120,7 @@ def test_every_route_lists_its_refusals_in_problem_json() -> None:
         "GET /api/v1/auth/me": [401],
         "GET /api/v1/customers": [401, 403, 422],
         "GET /api/v1/customers/{customer_id}": [400, 401, 403, 404, 422],
-        "POST /api/v1/imports/{kind}": [400, 401, 403, 404, 408, 409, 413, 422, 503],
+        "POST /api/v1/imports/{kind}": [400, 401, 403, 404, 408, 409, 413, 422, 500, 503],
         **{f"POST /v1/{call}": [400, 401, 403, 408, 413, 415, 503] for call in TRACKING_CALLS},
     }
     throttled = document["paths"]["/api/v1/auth/login"]["post"]["responses"]["429"]

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from retain.server.background import free_port
-from retain.server.config import unshared_key_warning
+from retain.store_config import unshared_key_warning
 from tests.store import child_environment
 
 PG = "postgresql://postgres@127.0.0.1:5432/retain"

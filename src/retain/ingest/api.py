@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from retain.accounts.auth import caller_of
 from retain.file_options import FORMATS, ROLES, build_file_options
-from retain.ingest.imports import import_upload
-from retain.ingest.upload_turns import ImportsBusy, upload_turn
-from retain.io import check_parquet_size
-from retain.problems import problem_from
+from retain.ingest.import_answers import IMPORTED
+from retain.ingest.import_history import Who
+from retain.ingest.import_kinds import kind_of
+from retain.ingest.models import ImportVia
+from retain.ingest.saved_uploads import saved_for_now
+from retain.ingest.upload_imports import import_upload
+from retain.problems import problem_response
 
 router = Router(tags=["imports"])
 
@@ -75,22 +75,26 @@ def import_file(
     not take). Needs the ``import`` scope. The upload is at most ``RETAIN_UPLOAD_LIMIT_MB``
     and a Parquet file at most ``RETAIN_IMPORT_EXPANDED_MB`` uncompressed and
     ``RETAIN_IMPORT_ROW_LIMIT`` rows (413, said before it is read). A file without a column
-    its kind requires is refused from its header, before the rest is read. Uploads are
-    imported one at a time per server process: another waits its turn for
-    ``RETAIN_IMPORT_QUEUE_SECONDS``, then is refused with 503 and ``Retry-After``."""
-    caller_of(request, scope="import")
-    if Path(file.name or "").suffix.lower() in (".parquet", ".pq"):
-        limits = {"max_bytes": settings.RETAIN_IMPORT_EXPANDED_LIMIT,
-                  "max_rows": settings.RETAIN_IMPORT_ROW_LIMIT}  # fmt: skip
-        check_parquet_size(file.file, **limits, label=file.name or "")
+    its kind requires is refused from its header, before the rest is read. The file is read
+    and imported in a process of its own (the server goes on answering meanwhile), one upload
+    at a time per workspace: another waits its turn for ``RETAIN_IMPORT_QUEUE_SECONDS``, then
+    is refused with 503 and ``Retry-After``. A process that ends without finishing (killed,
+    or past ``RETAIN_IMPORT_SECONDS``) is a 500 and nothing is stored. Every import, stored or
+    refused, is kept in the imports' history (the console's Imports page)."""
+    caller = caller_of(request, scope="import")
+    kind_of(kind)
     given = options.dict()
     given["day_first"] = given["day_first"] or None  # false: not said (month_first says so)
     reading = build_file_options(given, spell=str)
-    try:
-        result = import_upload(kind, file, name=file.name or "", options=reading,
-                               allow_moves=options.allow_moves, turn=upload_turn())  # fmt: skip
-    except ImportsBusy as busy:
-        response = problem_from(busy)
-        response["Retry-After"] = str(busy.retry_after)
-        return response
-    return result.as_dict()
+    who = Who(
+        via=ImportVia.API,
+        actor=caller.key.name if caller.key else caller.user.get_username(),
+        api_key_id=caller.key.pk if caller.key else None,
+        user_id=caller.user.pk if caller.user else None,
+    )
+    with saved_for_now(file.chunks(), name=file.name or "") as upload:
+        answer = import_upload(upload, kind, options=reading, who=who,
+                               allow_moves=options.allow_moves)  # fmt: skip
+    if answer.outcome == IMPORTED:
+        return answer.result
+    return problem_response(answer.problem)

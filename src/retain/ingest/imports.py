@@ -6,9 +6,9 @@ checks (so a file the store accepts is one the analyses accept) plus what the st
 top (lengths, two-decimal amounts, keys unique within the file). A bad file raises ONE
 :class:`DataError` whose ``details["problems"]`` lists every bad column and rule with the
 count of bad rows and an example (``row`` is the data row, 1 for the first one under the
-header), and the store is left as it was. A good file is loaded in one atomic block (a
-savepoint inside the caller's transaction) by :mod:`retain.customers.bulk`, so importing the
-same file again changes nothing.
+header), and the store is left as it was. A good file is loaded by
+:mod:`retain.customers.bulk` inside the atomic block its caller opens (:func:`write_block`),
+so importing the same file again changes nothing.
 
 CSV cells are read as text (``007`` stays ``007``); surrounding spaces are dropped and an
 empty cell is missing. Timestamps are ISO 8601; one without an offset is taken as UTC, one
@@ -18,7 +18,12 @@ when empty. Orders, subscriptions, complaints and answers for a customer id the 
 not know create a bare customer (orders often arrive before the customers file); extra
 columns of a customers file are kept in ``traits``.
 
-This module reads and loads; the rest of an import lives beside it:
+Like every service here it runs in its caller's transaction and opens none: checking
+(:func:`check_source`, :func:`check_table`) writes nothing, and :func:`load_checked` runs
+inside the block the caller opens with :func:`write_block` (the command, the import's child
+process: :mod:`retain.ingest.import_runs`).
+
+This module reads, checks and loads; the rest of an import lives beside it:
 :mod:`~retain.ingest.import_header` (the header checked from the first bytes, before the rest
 is read),
 :mod:`~retain.ingest.import_kinds` (the kinds of file and their columns),
@@ -28,7 +33,8 @@ and :mod:`~retain.ingest.import_checks` (checking a whole file into one error).
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -63,6 +69,24 @@ class ImportResult:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class CheckedImport:
+    """A whole file checked and typed for the store, not written yet: its rows by store
+    field, and the table they came from (to name a row by its line in a later refusal)."""
+
+    kind: str
+    fields: tuple[str, ...]
+    rows: list[dict[str, Any]]
+    table: pa.Table
+    source: str
+
+    @property
+    def staged(self) -> bool:
+        """Whether its writes are staged first and burst in one short transaction (SQLite:
+        :mod:`retain.customers.bulk`, "Staged writes")."""
+        return bulk.stages_writes(kind_of(self.kind).upsert, self.fields)
+
+
 def read_import(
     source: str | Path | IO[bytes],
     *,
@@ -78,53 +102,94 @@ def read_import(
     )
 
 
-#: How long an import's writes wait for the store's lock (an apply run's, another import's)
-#: before it fails as busy (503 at the HTTP door), having stored nothing.
-IMPORT_WAIT_SECONDS = 30.0
 _MOVABLE = ("orders", "complaints")  # rows keyed by their own id that name a customer
 
 
-def import_table(
+def check_table(kind_name: str, table: pa.Table, *, source: str = "the file") -> CheckedImport:
+    """Check all of ``table`` (see the module docstring); nothing is written.
+
+    Raises
+    ------
+    DataError
+        Listing every problem (``details["problems"]``) with the rows read (``rows``).
+    """
+    kind_of(kind_name)
+    table = located(table)
+    values = check_import(kind_name, table, source=source)
+    fields = tuple(values)
+    rows = [dict(zip(fields, row, strict=True)) for row in zip(*values.values(), strict=True)]
+    return CheckedImport(kind=kind_name, fields=fields, rows=rows, table=table, source=source)
+
+
+def check_source(
     kind_name: str,
-    table: pa.Table,
+    source: str | Path | IO[bytes],
     *,
-    source: str = "the file",
+    name: str | None = None,
+    options: FileOptions | None = None,
+) -> CheckedImport:
+    """Check a CSV or Parquet file (a path, or an open file whose client-side ``name`` tells
+    CSV from Parquet and names it in errors): its header first, then all of it."""
+    kind_of(kind_name)
+    label = str(name or source)
+    if isinstance(source, str | Path):
+        if Path(source).is_file():
+            with Path(source).open("rb") as file:
+                check_header(kind_name, file, name=label, options=options)
+    else:
+        check_header(kind_name, source, name=label, options=options)
+    table = read_import(source, name=name, kind=kind_name, options=options)
+    return check_table(kind_name, table, source=label)
+
+
+@contextmanager
+def write_block(checked: CheckedImport, *, wait_seconds: float) -> Iterator[None]:
+    """The atomic block :func:`load_checked` runs in, for its caller to open (services open
+    no transaction of their own): the whole block in one transaction, or on SQLite reads and
+    staging first, then the writes in one burst as the block ends. A write waits at most
+    ``wait_seconds`` for the store's lock (an apply run's, another import's), then fails as
+    busy (503 at an HTTP door), having stored nothing."""
+    with waiting_at_most(wait_seconds), bulk.write_phase(staged=checked.staged):
+        yield
+
+
+def load_checked(
+    checked: CheckedImport,
+    *,
     allow_moves: bool = False,
     allow_moves_as: str = "--allow-moves",
 ) -> ImportResult:
-    """Check all of ``table`` and load it in one atomic block; see the module docstring.
+    """Write a checked file, inside the caller's :func:`write_block`.
 
     ``allow_moves`` lets an order (or complaint) already stored under one customer id move
     to the one the file gives; without it such a file is refused with the ids (a conflict
     with the store: status 409 at an HTTP door), and the refusal says to give
     ``allow_moves_as`` (the option as the door spells it).
     """
-    kind = kind_of(kind_name)
-    table = located(table)
-    values = check_import(kind_name, table, source=source)
-    fields = tuple(values)
-    rows = [dict(zip(fields, row, strict=True)) for row in zip(*values.values(), strict=True)]
-    options = {"allow_moves": allow_moves} if kind_name in _MOVABLE else {}
-    staged = bulk.stages_writes(kind.upsert, fields)
+    kind = kind_of(checked.kind)
+    options = {"allow_moves": allow_moves} if checked.kind in _MOVABLE else {}
     try:
-        # On SQLite the lock is taken for the writes only (bulk: "Staged writes").
-        with waiting_at_most(IMPORT_WAIT_SECONDS), bulk.write_phase(staged=staged):
-            counts = kind.upsert(rows, fields=fields, **options)
+        counts = kind.upsert(checked.rows, fields=checked.fields, **options)
     except bulk.MovedRows as moved:
-        raise _moves_in_file_terms(moved, table, source, allow_moves_as) from None
+        raise _moves_in_file_terms(moved, checked.table, checked.source, allow_moves_as) from None
     except bulk.TakenEmails as taken:
-        raise _taken_in_file_terms(taken, table, source) from None
-    if kind_name == "orders" and orders_awaited():  # refunds that came first wake up
-        sweep_soon()
+        raise _taken_in_file_terms(taken, checked.table, checked.source) from None
     return ImportResult(
-        kind=kind_name,
-        rows=len(rows),
+        kind=checked.kind,
+        rows=len(checked.rows),
         created=counts.created,
         updated=counts.updated,
         unchanged=counts.unchanged,
         customers_created=counts.customers_created,
         refunds_kept=counts.refunds_kept,
     )
+
+
+def wake_awaited(result: ImportResult) -> None:
+    """After an orders file is stored: refunds that came before their order wake up (in the
+    caller's transaction, the one that stored the orders)."""
+    if result.kind == "orders" and orders_awaited():
+        sweep_soon()
 
 
 def _moves_in_file_terms(
@@ -177,41 +242,3 @@ def _taken_in_file_terms(taken: bulk.TakenEmails, table: pa.Table, source: str) 
             for t in taken.taken
         ],
     )  # fmt: skip
-
-
-def import_file(
-    kind_name: str,
-    path: str | Path,
-    *,
-    options: FileOptions | None = None,
-    allow_moves: bool = False,
-) -> ImportResult:
-    """Import a CSV or Parquet file (by its suffix), read with ``options``."""
-    kind_of(kind_name)
-    if Path(path).is_file():
-        with Path(path).open("rb") as file:
-            check_header(kind_name, file, name=str(path), options=options)
-    table = read_import(path, kind=kind_name, options=options)
-    return import_table(kind_name, table, source=str(path), allow_moves=allow_moves)
-
-
-def import_upload(
-    kind_name: str,
-    upload: IO[bytes],
-    *,
-    name: str,
-    options: FileOptions | None = None,
-    allow_moves: bool = False,
-    turn: AbstractContextManager[Any] | None = None,
-) -> ImportResult:
-    """Import an uploaded file; ``name`` (the client's file name) tells CSV from Parquet.
-    Its header is checked first; reading and loading run within ``turn`` (the server's
-    :func:`~retain.ingest.upload_turns.upload_turn`: one upload imported at a time)."""
-    kind_of(kind_name)
-    check_header(kind_name, upload, name=name, options=options)
-    with turn or nullcontext():
-        table = read_import(upload, name=name, kind=kind_name, options=options)
-        return import_table(
-            kind_name, table, source=name, allow_moves=allow_moves,
-            allow_moves_as="allow_moves=true",
-        )  # fmt: skip

@@ -8,6 +8,8 @@ same transaction as its effects.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Message(models.Model):
@@ -84,3 +86,76 @@ class TraitTimes(models.Model):
 
     def __str__(self) -> str:
         return f"trait times of {self.customer_id}"
+
+
+class ImportKind(models.TextChoices):
+    """The kinds of file an import takes (:mod:`retain.ingest.import_kinds`)."""
+
+    CUSTOMERS = "customers", _("Customers")
+    ORDERS = "orders", _("Orders")
+    SUBSCRIPTIONS = "subscriptions", _("Subscriptions")
+    COMPLAINTS = "complaints", _("Complaints")
+    SURVEY_ANSWERS = "survey-answers", _("Survey answers")
+
+
+class ImportOutcome(models.TextChoices):
+    RUNNING = "running", pgettext_lazy("import outcome", "running")
+    IMPORTED = "imported", pgettext_lazy("import outcome", "imported")
+    REFUSED = "refused", pgettext_lazy("import outcome", "refused")
+    FAILED = "failed", pgettext_lazy("import outcome", "failed")
+
+
+class ImportVia(models.TextChoices):
+    COMMAND = "cli", _("command line")
+    API = "api", _("REST API")
+    CONSOLE = "console", _("console")
+
+
+class ImportRun(models.Model):
+    """One bulk import, whichever door it came through (``retain import``, the REST API, the
+    console's page): who, what file, when, and what came of it. ``running`` until it ends;
+    the row of an import that stored its file says ``imported`` in the same transaction as
+    its rows (:mod:`retain.ingest.import_runs`)."""
+
+    kind = models.CharField(max_length=20, choices=ImportKind.choices)
+    file_name = models.CharField(max_length=255)
+    via = models.CharField(max_length=10, choices=ImportVia.choices)
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    #: Who, as named when it ran (the user's name, the key's, the system account's for the
+    #: command line): kept when the user or key is gone.
+    actor = models.CharField(max_length=150, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=10, choices=ImportOutcome.choices, default=ImportOutcome.RUNNING
+    )
+    #: Data rows read from the file (``None``: refused before it was read whole).
+    rows_read = models.PositiveIntegerField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    customers_created = models.PositiveIntegerField(default=0)
+    #: Every problem found, counted; the first ones (:data:`KEPT_PROBLEMS`) kept in
+    #: ``problems`` as ``{column, rule, bad_rows, example}``.
+    problem_count = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+    #: What the refusal or failure said, as the door said it.
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-started_at"], name="import_run_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.file_name} ({self.outcome})"
+
+    @property
+    def seconds(self) -> float | None:
+        """How long it took (``None`` while it runs)."""
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

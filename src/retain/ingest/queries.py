@@ -1,14 +1,17 @@
-"""Read-side getters of ingest: is applying keeping up with the door, and what waits for a
-person (failed messages) or for what has not arrived yet (waiting messages)?"""
+"""Read-side getters of ingest: is applying keeping up with the door, what waits for a person
+(failed messages) or for what has not arrived yet (waiting messages), and the imports'
+history, newest first."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from retain.ingest.models import Message
+from retain.errors import NotFound
+from retain.ingest.models import ImportRun, Message
 from retain.ingest.waiting import waiting
 
 
@@ -31,3 +34,31 @@ def count_failed_messages() -> int:
 def count_waiting_messages() -> int:
     """How many tracking messages wait for their anonymousId or their order."""
     return waiting().count()
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of the imports' history, and whether pages come before or after it."""
+
+    runs: list[ImportRun]
+    page: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def import_history(*, page: int = 1, page_size: int = 20) -> HistoryPage:
+    """The imports on ``page`` (from 1), newest first; one row more is read to tell whether
+    another page follows (no count of the whole history)."""
+    start = (page - 1) * page_size
+    runs = list(ImportRun.objects.order_by("-started_at", "-pk")[start : start + page_size + 1])
+    return HistoryPage(runs=runs[:page_size], page=page, has_next=len(runs) > page_size)
+
+
+def get_import_run(run_id: int) -> ImportRun:
+    try:
+        return ImportRun.objects.get(pk=run_id)
+    except ImportRun.DoesNotExist:
+        raise NotFound(f"no import {run_id}") from None

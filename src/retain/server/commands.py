@@ -108,9 +108,10 @@ def _reach_postgres() -> None:
 def import_into_store(
     kind: str, path: str, *, options: FileOptions | None = None, allow_moves: bool = False
 ) -> ImportResult:
-    """``retain import KIND FILE``: check the whole file, then load it in one transaction."""
+    """``retain import KIND FILE``: check the whole file, then load it in one transaction;
+    the import is kept in the history, with the system account's name."""
     ready_store()
-    from retain.ingest.imports import import_file
+    from retain.ingest.import_runs import import_file
 
     return import_file(kind, path, options=options, allow_moves=allow_moves)
 

@@ -57,6 +57,10 @@ class BusyStoreMiddleware:
         return busy() if is_busy(exception) else None
 
 
+#: Where the console's imports page posts a file (``ingest:check``): an upload's limits.
+CONSOLE_UPLOAD = "/imports/check/"
+
+
 @dataclass(frozen=True)
 class BodyRule:
     """What one kind of request may send: at most ``limit`` bytes within ``seconds``."""
@@ -84,7 +88,7 @@ def body_rule(path: str) -> BodyRule:
     if path.startswith("/v1/"):
         return BodyRule(_over_the_wire(CALL_LIMIT), settings.RETAIN_BODY_SECONDS,
                         "a tracking call", tracking=True, stated=CALL_LIMIT)  # fmt: skip
-    if path.startswith("/api/v1/imports/"):
+    if path.startswith("/api/v1/imports/") or path == CONSOLE_UPLOAD:
         return BodyRule(settings.RETAIN_UPLOAD_LIMIT, settings.RETAIN_UPLOAD_SECONDS,
                         "an import upload")  # fmt: skip
     return BodyRule(settings.RETAIN_BODY_LIMIT, settings.RETAIN_BODY_SECONDS, "a request")

@@ -69,8 +69,10 @@ ROUTE_REFUSALS: dict[tuple[str, str], dict[int, str]] = {
         404: "an unknown kind",
         409: "the file moves orders or complaints to another customer (see allow_moves)",
         413: "the upload, or a Parquet file's uncompressed size or rows, is over the limit",
+        500: "the import's own process ended without an answer (killed, crashed, or past "
+        "RETAIN_IMPORT_SECONDS); nothing was imported",
         503: "another upload was being imported for longer than RETAIN_IMPORT_QUEUE_SECONDS "
-        "(one at a time per server process), or the store was busy; nothing was imported: "
+        "(one at a time per workspace), or the store was busy; nothing was imported: "
         "send again after Retry-After seconds",
     },
     ("post", "/api/v1/auth/login"): {

@@ -1,11 +1,11 @@
-"""Django settings, all from the environment (see :mod:`retain.server.config`)."""
+"""Django settings, all from the environment (see :mod:`retain.store_config`)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from retain.server.config import database, secret_key, workspace
+from retain.store_config import database, secret_key, workspace
 
 HOME = workspace()
 SECRET_KEY = secret_key(HOME)
@@ -124,9 +124,15 @@ RETAIN_UPLOAD_LIMIT = int(float(os.environ.get("RETAIN_UPLOAD_LIMIT_MB", "100"))
 #: A Parquet upload's data uncompressed (its metadata says, before it is read), and its rows.
 RETAIN_IMPORT_EXPANDED_LIMIT = int(float(os.environ.get("RETAIN_IMPORT_EXPANDED_MB", "1024")) * _MB)
 RETAIN_IMPORT_ROW_LIMIT = int(os.environ.get("RETAIN_IMPORT_ROW_LIMIT", "20000000"))
-#: Uploads are imported one at a time per server process; another waits this long for its
+#: Uploads are checked or imported one at a time per workspace; another waits this long for its
 #: turn, then is refused with 503 and Retry-After (retain.ingest.upload_turns).
 RETAIN_IMPORT_QUEUE_SECONDS = float(os.environ.get("RETAIN_IMPORT_QUEUE_SECONDS", "30"))
+#: How long an import's writes wait for the store's lock (an apply run's, another import's)
+#: before it fails as busy (503 with Retry-After), having stored nothing.
+RETAIN_IMPORT_WAIT_SECONDS = float(os.environ.get("RETAIN_IMPORT_WAIT_SECONDS", "30"))
+#: An upload's check or import runs in a child process (retain.ingest.import_child), stopped
+#: after this many seconds (nothing stored then).
+RETAIN_IMPORT_SECONDS = float(os.environ.get("RETAIN_IMPORT_SECONDS", "3600"))
 #: Seconds a request's body may take to arrive (an upload's: RETAIN_UPLOAD_SECONDS); 408 after.
 RETAIN_BODY_SECONDS = float(os.environ.get("RETAIN_BODY_SECONDS", "30"))
 RETAIN_UPLOAD_SECONDS = float(os.environ.get("RETAIN_UPLOAD_SECONDS", "600"))

@@ -60,6 +60,7 @@ urlpatterns = [
     path("v1/", include("retain.ingest.urls")),
     path("customers/", include("retain.customers.urls")),
     path("segments/", include("retain.customers.segment_urls")),
+    path("imports/", include("retain.ingest.page_urls")),
     path("settings/", include("retain.accounts.urls")),
     path("", include("retain.console.urls")),
 ]

@@ -10,7 +10,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from retain.errors import ConfigError
 
@@ -98,6 +98,23 @@ def database(url: str | None, home: Path) -> dict[str, Any]:
     raise ConfigError(
         f"DATABASE_URL: unknown scheme {parts.scheme!r}; use postgres://... or sqlite:///path"
     )
+
+
+def url_of(settings: dict[str, Any]) -> str:
+    """The ``DATABASE_URL`` of a connection's settings (:func:`database`'s inverse), for a
+    child process to open the same store: a SQLite file's path, or PostgreSQL's address with
+    its credentials and options (the pool's aside: each process keeps its own)."""
+    if settings["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(settings['NAME']).resolve()}"
+    user = quote(settings.get("USER") or "", safe="")
+    password = quote(settings.get("PASSWORD") or "", safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings.get("HOST") or ""
+    host = f"[{host}]" if ":" in host else host
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    options = {k: str(v) for k, v in settings.get("OPTIONS", {}).items() if k != "pool"}
+    query = f"?{urlencode(options)}" if options else ""
+    return f"postgresql://{credentials}{host}{port}/{quote(settings['NAME'], safe='')}{query}"
 
 
 def sqlite(path: Path) -> dict[str, Any]:

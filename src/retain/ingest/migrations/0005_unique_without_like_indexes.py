@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0005_user_language"),
-        ("ingest", "0003_message_lane"),
+        ("ingest", "0004_import_run"),
     ]
 
     operations = [
