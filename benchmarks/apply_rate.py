@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="retain worker processes (PG)")
     parser.add_argument("--servers", type=int, default=2, help="retain serve --workers")
     parser.add_argument("--users", type=int, default=200_000, help="distinct userIds")
+    parser.add_argument("--threads", type=int, default=8, help="sending threads (each waits "
+                        "for its call's answer)")  # fmt: skip
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--drain", type=int, default=60, help="seconds to wait for the backlog")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -87,7 +89,7 @@ def run(store: str, environment: dict[str, str], args: argparse.Namespace) -> di
             for _ in range(args.workers):
                 stack.enter_context(worker_process(environment))
         counter = Counter(store, environment)
-        load = Load(base, key, rate=args.rate, users=args.users)
+        load = Load(base, key, rate=args.rate, users=args.users, threads=args.threads)
         warm_up(load, counter)
         samples = [counter.sample(0.0)]
         start = time.monotonic()
@@ -133,7 +135,7 @@ def drain(environment: dict[str, str], args: argparse.Namespace) -> None:
     key = retain(environment, "keys", "create", "bench", "--scopes", "track").split()[-1]
     counter = Counter("postgresql", environment)
     with background_server(workers=args.servers, environment=environment, timeout=180) as base:
-        load = Load(base, key, rate=args.rate, users=args.users)
+        load = Load(base, key, rate=args.rate, users=args.users, threads=args.threads)
         while counter.sample(0.0)[1] < args.backlog:
             load.start(seconds=5)
             load.join()
@@ -208,14 +210,13 @@ class Load:
     connection each; a call that falls behind its time is sent at once, and calls not sent
     when the time is up are dropped (the accepted figure then shows the shortfall)."""
 
-    THREADS = 8
-
-    def __init__(self, base: str, key: str, *, rate: int, users: int) -> None:
+    def __init__(self, base: str, key: str, *, rate: int, users: int, threads: int = 8) -> None:
         parts = urlsplit(base)
         self.host, self.port = parts.hostname, parts.port
         self.authorization = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
         self.interval = EVENTS_PER_BATCH / rate
         self.users = users
+        self.threads_wanted = threads
         self.due: queue.Queue[float | None] = queue.Queue()
         self.sent = self.failures = 0
         self.lock = threading.Lock()
@@ -228,7 +229,7 @@ class Load:
         self.sent = self.failures = 0
         self.calls = []
         self.threads = [threading.Thread(target=self._send, daemon=True)
-                        for _ in range(self.THREADS)]  # fmt: skip
+                        for _ in range(self.threads_wanted)]  # fmt: skip
         for thread in self.threads:
             thread.start()
         self.clock = threading.Thread(target=self._schedule, args=(seconds,), daemon=True)
