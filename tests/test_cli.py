@@ -95,7 +95,8 @@ def test_demo_loads_the_shop_into_the_store_through_its_doors_and_scores_it(
 ) -> None:
     assert "imported customers: 10,000 rows, 10,000 created" in demo_output
     assert "through /v1/batch" in demo_output
-    assert "customer 360: http://127.0.0.1:8000/api/v1/customers/" in demo_output
+    assert "customer 360: http://127.0.0.1:8000/customers/" in demo_output
+    assert "sign in at http://127.0.0.1:8000/\n" in demo_output
     store = next(Path(tmp_path_factory.getbasetemp()).glob("demo*/home/retain.sqlite3"))
     with sqlite3.connect(store) as database:
         customers = database.execute("SELECT count(*) FROM customers_customer").fetchone()[0]
