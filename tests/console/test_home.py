@@ -13,9 +13,9 @@ from django.utils import timezone
 from retain.console.charts import bar_chart
 from retain.customers.models import RescoringRun
 from retain.customers.queries import store_figures
-from retain.ingest.models import Message
+from retain.ingest.models import ImportRun, Message
 from retain.ingest.services import accept_calls
-from tests.console.builders import signed_in
+from tests.console.builders import make_user, signed_in
 from tests.customers.builders import make_customer, make_order, make_score
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +86,17 @@ def test_the_aggregates_are_those_the_last_rescoring_kept() -> None:
     )
     assert kept["stages"] == [["active", 1, 120.5]]
     assert kept["segments"] == [["champions", 1, 120.5]]
+
+
+def test_the_health_figure_names_the_last_import_and_links_it_for_importers() -> None:
+    assert _figure(signed_in().get("/").content.decode(), "Last import") == "never"
+    run = ImportRun.objects.create(
+        kind="orders", file_name="orders-june.csv", via="console", started_at=timezone.now(),
+        outcome="refused", problem_count=3,
+    )  # fmt: skip
+    html = signed_in().get("/").content.decode()
+    assert _figure(html, "Last import").endswith("“orders-june.csv”: refused")
+    assert f'href="/imports/?run={run.pk}#outcome"' in html
+    agent_view = signed_in(make_user("agent")).get("/").content.decode()
+    assert _figure(agent_view, "Last import").endswith("refused")
+    assert "/imports/?run=" not in agent_view  # an agent may not open the imports page

@@ -15,7 +15,13 @@ from retain.accounts.throttle import Throttled, client_address, login_throttle
 from retain.console.charts import bar_chart
 from retain.console.frame import page
 from retain.customers.queries import store_overview
-from retain.ingest.queries import count_failed_messages, count_waiting_messages, pending_lag
+from retain.ingest.queries import (
+    count_failed_messages,
+    count_waiting_messages,
+    last_import,
+    pending_lag,
+)
+from retain.ingest.services import IMPORTERS
 from retain.worker.queries import queue_health
 
 
@@ -38,7 +44,14 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "console/home.html",
-        {"overview": overview, "queue": queue_health(), "tracking": tracking, "charts": charts},
+        {
+            "overview": overview,
+            "queue": queue_health(),
+            "tracking": tracking,
+            "charts": charts,
+            "last_import": last_import(),
+            "sees_imports": request.user.role in IMPORTERS,
+        },
     )
 
 

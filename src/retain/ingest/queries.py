@@ -57,6 +57,11 @@ def import_history(*, page: int = 1, page_size: int = 20) -> HistoryPage:
     return HistoryPage(runs=runs[:page_size], page=page, has_next=len(runs) > page_size)
 
 
+def last_import() -> ImportRun | None:
+    """The latest import begun (``None`` before the first): the home's health shows it."""
+    return ImportRun.objects.order_by("-started_at", "-pk").first()
+
+
 def get_import_run(run_id: int) -> ImportRun:
     try:
         return ImportRun.objects.get(pk=run_id)

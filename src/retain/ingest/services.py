@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from retain.accounts.models import ApiKey
 
 logger = logging.getLogger(__name__)
+#: The roles that may check and import files in the console (agents may not).
+IMPORTERS = frozenset({"admin", "analyst"})
 #: Segment's limits: a call (one message) and a batch, in bytes of JSON after decompression.
 CALL_LIMIT = 32 * 1024
 BATCH_LIMIT = 500 * 1024

@@ -32,10 +32,10 @@ from retain.ingest.saved_uploads import (
     save_upload,
     upload_token,
 )
+from retain.ingest.services import IMPORTERS
 from retain.ingest.upload_imports import check_upload, import_upload
 from retain.ingest.upload_turns import ImportsBusy
 
-IMPORTERS = frozenset({"admin", "analyst"})
 HISTORY_PAGE_SIZE = 20
 #: How the console's refusal of moved orders names the option that allows them.
 MOVES_AS = 'the box "Let orders and complaints move to the customer id the file gives" ticked'
