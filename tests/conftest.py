@@ -61,3 +61,13 @@ def cdnow_calibration(cdnow_transactions: pd.DataFrame) -> pd.DataFrame:
         observation_end=CDNOW_OBSERVATION_END,
         calibration_end=CDNOW_CALIBRATION_END,
     )
+
+
+@pytest.fixture
+def own_upload_workspace(settings, tmp_path: Path) -> Path:
+    """Uploads and the import turn in a workspace of the test's own: xdist's workers share
+    the run's workspace, and the turn is one per workspace (``retain.ingest.upload_turns``)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    settings.HOME = home
+    return home

@@ -74,6 +74,10 @@ def test_a_session_write_without_the_token_is_a_403(method: str, template: str) 
     assert not Customer.objects.exists()
 
 
+# The import runs in a process of its own: it sees only committed rows, and waits for none of
+# the test's locks.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("own_upload_workspace")
 def test_a_session_import_with_the_token_is_stored() -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_user(role=Role.ANALYST))
@@ -88,6 +92,8 @@ def test_a_session_import_with_the_token_is_stored() -> None:
     assert list(Customer.objects.values_list("external_id", flat=True)) == ["c-1"]
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("own_upload_workspace")
 def test_a_keyed_import_beside_a_session_needs_no_token() -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_user(role=Role.AGENT))
