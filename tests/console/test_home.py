@@ -54,6 +54,7 @@ def test_the_figures_link_to_the_customers_behind_them() -> None:
     assert 'href="/customers/?lifecycle_stage=at%20risk"' in html
     assert 'href="/customers/vip-1/"' in html
     assert "?churn_risk=high&amp;value_decile=9" in html
+    assert html.count('href="/customers/?sort=value"') == 2  # orders and revenue: by value
 
 
 def test_the_stage_chart_is_a_valid_vega_lite_spec() -> None:
