@@ -216,10 +216,10 @@ def _apply(claimed: list[Claim], *, now: dt.datetime, linked: set[str]) -> Apply
     waiting.mark_waiting(waits)
     done = set(applied)
     linked.update(key for m in pending if m.pk in done for key in waiting.keys_resolved_by(m))
-    set_based = {claim.pk for claim in rest}
+    one_by_one = {claim.pk for claim in rest}
     linked.update(
         waiting.anonymous_key(claim.anonymous_id) for claim in claimed
-        if claim.pk not in set_based and claim.pk in done and claim.anonymous_id
+        if claim.pk not in one_by_one and claim.pk in done and claim.anonymous_id
     )  # fmt: skip
     for pk, (message_id, reason) in failed.items():
         Message.objects.filter(pk=pk).update(error=reason)
