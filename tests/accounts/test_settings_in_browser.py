@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 from retain.accounts.services import create_user
 from tests.console.browser import accessibility_violations, console_page, screenshot, sign_in
@@ -38,7 +39,7 @@ def test_an_admin_makes_and_revokes_a_key_and_manages_users() -> None:
         watch.expected_statuses.add(400)  # the user form refused once, on purpose
         sign_in(page, "root", PASSWORD)
         page.get_by_role("link", name="Settings").click()
-        assert page.get_by_role("heading", name="API keys", level=2).is_visible()
+        expect(page.get_by_role("heading", name="API keys", level=2)).to_be_visible()
         page.get_by_label("Name").fill("shop reader")
         page.get_by_label("read").check()
         page.get_by_label("Expires after (days)").fill("30")
@@ -58,7 +59,7 @@ def test_an_admin_makes_and_revokes_a_key_and_manages_users() -> None:
         assert "live" in row.inner_text() and "read" in row.inner_text()
 
         row.get_by_role("link", name="Revoke").click()
-        assert page.get_by_role("heading", name="Revoke the key “shop reader”").is_visible()
+        expect(page.get_by_role("heading", name="Revoke the key “shop reader”")).to_be_visible()
         assert accessibility_violations(page) == []
         screenshot(page, "settings-key-revoke")
         page.get_by_role("button", name="Revoke the key").click()
@@ -108,6 +109,6 @@ def test_an_analyst_is_refused_the_settings() -> None:
         for url in ("/settings/keys/", "/settings/users/"):
             response = page.goto(f"{base}{url}")
             assert response.status == 403
-            assert page.get_by_role("heading", name="Not allowed").is_visible()
+            expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
         assert accessibility_violations(page) == []
         screenshot(page, "settings-refused")
