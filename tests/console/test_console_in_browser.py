@@ -5,6 +5,7 @@ customer, changes language; every page drawn without a console error, a request 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from retain.accounts.services import create_user
 from tests.console.browser import accessibility_violations, console_page, screenshot, sign_in
@@ -30,7 +31,7 @@ def test_an_operator_signs_in_looks_around_and_changes_language() -> None:
     _shop()
     with running_server() as base, console_page(base) as (page, _):
         sign_in(page, "ann", PASSWORD)
-        assert page.get_by_role("heading", name="Overview", level=1).is_visible()
+        expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
         page.wait_for_selector("[data-chart] svg")  # the chart is drawn, under the strict CSP
         assert accessibility_violations(page) == []
         screenshot(page, "home")
@@ -44,7 +45,7 @@ def test_an_operator_signs_in_looks_around_and_changes_language() -> None:
         screenshot(page, "customers-search")
 
         page.get_by_role("link", name="Somchai 1").click()
-        assert page.get_by_role("heading", name="Somchai 1", level=1).is_visible()
+        expect(page.get_by_role("heading", name="Somchai 1", level=1)).to_be_visible()
         assert accessibility_violations(page) == []
         screenshot(page, "customer-360")
 
@@ -53,7 +54,7 @@ def test_an_operator_signs_in_looks_around_and_changes_language() -> None:
         page.get_by_role("button", name="Change").click()
         page.wait_for_load_state()
         assert page.locator("html").get_attribute("lang") == "th"
-        assert page.get_by_role("heading", name="คะแนน", level=2).is_visible()  # Scores
+        expect(page.get_by_role("heading", name="คะแนน", level=2)).to_be_visible()  # Scores
         # Thai is drawn with a font that has its glyphs: a missing glyph is drawn as the
         # same-width box, so the line of Thai would measure as many boxes as characters.
         widths = page.evaluate(

@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from retain.accounts.services import create_user
 from retain.customers.models import DomainEvent, RescoringRun
@@ -65,12 +66,12 @@ def test_an_agent_opens_a_360_pages_the_orders_and_sees_the_chart() -> None:
         page.goto(f"{base}/customers/?q=wipa")
         page.get_by_role("link", name="Wipa Srisuk").click()
         page.wait_for_load_state()
-        assert page.get_by_role("heading", name="Wipa Srisuk", level=1).is_visible()
+        expect(page.get_by_role("heading", name="Wipa Srisuk", level=1)).to_be_visible()
         page.wait_for_selector("#alive-chart svg")  # drawn under the strict CSP
         assert page.locator("#alive-chart svg path").count() >= 1
-        assert page.get_by_text("May be slipping away").is_visible()
+        expect(page.get_by_text("May be slipping away")).to_be_visible()
         orders = page.locator("#orders")
-        assert orders.get_by_text("Page 1 of 3 (60 orders)").is_visible()
+        expect(orders.get_by_text("Page 1 of 3 (60 orders)")).to_be_visible()
         assert orders.locator("tbody tr").first.inner_text().startswith("W-059")
         assert accessibility_violations(page) == []
         screenshot(page, "customer-360-full")
