@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -129,6 +130,12 @@ def apply_pending_messages(
     linked: set[str] = set()
     result = _apply(claimed, now=now, linked=linked)
     return result + wake(linked, now=now)
+
+
+def lanes_left(lanes: Iterable[int]) -> list[int]:
+    """The ``lanes`` with messages left to claim (none waiting for a key, none failed)."""
+    claimable = Message.objects.filter(applied_at__isnull=True, error="", waiting_for="")
+    return [lane for lane in lanes if claimable.filter(lane=lane).exists()]
 
 
 def wake(keys: set[str], *, now: dt.datetime, sweep: bool = False) -> ApplyResult:

@@ -19,6 +19,7 @@ from django.db import connection
 #: The first key of the two-key advisory locks, one per kind of thing locked.
 _LANE_LOCKS = 0x72650001
 _ANONYMOUS_ID_LOCKS = 0x72650002
+_STORING_LOCKS = 0x72650003
 
 
 def lock_lanes(lanes: Iterable[int], *, wait: bool) -> bool:
@@ -39,17 +40,37 @@ def lock_lanes(lanes: Iterable[int], *, wait: bool) -> bool:
     return True
 
 
+def hold_for_storing(lanes: Iterable[int]) -> None:
+    """The door's side of the storing locks: hold ``lanes``' shared, until the transaction
+    ends, before looking for their jobs."""
+    _lock_each(_STORING_LOCKS, lanes, "pg_advisory_xact_lock_shared")
+
+
+def wait_for_storing(lanes: Iterable[int]) -> None:
+    """A lane's job's side of the storing locks: wait until every call storing in ``lanes``
+    has committed (and hold them off until this transaction ends), then look for what is left."""
+    _lock_each(_STORING_LOCKS, lanes, "pg_advisory_xact_lock")
+
+
 def lock_anonymous_ids(values: Iterable[str]) -> None:
     """Lock these anonymous ids for this transaction, waiting for other holders, in one
     statement and in a fixed order (two runs locking overlapping sets cannot deadlock)."""
-    keys = sorted({_int4(zlib.crc32(value.encode("utf-8", "surrogatepass"))) for value in values})
+    keys = {_int4(zlib.crc32(value.encode("utf-8", "surrogatepass"))) for value in values}
+    _lock_each(_ANONYMOUS_ID_LOCKS, keys, "pg_advisory_xact_lock")
+
+
+def _lock_each(kind: int, keys: Iterable[int], function: str) -> None:
+    """Take ``kind``'s advisory lock on each of ``keys`` with ``function``, waiting for other
+    holders, in one statement and in ascending order (two transactions locking overlapping
+    sets cannot deadlock)."""
+    keys = sorted(set(keys))
     if not keys or connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(pg_advisory_xact_lock(%s, key)) FROM "
+            f"SELECT count({function}(%s, key)) FROM "
             "(SELECT key FROM unnest(%s::int[]) AS key ORDER BY key) AS ordered",
-            [_ANONYMOUS_ID_LOCKS, keys],
+            [kind, keys],
         )
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 
 from retain.errors import DataError
+from retain.ingest.lanes import hold_for_storing
 from retain.ingest.message_checks import (
     CHECKS_VERSION,
     MESSAGE_ID_LENGTH,
@@ -67,8 +68,12 @@ def accept_calls(
     stored_before = insert_messages(rows, source=source)
     if stored_before:
         report_changed_repeats(rows, stored_before)
-    # One job waiting per lane, new ones due in the order of each lane's first message.
-    ensure_ready(APPLY_JOB, "lane", list(dict.fromkeys(row[5] for row in rows)))
+    # One job per lane, new ones due in the order of each lane's first message. A job found
+    # running may have claimed before these rows commit: the storing locks make it wait for
+    # them before it ends (retain.ingest.lanes).
+    lanes = list(dict.fromkeys(row[5] for row in rows))
+    hold_for_storing(lanes)
+    ensure_ready(APPLY_JOB, "lane", lanes, count_running=True)
     return len(messages)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from retain.ingest.applying import apply_batch, apply_pending_messages, sweep_waiting
-from retain.ingest.services import APPLY_JOB
+from retain.ingest.applying import apply_batch, apply_pending_messages, lanes_left, sweep_waiting
+from retain.ingest.lanes import wait_for_storing
+from retain.ingest.services import APPLY_JOB, LANES
 from retain.ingest.waiting import SWEEP_JOB
 from retain.worker.registry import job
-from retain.worker.services import enqueue, ensure_ready
+from retain.worker.services import ensure_ready
 
 #: How long a lane's job waits before trying again when another worker has the lane.
 BUSY_LANE_DELAY = dt.timedelta(seconds=0.5)
@@ -18,23 +19,22 @@ BUSY_LANE_DELAY = dt.timedelta(seconds=0.5)
 @job(APPLY_JOB)
 def apply_messages(*, lane: int | None = None, limit: int | None = None) -> int:
     """Apply up to ``limit`` (default: :func:`~retain.ingest.applying.apply_batch`, smaller
-    on SQLite) pending messages of ``lane`` (the door enqueues one job per lane it stored
-    messages in; ``None``, as older jobs carry: every lane) in one transaction (the job's).
+    on SQLite) pending messages of ``lane`` (the door makes sure one job per lane it stored
+    messages in waits; ``None``, as older jobs carry: every lane) in one transaction (the
+    job's).
 
-    A full run leaves more behind, so it makes sure a job for its lane waits (keeping each
-    transaction short). A lane another worker is applying is tried again a little later,
-    unless a job for it already waits: that worker may have claimed its messages before the
-    ones that caused this job were stored.
+    Before it ends, the run waits for the calls storing in its lanes (their storing locks:
+    :mod:`retain.ingest.lanes`) and makes sure a job waits for each lane with messages left:
+    those it had no room for, those stored while it ran (whose call counted on this job), and,
+    when another worker had the lane, that worker's, tried again a little later.
     """
     limit = limit or apply_batch()
     result = apply_pending_messages(lane=lane, limit=limit)
-    if lane is None:  # as older jobs did: one job over every lane, keyed
-        if result.claimed >= limit:
-            enqueue(APPLY_JOB, unique_key=APPLY_JOB, limit=limit)
-    elif result.busy:
-        ensure_ready(APPLY_JOB, "lane", [lane], delay=BUSY_LANE_DELAY, limit=limit)
-    elif result.claimed >= limit:
-        ensure_ready(APPLY_JOB, "lane", [lane], limit=limit)
+    lanes = range(LANES) if lane is None else [lane]
+    wait_for_storing(lanes)
+    if left := lanes_left(lanes):
+        delay = BUSY_LANE_DELAY if result.busy else None
+        ensure_ready(APPLY_JOB, "lane", left, delay=delay, limit=limit)
     return result.claimed
 
 

@@ -42,23 +42,32 @@ def ensure_ready(
     values: list[Any],
     *,
     delay: dt.timedelta | None = None,
+    count_running: bool = False,
     **payload: Any,
 ) -> None:
     """Make sure a ready job ``name`` waits for each of ``values`` of its payload's ``field``
     (one job per lane, say), in the caller's transaction, without ever waiting for a lock.
 
-    A waiting job found is locked until the caller commits (``SKIP LOCKED``: one being
-    claimed, or locked by another caller, is passed over), so no worker claims it before the
-    caller's rows are there to see; a value without one gets a new job (``payload`` added),
-    due after ``delay``, in the order given (a microsecond apart). Two callers at once may
-    both add one: an extra run finds little to do. (A unique key would make the caller wait
-    for the commit of a running job that freed the key.)
+    A value without a ready job gets a new one (``payload`` added), due after ``delay``, in
+    the order given (a microsecond apart). Which ready jobs count:
+
+    - by default, only those no worker is running: each one found is locked until the
+      caller commits (``SKIP LOCKED``), so no worker claims it before the caller's rows are
+      there to see. For a few callers, such as a job making sure its successor waits.
+    - with ``count_running``, running ones too, read without a lock: for callers at a high
+      rate, which must not lock each other's rows (two callers each skipping the job the
+      other locked would each add one, and the jobs pile up). The caller then has to make
+      sure a running job sees its rows before it ends (ingest does it with lane locks:
+      :mod:`retain.ingest.lanes`).
+
+    Two callers at once may both add one: an extra run finds little to do. (A unique key
+    would make the caller wait for the commit of a running job that freed the key.)
     """
-    ready = (
-        Job.objects.select_for_update(skip_locked=True)
-        .filter(name=name, status=JobStatus.READY, **{f"payload__{field}__in": values})
-        .exclude(pk=_running.get())  # the job calling, if any: it is ending, not waiting
-    )
+    ready = Job.objects.filter(
+        name=name, status=JobStatus.READY, **{f"payload__{field}__in": values}
+    ).exclude(pk=_running.get())  # the job calling, if any: it is ending, not waiting
+    if not count_running:
+        ready = ready.select_for_update(skip_locked=True)
     waiting = set(ready.values_list(f"payload__{field}", flat=True))
     due = timezone.now() + (delay or dt.timedelta())
     missing = [value for value in values if value not in waiting]
