@@ -62,11 +62,12 @@ DOORS: dict[str, set[str]] = {
     "customers": {"services", "queries", "bulk"},
     "ingest": {"services", "queries"},
 }
-_STORE_BASE = {"problems", "console frame"}
+_STORE_BASE = {"problems", "bulk_sql", "console frame"}
 _BELOW_DOMAINS = set(LIBRARY) | _STORE_BASE
 ALLOWED: dict[str, set[str]] = {
     **LIBRARY,
     "problems": {"errors"},
+    "bulk_sql": set(),
     "console frame": set(LIBRARY),
     **{domain: _BELOW_DOMAINS | reach for domain, reach in DOMAINS.items()},
     "console pages": _BELOW_DOMAINS | set(DOMAINS),

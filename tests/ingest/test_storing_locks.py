@@ -37,7 +37,7 @@ def call_held_open(messages: list[dict[str, Any]]) -> Iterator[threading.Event]:
                 accept(messages)
                 stored.set()
                 release.wait(HOLD_SECONDS)
-        except Exception as error:  # noqa: BLE001 (reported in the test's thread)
+        except Exception as error:  # reported in the test's thread
             failures.append(error)
             stored.set()
         finally:

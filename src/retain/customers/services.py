@@ -18,7 +18,7 @@ from django.core.validators import validate_email
 from django.db import connection
 from django.utils import timezone
 
-from retain.customers.insert_sql import insert_rows, keys_by_value
+from retain.bulk_sql import insert_rows, keys_by_value
 from retain.customers.models import (
     Consent,
     ConsentChannel,

@@ -16,8 +16,7 @@ import zlib
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
-
+from retain.bulk_sql import JSON_TEXT, insert_rows
 from retain.errors import DataError
 from retain.ingest.lanes import hold_for_storing
 from retain.ingest.message_checks import (
@@ -48,8 +47,6 @@ _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 #: The ids a call may carry: strings (Segment's spec), never blank when given.
 _ID_FIELDS = ("userId", "anonymousId", "previousId", "groupId")
 _SHOWN_PROBLEMS = 20
-#: Rows per INSERT: 7 parameters each stays under SQLite's 32,766 and PostgreSQL's 65,535.
-_ROWS_PER_INSERT = 4000
 #: A checked message as stored: messageId, type, payload JSON, receivedAt, corrected time, lane.
 MessageRow = tuple[str, str, str, dt.datetime, dt.datetime, int]
 
@@ -114,38 +111,33 @@ def report_changed_repeats(rows: list[MessageRow], stored_before: set[str]) -> l
 
 
 def insert_messages(rows: list[MessageRow], *, source: ApiKey | None) -> set[str]:
-    """One ``INSERT ... ON CONFLICT (message_id) DO NOTHING`` for the rows (more only beyond
-    :data:`_ROWS_PER_INSERT`): a message already stored, or repeated in ``rows``, is skipped.
-    Returns the ids that were already stored (before this call).
+    """One ``INSERT ... ON CONFLICT (message_id) DO NOTHING`` for the rows (more on SQLite
+    beyond its limit of parameters): a message already stored, or repeated in ``rows``, is
+    skipped. Returns the ids that were already stored (before this call).
 
-    Written in SQL rather than ``bulk_create`` because the door's time goes here: the payloads
-    are serialised once (by :func:`check_messages`) and no model instances are built.
+    Written with :func:`~retain.bulk_sql.insert_rows` rather than ``bulk_create`` because the
+    door's time goes here: the payloads are serialised once (by :func:`check_messages`), no
+    model is built, and the statement's text stays short (psycopg parses a long one at each
+    call: a third of the door's time with a placeholder per value).
     """
-    adapt = connection.ops.adapt_datetimefield_value
-    payload = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    source_id = source.pk if source is not None else None
-    table = Message._meta.db_table
-    inserted: set[str] = set()
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[start : start + _ROWS_PER_INSERT]
-        values = ",".join(
-            [f"(%s, %s, {payload}, %s, %s, %s, '', %s, {CHECKS_VERSION})"] * len(chunk)
-        )
-        parameters = []
-        for message_id, kind, text, received_at, timestamp, lane in chunk:
-            # In UTC: PostgreSQL refuses offsets beyond +-15:59, which ISO 8601 allows.
-            when = timestamp.astimezone(dt.UTC) if timestamp.tzinfo else timestamp
-            parameters += [message_id, kind, text, adapt(received_at), adapt(when), source_id,
-                           lane]  # fmt: skip
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (message_id, type, payload, received_at, timestamp, "
-                f"source_id, error, lane, checks) VALUES {values} "
-                "ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
-                parameters,
-            )
-            inserted.update(message_id for (message_id,) in cursor.fetchall())
-    return {row[0] for row in rows} - inserted
+    received_at = rows[0][3] if rows else None
+    inserted = insert_rows(
+        Message._meta.db_table,
+        ["message_id", "type", "payload", "timestamp", "lane"],
+        ["text", "text", JSON_TEXT, "timestamptz", "smallint"],
+        [(message_id, kind, text, _utc(timestamp), lane)
+         for message_id, kind, text, _, timestamp, lane in rows],
+        constants={"error": "''", "checks": str(CHECKS_VERSION)},
+        shared={"received_at": received_at, "source_id": source.pk if source else None},
+        conflict="ON CONFLICT (message_id) DO NOTHING",
+        returning="message_id",
+    )  # fmt: skip
+    return {row[0] for row in rows} - {message_id for (message_id,) in inserted}
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """In UTC: PostgreSQL refuses offsets beyond +-15:59, which ISO 8601 allows."""
+    return moment.astimezone(dt.UTC) if moment.tzinfo else moment
 
 
 def messages_of(document: Any, *, kind: str | None) -> tuple[list[Any], Any]:

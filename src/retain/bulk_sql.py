@@ -1,5 +1,6 @@
-"""Many rows in one ``INSERT``, written for the hot path of applying tracking calls, where
-building a model per row and Django's per-value compiling cost more than the insert itself.
+"""Many rows in one ``INSERT``, written for the hot paths of storing and applying tracking
+calls, where building a model per row and Django's per-value compiling cost more than the
+insert itself.
 
 On PostgreSQL the rows travel as one JSON document (``INSERT ... SELECT FROM
 json_to_recordset``): the statement's text stays a few lines whatever the number of rows
@@ -21,6 +22,9 @@ from django.db import connection
 
 #: SQLite's limit of parameters in a statement (since 3.32).
 _SQLITE_PARAMETERS = 32_766
+#: The type of a ``jsonb`` column whose values are given as JSON text, already serialised
+#: (stored as it is on SQLite, parsed by PostgreSQL).
+JSON_TEXT = "json text"
 
 
 def insert_rows(
@@ -35,10 +39,11 @@ def insert_rows(
     returning: str = "",
 ) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (values of ``columns``, of PostgreSQL ``types``; ``jsonb`` values as
-    JSON-ready objects, datetimes as aware datetimes) with ``constants`` (column -> SQL
-    literal), ``shared`` values (column -> one value for every row, sent once: a time written
-    into each row costs more to serialise than the rest of it) and the ``conflict`` clause
-    (``ON CONFLICT ...``); the rows ``returning`` gives back, if asked."""
+    JSON-ready objects, :data:`JSON_TEXT` ones as JSON text, datetimes as aware datetimes)
+    with ``constants`` (column -> SQL literal), ``shared`` values (column -> one value for
+    every row, sent once: a time written into each row costs more to serialise than the rest
+    of it) and the ``conflict`` clause (``ON CONFLICT ...``); the rows ``returning`` gives
+    back, if asked."""
     if not rows:
         return []
     shared = shared or {}
@@ -50,10 +55,15 @@ def insert_rows(
         if connection.vendor == "postgresql":
             aliases = [f"c{i}" for i in range(len(columns))]
             record = ", ".join(
-                f"{alias} {kind}" for alias, kind in zip(aliases, types, strict=True)
+                f"{alias} {'text' if kind == JSON_TEXT else kind}"
+                for alias, kind in zip(aliases, types, strict=True)
             )
             document = [dict(zip(aliases, row, strict=True)) for row in rows]
-            picked = ", ".join([*aliases, *constants.values()])
+            selected = [
+                f"{alias}::jsonb" if kind == JSON_TEXT else alias
+                for alias, kind in zip(aliases, types, strict=True)
+            ]
+            picked = ", ".join([*selected, *constants.values()])
             cursor.execute(
                 f"INSERT INTO {table} ({names}) SELECT {picked} "
                 f"FROM json_to_recordset(%s::json) AS t({record}){tail}",
