@@ -21,7 +21,11 @@ class Message(models.Model):
     #: When the call reached us, and the event's time corrected for the sender's clock skew.
     received_at = models.DateTimeField()
     timestamp = models.DateTimeField()
-    source = models.ForeignKey("accounts.ApiKey", on_delete=models.SET_NULL, null=True)
+    #: Not indexed: every call stored and every message applied would pay for an index that
+    #: only deleting an API key reads (keys are revoked, not deleted, in the console).
+    source = models.ForeignKey(
+        "accounts.ApiKey", on_delete=models.SET_NULL, null=True, db_index=False
+    )
     applied_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     #: What an unapplied message waits for (``anonymous_id:<id>``, ``order:<id>``), blank for
