@@ -4,7 +4,7 @@ worker, in a thread), the door driven at a fixed rate of ``POST /v1/batch`` call
 each, every messageId new, users drawn from a large pool), and every few seconds: messages
 accepted so far, applied so far, the backlog.
 
-    .venv/bin/python benchmarks/apply_rate.py --seconds 60 --rate 5000 --workers 2
+    .venv/bin/python benchmarks/apply_rate.py --seconds 60 --rate 5500 --threads 10 --workers 2
 
 PostgreSQL at ``--postgres`` (its ``retain_bench_apply`` database is dropped and created
 afresh). Prints one line per sample and a summary (median rates while the load ran).
@@ -48,7 +48,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60, help="how long the door is driven")
     parser.add_argument("--rate", type=int, default=5000, help="events per second sent")
     parser.add_argument("--workers", type=int, default=2, help="retain worker processes (PG)")
-    parser.add_argument("--servers", type=int, default=2, help="retain serve --workers")
+    parser.add_argument("--servers", type=int, default=1, help="retain serve --workers "
+                        "(its default; a second one adds contention on 2 cores)")  # fmt: skip
     parser.add_argument("--users", type=int, default=200_000, help="distinct userIds")
     parser.add_argument("--threads", type=int, default=8, help="sending threads (each waits "
                         "for its call's answer)")  # fmt: skip

@@ -149,7 +149,13 @@ def apply_plain_events(
 
 def _insert_events(rows: list[list[Any]]) -> None:
     """The events of the messages ``rows`` name (``[message key, customer key, name]``),
-    read from the stored messages: properties (else traits, else none), time and ids."""
+    read from the stored messages: properties (else traits, else none), time and ids.
+
+    The properties are copied as stored, which is right only because the door refuses a
+    call whose ``properties`` or ``traits`` is not an object (``services.message_problems``)
+    and only messages under the current checks come this way (:attr:`Claim.checked`); a
+    message stored under older checks goes the one-by-one path, which reads them in Python.
+    """
     table = Message._meta.db_table
     if connection.vendor == "postgresql":
         rows_of = "json_to_recordset(%s::json) AS r(pk bigint, customer bigint, name text)"
