@@ -1,0 +1,302 @@
+"""Audience filters: one small predicate language over what the store knows of a customer,
+for journeys' audiences and later segments of the operator's own.
+
+A filter is plain data (it comes from a journey's YAML or JSON document)::
+
+    {"all": [{"field": "p_alive", "lt": 0.3},
+             {"field": "value_decile", "gte": 8},
+             {"not": {"field": "consent.email", "eq": false}}]}
+
+- ``all`` / ``any`` take a list of filters, ``not`` one filter;
+- a leaf names a ``field`` and exactly one operator: ``eq``, ``ne``, ``lt``, ``lte``,
+  ``gt``, ``gte``, ``in`` (a list) or ``exists`` (true/false). Numbers are ordered; strings,
+  consents (``consent.email``: true or false) and traits (``traits.plan``: strings) are
+  compared for equality only.
+
+The same filter compiles to a Django ``Q`` over customers (:func:`audience_q`), so an audience
+of a million customers is found by the database, and evaluates in Python for one customer
+(:func:`matches`), as a journey deciding for the customer in front of it does; the two agree
+(``tests/customers/test_audiences.py``). A customer without a value (not scored yet, no
+consent recorded, no such trait) satisfies no comparison; ``ne`` is ``not eq`` and ``not``
+is plain negation, on both sides.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, Value
+
+from retain.customers.models import Consent, ConsentChannel, Customer
+from retain.errors import DataError
+
+COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
+OPERATORS = (*COMPARISONS, "in", "exists")
+#: The deepest nesting of all/any/not a filter may have.
+MAX_DEPTH = 16
+_TRAIT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field a filter may name: its ORM path from a customer, its kind of value, and how
+    to read it from a customer in Python (``None``: no value)."""
+
+    path: str
+    kind: type
+    read: Callable[[Customer], Any]
+
+
+def _score(name: str) -> Callable[[Customer], Any]:
+    def read(customer: Customer) -> Any:
+        score = getattr(customer, "score", None) if _has_score(customer) else None
+        return None if score is None else getattr(score, name)
+
+    return read
+
+
+def _profile(name: str) -> Callable[[Customer], Any]:
+    return lambda customer: getattr(customer, name)
+
+
+#: The fields of customers and their scores a filter may name (traits and consent aside).
+FIELDS: dict[str, Field] = {
+    "email": Field("email", str, _profile("email")),
+    "name": Field("name", str, _profile("name")),
+    "acquisition_channel": Field("acquisition_channel", str, _profile("acquisition_channel")),
+    "segment": Field("segment", str, _profile("segment")),
+    "p_alive": Field("score__p_alive", float, _score("p_alive")),
+    "clv_12m": Field("score__clv_12m", float, _score("clv_12m")),
+    "expected_purchases_90d": Field(
+        "score__expected_purchases_90d", float, _score("expected_purchases_90d")
+    ),
+    "value_decile": Field("score__value_decile", int, _score("value_decile")),
+    "churn_risk": Field("score__churn_risk", str, _score("churn_risk")),
+    "rfm_segment": Field("score__rfm_segment", str, _score("rfm_segment")),
+    "lifecycle_stage": Field("score__lifecycle_stage", str, _score("lifecycle_stage")),
+}
+
+
+def audience_q(spec: Any) -> Q:
+    """The filter ``spec`` as a ``Q`` over customers (:class:`DataError` naming the path of
+    a bad part of it)."""
+    return _compile(check_filter(spec))
+
+
+def matches(spec: Any, customer: Customer, *, consents: Mapping[str, bool] | None = None) -> bool:
+    """Whether ``customer`` is in the audience ``spec``; ``consents`` (channel -> granted) if
+    the caller has them at hand, else read from the store when the filter names one."""
+    checked = check_filter(spec)
+    if consents is None and _names_consent(checked):
+        consents = dict(Consent.objects.filter(customer=customer).values_list("channel", "granted"))
+    return _evaluate(checked, customer, consents or {})
+
+
+def check_filter(spec: Any, path: str = "filter", depth: int = 1) -> Any:
+    """``spec`` if it is a well-formed filter; else :class:`DataError` with the path of the
+    bad part (``filter.all[2].lt``) and what was expected."""
+    if depth > MAX_DEPTH:
+        raise _bad(path, f"nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(spec, dict):
+        raise _bad(path, "a filter is an object: all, any, not, or field with an operator")
+    if "all" in spec or "any" in spec:
+        (key,) = [k for k in ("all", "any") if k in spec]
+        if len(spec) != 1 or not isinstance(spec[key], list) or not spec[key]:
+            raise _bad(path, f"{key} takes a non-empty list of filters and nothing beside it")
+        for index, part in enumerate(spec[key]):
+            check_filter(part, f"{path}.{key}[{index}]", depth + 1)
+        return spec
+    if "not" in spec:
+        if len(spec) != 1:
+            raise _bad(path, "not takes one filter and nothing beside it")
+        check_filter(spec["not"], f"{path}.not", depth + 1)
+        return spec
+    name = spec.get("field")
+    if not isinstance(name, str):
+        raise _bad(f"{path}.field", "a field name (such as p_alive or traits.plan)")
+    _field_kind(name, f"{path}.field")
+    operators = [key for key in spec if key != "field"]
+    if len(operators) != 1 or operators[0] not in OPERATORS:
+        raise _bad(path, f"exactly one operator of {', '.join(OPERATORS)}")
+    _check_value(name, operators[0], spec[operators[0]], f"{path}.{operators[0]}")
+    return spec
+
+
+def _field_kind(name: str, path: str) -> type | None:
+    """The kind of value of a field (``None``: any JSON scalar, for traits)."""
+    if name in FIELDS:
+        return FIELDS[name].kind
+    if name.startswith("traits.") and _TRAIT_NAME.fullmatch(name.removeprefix("traits.")):
+        return None
+    if name.startswith("consent.") and name.removeprefix("consent.") in ConsentChannel.values:
+        return bool
+    known = ", ".join([*FIELDS, "traits.<name>", "consent.<channel>"])
+    raise _bad(path, f"a known field ({known}), not {name!r}")
+
+
+def _check_value(name: str, operator: str, value: Any, path: str) -> None:
+    kind = _field_kind(name, path)
+    if operator == "exists":
+        if not isinstance(value, bool):
+            raise _bad(path, "true or false")
+        return
+    values = value if operator == "in" else [value]
+    if operator == "in" and (not isinstance(value, list) or not value):
+        raise _bad(path, "a non-empty list of values")
+    for item in values:
+        if not _is_kind(item, kind, ordered=operator in ("lt", "lte", "gt", "gte")):
+            wanted = {None: "a string (traits are compared for equality)",
+                      bool: "true or false (compared for equality)",
+                      str: "a string (compared for equality)", int: "a whole number",
+                      float: "a number"}[kind]  # fmt: skip
+            raise _bad(path, f"{wanted} for {name}, not {item!r}")
+
+
+def _is_kind(value: Any, kind: type | None, *, ordered: bool) -> bool:
+    """Whether a filter's value fits its field. Strings and traits (strings only, for now:
+    SQLite reads a JSON true as 1, so other JSON values would not compare alike on both
+    stores) are compared for equality only: the database orders strings by its collation,
+    Python by code point."""
+    if kind in (None, str, bool):
+        return not ordered and isinstance(value, bool if kind is bool else str)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and (kind is float or float(value).is_integer())
+
+
+def _compile(spec: dict[str, Any]) -> Q:
+    if "all" in spec:
+        return _joined(spec["all"], Q.__and__)
+    if "any" in spec:
+        return _joined(spec["any"], Q.__or__)
+    if "not" in spec:
+        return ~_compile(spec["not"])
+    name = spec["field"]
+    (operator,) = [key for key in spec if key != "field"]
+    value = spec[operator]
+    if name.startswith("consent."):
+        return _consent_q(name.removeprefix("consent."), operator, value)
+    path = FIELDS[name].path if name in FIELDS else "traits__" + name.removeprefix("traits.")
+    if name.startswith("traits.") and operator in ("eq", "ne"):
+        # SQLite reads a JSON true as 1 and finds it equal to "true": a string only.
+        found = Q(_TraitIsString(name.removeprefix("traits."))) & Q(**{path: value})
+        return found if operator == "eq" else ~found
+    if operator == "exists":
+        present = Q(**{f"{path}__isnull": False})
+        return present if value else ~present
+    if operator == "in":  # Django's JSON ``__in`` on SQLite takes "true" for a JSON true
+        return _joined([{"field": name, "eq": item} for item in value], Q.__or__)
+    if operator == "ne":
+        return ~Q(**{f"{path}__isnull": False, path: value})
+    if operator == "eq":
+        return Q(**{f"{path}__isnull": False, path: value})
+    return Q(**{f"{path}__isnull": False, f"{path}__{operator}": value})
+
+
+class _TraitIsString(Func):
+    """Whether a customer's trait ``key`` holds a JSON string (``key`` is a checked name);
+    false, never NULL, when it holds none, so a ``not`` around it keeps that customer."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, key: str) -> None:
+        super().__init__(F("traits"), Value(key))
+        self.key = key
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        clone = self.copy()
+        clone.set_source_expressions([F("traits").resolve_expression(compiler.query),
+                                      Value(f"$.{self.key}")])  # fmt: skip
+        return clone.as_sql(
+            compiler, connection, template="COALESCE(json_type(%(expressions)s) = 'text', FALSE)"
+        )
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, arg_joiner=" -> ",
+            template="COALESCE(jsonb_typeof(%(expressions)s) = 'string', FALSE)",
+        )  # fmt: skip
+
+
+def _joined(parts: list[dict[str, Any]], join: Callable[[Q, Q], Q]) -> Q:
+    compiled = [_compile(part) for part in parts]
+    result = compiled[0]
+    for part in compiled[1:]:
+        result = join(result, part)
+    return result
+
+
+def _consent_q(channel: str, operator: str, value: Any) -> Q:
+    recorded = Consent.objects.filter(customer=OuterRef("pk"), channel=channel)
+    if operator == "exists":
+        return Q(Exists(recorded)) if value else ~Q(Exists(recorded))
+    if operator == "in":
+        return Q(Exists(recorded.filter(granted__in=value)))
+    if operator == "ne":
+        return ~Q(Exists(recorded.filter(granted=value)))
+    return Q(Exists(recorded.filter(granted=value)))
+
+
+def _names_consent(spec: dict[str, Any]) -> bool:
+    if "all" in spec or "any" in spec:
+        return any(_names_consent(part) for part in spec.get("all", spec.get("any")))
+    if "not" in spec:
+        return _names_consent(spec["not"])
+    return spec["field"].startswith("consent.")
+
+
+def _evaluate(spec: dict[str, Any], customer: Customer, consents: Mapping[str, bool]) -> bool:
+    if "all" in spec:
+        return all(_evaluate(part, customer, consents) for part in spec["all"])
+    if "any" in spec:
+        return any(_evaluate(part, customer, consents) for part in spec["any"])
+    if "not" in spec:
+        return not _evaluate(spec["not"], customer, consents)
+    name = spec["field"]
+    (operator,) = [key for key in spec if key != "field"]
+    wanted = spec[operator]
+    if name in FIELDS:
+        value = FIELDS[name].read(customer)
+    elif name.startswith("consent."):
+        value = consents.get(name.removeprefix("consent."))
+    else:
+        traits = customer.traits if isinstance(customer.traits, dict) else {}
+        key = name.removeprefix("traits.")
+        if operator == "exists":  # a key holding null exists, as the database sees it
+            return (key in traits) == wanted
+        value = traits.get(key)
+    if operator == "exists":
+        return (value is not None) == wanted
+    if operator == "ne":
+        return not _compare(value, "eq", wanted)
+    return _compare(value, operator, wanted)
+
+
+def _compare(value: Any, operator: str, wanted: Any) -> bool:
+    """A comparison as the database makes it: no value satisfies none, and values of another
+    type never match (a trait stored as 1 is not "1")."""
+    if value is None:
+        return False
+    if operator == "in":
+        return any(_compare(value, "eq", item) for item in wanted)
+    if isinstance(value, bool | str) or isinstance(wanted, bool | str):
+        return operator == "eq" and type(value) is type(wanted) and value == wanted
+    return {"eq": value == wanted, "lt": value < wanted, "lte": value <= wanted,
+            "gt": value > wanted, "gte": value >= wanted}[operator]  # fmt: skip
+
+
+def _has_score(customer: Customer) -> bool:
+    try:
+        customer.score  # noqa: B018 (the reverse one-to-one raises when there is none)
+    except Customer.score.RelatedObjectDoesNotExist:
+        return False
+    return True
+
+
+def _bad(path: str, expected: str) -> DataError:
+    return DataError(f"{path}: expected {expected}", field=path)
