@@ -5,6 +5,7 @@ the path of its bad part."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from typing import Any
 
@@ -13,11 +14,20 @@ import pytest
 from retain.customers.audiences import audience_q, check_filter, matches
 from retain.customers.models import Customer
 from retain.errors import DataError
-from tests.customers.builders import make_consent, make_customer, make_score
+from tests.customers.builders import (
+    MOMENT,
+    make_consent,
+    make_customer,
+    make_event,
+    make_order,
+    make_score,
+)
 
 pytestmark = pytest.mark.django_db
 
 STAGES = ("new", "active", "at risk", "lapsed")
+#: The moment ages are counted to.
+NOW = MOMENT + dt.timedelta(days=400)
 TRAIT_VALUES = ("gold", "silver", "1", 1, 2.5, True, False, None)
 
 
@@ -44,6 +54,9 @@ def varied_customers(count: int = 40) -> list[Customer]:
             )  # fmt: skip
         if number % 3 == 0:
             make_consent(customer, channel="email", granted=bool(number % 2))
+        for _ in range(number % 4):  # none to three orders, and as many events, in 400 days
+            make_order(customer, ordered_at=NOW - dt.timedelta(days=chosen.uniform(0, 400)))
+            make_event(customer, occurred_at=NOW - dt.timedelta(days=chosen.randint(0, 400)))
         made.append(Customer.objects.select_related("score").get(pk=customer.pk))
     return made
 
@@ -70,16 +83,24 @@ def random_filter(chosen: random.Random, depth: int = 0) -> dict[str, Any]:
         {"field": "traits.city", "eq": "Athens"},
         {"field": "consent.email", chosen.choice(["eq", "ne"]): chosen.random() < 0.5},
         {"field": "consent.email", "exists": chosen.random() < 0.5},
+        {
+            "field": "days_since_last_order",
+            chosen.choice(["lt", "lte", "gt", "gte"]): chosen.choice(
+                [chosen.uniform(0, 400), chosen.randint(0, 400)]
+            ),
+        },
+        {"field": "days_since_last_activity", chosen.choice(["lt", "gte"]): chosen.randint(0, 400)},
+        {"field": "days_since_last_order", "exists": chosen.random() < 0.5},
     ]
     return chosen.choice(leaves)
 
 
 def in_database(spec: dict[str, Any]) -> set[int]:
-    return set(Customer.objects.filter(audience_q(spec)).values_list("pk", flat=True))
+    return set(Customer.objects.filter(audience_q(spec, now=NOW)).values_list("pk", flat=True))
 
 
 def in_python(spec: dict[str, Any], customers: list[Customer]) -> set[int]:
-    return {customer.pk for customer in customers if matches(spec, customer)}
+    return {customer.pk for customer in customers if matches(spec, customer, now=NOW)}
 
 
 def test_sql_and_python_choose_the_same_customers_for_300_random_filters() -> None:
@@ -111,6 +132,22 @@ def test_a_filter_of_at_risk_valuable_customers_who_may_be_emailed() -> None:
     assert in_python(spec, everyone) == {wanted.pk}
 
 
+def test_ages_count_days_since_the_latest_order_and_activity_and_none_without_any() -> None:
+    lapsed, recent, never = make_customer(), make_customer(), make_customer()
+    make_order(lapsed, ordered_at=NOW - dt.timedelta(days=200))
+    make_order(lapsed, ordered_at=NOW - dt.timedelta(days=120))
+    make_order(recent, ordered_at=NOW - dt.timedelta(days=3))
+    make_event(never, occurred_at=NOW - dt.timedelta(days=1))
+    assert in_database({"field": "days_since_last_order", "gt": 90}) == {lapsed.pk}
+    assert in_database({"field": "days_since_last_order", "lte": 120}) == {lapsed.pk, recent.pk}
+    assert in_database({"not": {"field": "days_since_last_order", "lt": 90}}) == {
+        lapsed.pk, never.pk,
+    }  # fmt: skip
+    assert in_database({"field": "days_since_last_activity", "lt": 2}) == {never.pk}
+    assert matches({"field": "days_since_last_order", "gt": 119.5}, lapsed, now=NOW)
+    assert not matches({"field": "days_since_last_order", "gt": 0}, never, now=NOW)
+
+
 def test_no_value_satisfies_no_comparison_and_ne_is_not_eq() -> None:
     unscored = make_customer(traits={"plan": None})
     assert in_database({"field": "p_alive", "lt": 1}) == set()
@@ -136,6 +173,8 @@ def test_no_value_satisfies_no_comparison_and_ne_is_not_eq() -> None:
         ({"field": "traits.a b", "eq": "x"}, "filter.field", "a known field"),
         ({"field": "lifecycle_stage", "in": []}, "filter.in", "a non-empty list"),
         ({"field": "churn_risk", "exists": "yes"}, "filter.exists", "true or false"),
+        ({"field": "days_since_last_order", "eq": 30}, "filter.eq", "a number of days"),
+        ({"field": "days_since_last_order", "gt": -1}, "filter.gt", "a number of days"),
     ],
 )
 def test_a_bad_filter_is_refused_with_the_path_of_its_bad_part(

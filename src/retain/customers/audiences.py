@@ -11,7 +11,8 @@ A filter is plain data (it comes from a journey's YAML or JSON document)::
 - a leaf names a ``field`` and exactly one operator: ``eq``, ``ne``, ``lt``, ``lte``,
   ``gt``, ``gte``, ``in`` (a list) or ``exists`` (true/false). Numbers are ordered; strings,
   consents (``consent.email``: true or false) and traits (``traits.plan``: strings) are
-  compared for equality only.
+  compared for equality only; ages (``days_since_last_order``, ``days_since_last_activity``,
+  in days, as of the ``now`` given) are ordered only.
 
 The same filter compiles to a Django ``Q`` over customers (:func:`audience_q`), so an audience
 of a million customers is found by the database, and evaluates in Python for one customer
@@ -23,15 +24,17 @@ is plain negation, on both sides.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, Value
+from django.db.models import BooleanField, Exists, F, Func, Max, Model, OuterRef, Q, Value
+from django.utils import timezone
 
-from retain.customers.models import Consent, ConsentChannel, Customer
+from retain.customers.models import Consent, ConsentChannel, Customer, Event, Order
 from retain.errors import DataError
 
 COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
@@ -39,6 +42,10 @@ OPERATORS = (*COMPARISONS, "in", "exists")
 #: The deepest nesting of all/any/not a filter may have.
 MAX_DEPTH = 16
 _TRAIT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+class _Age:
+    """The kind of an age field (days since the latest order or activity)."""
 
 
 @dataclass(frozen=True)
@@ -81,19 +88,47 @@ FIELDS: dict[str, Field] = {
 }
 
 
-def audience_q(spec: Any) -> Q:
-    """The filter ``spec`` as a ``Q`` over customers (:class:`DataError` naming the path of
-    a bad part of it)."""
-    return _compile(check_filter(spec))
+#: Ages in days, as of a given moment: the model whose rows date them, and their time field.
+AGES: dict[str, tuple[type[Model], str]] = {
+    "days_since_last_order": (Order, "ordered_at"),
+    "days_since_last_activity": (Event, "occurred_at"),
+}
 
 
-def matches(spec: Any, customer: Customer, *, consents: Mapping[str, bool] | None = None) -> bool:
-    """Whether ``customer`` is in the audience ``spec``; ``consents`` (channel -> granted) if
-    the caller has them at hand, else read from the store when the filter names one."""
+def audience_q(spec: Any, *, now: dt.datetime | None = None) -> Q:
+    """The filter ``spec`` as a ``Q`` over customers, ages as of ``now`` (default: now);
+    :class:`DataError` naming the path of a bad part of it."""
+    return _compile(check_filter(spec), now or timezone.now())
+
+
+def matches(
+    spec: Any,
+    customer: Customer,
+    *,
+    now: dt.datetime | None = None,
+    consents: Mapping[str, bool] | None = None,
+) -> bool:
+    """Whether ``customer`` is in the audience ``spec``, ages as of ``now``; ``consents``
+    (channel -> granted) if the caller has them at hand, else read from the store when the
+    filter names one (and the customer's latest order and event when it names an age)."""
     checked = check_filter(spec)
-    if consents is None and _names_consent(checked):
+    names = _names(checked)
+    if consents is None and any(name.startswith("consent.") for name in names):
         consents = dict(Consent.objects.filter(customer=customer).values_list("channel", "granted"))
-    return _evaluate(checked, customer, consents or {})
+    latest = {
+        name: model.objects.filter(customer=customer).aggregate(latest=Max(moment))["latest"]
+        for name, (model, moment) in AGES.items() if name in names
+    }  # fmt: skip
+    return _evaluate(checked, customer, _Known(consents or {}, latest, now or timezone.now()))
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What a single customer's evaluation reads besides the customer."""
+
+    consents: Mapping[str, bool]
+    latest: Mapping[str, dt.datetime | None]
+    now: dt.datetime
 
 
 def check_filter(spec: Any, path: str = "filter", depth: int = 1) -> Any:
@@ -130,11 +165,13 @@ def _field_kind(name: str, path: str) -> type | None:
     """The kind of value of a field (``None``: any JSON scalar, for traits)."""
     if name in FIELDS:
         return FIELDS[name].kind
+    if name in AGES:
+        return _Age
     if name.startswith("traits.") and _TRAIT_NAME.fullmatch(name.removeprefix("traits.")):
         return None
     if name.startswith("consent.") and name.removeprefix("consent.") in ConsentChannel.values:
         return bool
-    known = ", ".join([*FIELDS, "traits.<name>", "consent.<channel>"])
+    known = ", ".join([*FIELDS, *AGES, "traits.<name>", "consent.<channel>"])
     raise _bad(path, f"a known field ({known}), not {name!r}")
 
 
@@ -152,6 +189,7 @@ def _check_value(name: str, operator: str, value: Any, path: str) -> None:
             wanted = {None: "a string (traits are compared for equality)",
                       bool: "true or false (compared for equality)",
                       str: "a string (compared for equality)", int: "a whole number",
+                      _Age: "a number of days, 0 or more, with lt, lte, gt or gte",
                       float: "a number"}[kind]  # fmt: skip
             raise _bad(path, f"{wanted} for {name}, not {item!r}")
 
@@ -163,21 +201,25 @@ def _is_kind(value: Any, kind: type | None, *, ordered: bool) -> bool:
     Python by code point."""
     if kind in (None, str, bool):
         return not ordered and isinstance(value, bool if kind is bool else str)
+    if kind is _Age:
+        return ordered and _is_kind(value, float, ordered=True) and value >= 0
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return math.isfinite(value) and (kind is float or float(value).is_integer())
 
 
-def _compile(spec: dict[str, Any]) -> Q:
+def _compile(spec: dict[str, Any], now: dt.datetime) -> Q:
     if "all" in spec:
-        return _joined(spec["all"], Q.__and__)
+        return _joined(spec["all"], Q.__and__, now)
     if "any" in spec:
-        return _joined(spec["any"], Q.__or__)
+        return _joined(spec["any"], Q.__or__, now)
     if "not" in spec:
-        return ~_compile(spec["not"])
+        return ~_compile(spec["not"], now)
     name = spec["field"]
     (operator,) = [key for key in spec if key != "field"]
     value = spec[operator]
+    if name in AGES:
+        return _age_q(name, operator, value, now)
     if name.startswith("consent."):
         return _consent_q(name.removeprefix("consent."), operator, value)
     path = FIELDS[name].path if name in FIELDS else "traits__" + name.removeprefix("traits.")
@@ -189,7 +231,7 @@ def _compile(spec: dict[str, Any]) -> Q:
         present = Q(**{f"{path}__isnull": False})
         return present if value else ~present
     if operator == "in":  # Django's JSON ``__in`` on SQLite takes "true" for a JSON true
-        return _joined([{"field": name, "eq": item} for item in value], Q.__or__)
+        return _joined([{"field": name, "eq": item} for item in value], Q.__or__, now)
     if operator == "ne":
         return ~Q(**{f"{path}__isnull": False, path: value})
     if operator == "eq":
@@ -223,12 +265,26 @@ class _TraitIsString(Func):
         )  # fmt: skip
 
 
-def _joined(parts: list[dict[str, Any]], join: Callable[[Q, Q], Q]) -> Q:
-    compiled = [_compile(part) for part in parts]
+def _joined(parts: list[dict[str, Any]], join: Callable[[Q, Q], Q], now: dt.datetime) -> Q:
+    compiled = [_compile(part, now) for part in parts]
     result = compiled[0]
     for part in compiled[1:]:
         result = join(result, part)
     return result
+
+
+def _age_q(name: str, operator: str, days: float, now: dt.datetime) -> Q:
+    """Age since the latest row > / >= / < / <= ``days``: whether any row is newer than the
+    moment ``days`` ago (a customer with no row has no age and satisfies none); ``exists``:
+    whether there is a row (``days`` is then true or false)."""
+    model, moment = AGES[name]
+    rows = model.objects.filter(customer=OuterRef("pk"))
+    if operator == "exists":
+        return Q(Exists(rows)) if days else ~Q(Exists(rows))
+    since = now - dt.timedelta(days=days)
+    newer = {"gt": "gte", "gte": "gt", "lt": "gt", "lte": "gte"}[operator]
+    recent = Exists(rows.filter(**{f"{moment}__{newer}": since}))
+    return Q(recent) if operator in ("lt", "lte") else Q(Exists(rows)) & ~Q(recent)
 
 
 def _consent_q(channel: str, operator: str, value: Any) -> Q:
@@ -242,28 +298,32 @@ def _consent_q(channel: str, operator: str, value: Any) -> Q:
     return Q(Exists(recorded.filter(granted=value)))
 
 
-def _names_consent(spec: dict[str, Any]) -> bool:
+def _names(spec: dict[str, Any]) -> set[str]:
+    """The fields a filter names."""
     if "all" in spec or "any" in spec:
-        return any(_names_consent(part) for part in spec.get("all", spec.get("any")))
+        return set().union(*(_names(part) for part in spec.get("all", spec.get("any"))))
     if "not" in spec:
-        return _names_consent(spec["not"])
-    return spec["field"].startswith("consent.")
+        return _names(spec["not"])
+    return {spec["field"]}
 
 
-def _evaluate(spec: dict[str, Any], customer: Customer, consents: Mapping[str, bool]) -> bool:
+def _evaluate(spec: dict[str, Any], customer: Customer, known: _Known) -> bool:
     if "all" in spec:
-        return all(_evaluate(part, customer, consents) for part in spec["all"])
+        return all(_evaluate(part, customer, known) for part in spec["all"])
     if "any" in spec:
-        return any(_evaluate(part, customer, consents) for part in spec["any"])
+        return any(_evaluate(part, customer, known) for part in spec["any"])
     if "not" in spec:
-        return not _evaluate(spec["not"], customer, consents)
+        return not _evaluate(spec["not"], customer, known)
     name = spec["field"]
     (operator,) = [key for key in spec if key != "field"]
     wanted = spec[operator]
     if name in FIELDS:
         value = FIELDS[name].read(customer)
+    elif name in AGES:
+        latest = known.latest.get(name)
+        value = None if latest is None else (known.now - latest) / dt.timedelta(days=1)
     elif name.startswith("consent."):
-        value = consents.get(name.removeprefix("consent."))
+        value = known.consents.get(name.removeprefix("consent."))
     else:
         traits = customer.traits if isinstance(customer.traits, dict) else {}
         key = name.removeprefix("traits.")
