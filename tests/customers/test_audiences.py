@@ -175,6 +175,8 @@ def test_no_value_satisfies_no_comparison_and_ne_is_not_eq() -> None:
         ({"field": "churn_risk", "exists": "yes"}, "filter.exists", "true or false"),
         ({"field": "days_since_last_order", "eq": 30}, "filter.eq", "a number of days"),
         ({"field": "days_since_last_order", "gt": -1}, "filter.gt", "a number of days"),
+        ({"field": "days_since_last_order", "gt": 1e12}, "filter.gt", "a number of days"),
+        ({"all": [{"field": "p_alive", "lt": 1}], "any": []}, "filter", "nothing beside it"),
     ],
 )
 def test_a_bad_filter_is_refused_with_the_path_of_its_bad_part(

@@ -41,6 +41,8 @@ COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
 OPERATORS = (*COMPARISONS, "in", "exists")
 #: The deepest nesting of all/any/not a filter may have.
 MAX_DEPTH = 16
+#: The largest age a filter may name, in days (about 270 years: "never" in practice).
+MAX_AGE_DAYS = 100_000
 _TRAIT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
@@ -59,11 +61,7 @@ class Field:
 
 
 def _score(name: str) -> Callable[[Customer], Any]:
-    def read(customer: Customer) -> Any:
-        score = getattr(customer, "score", None) if _has_score(customer) else None
-        return None if score is None else getattr(score, name)
-
-    return read
+    return lambda customer: getattr(customer.score, name) if _has_score(customer) else None
 
 
 def _profile(name: str) -> Callable[[Customer], Any]:
@@ -139,7 +137,7 @@ def check_filter(spec: Any, path: str = "filter", depth: int = 1) -> Any:
     if not isinstance(spec, dict):
         raise _bad(path, "a filter is an object: all, any, not, or field with an operator")
     if "all" in spec or "any" in spec:
-        (key,) = [k for k in ("all", "any") if k in spec]
+        key = "all" if "all" in spec else "any"
         if len(spec) != 1 or not isinstance(spec[key], list) or not spec[key]:
             raise _bad(path, f"{key} takes a non-empty list of filters and nothing beside it")
         for index, part in enumerate(spec[key]):
@@ -189,7 +187,7 @@ def _check_value(name: str, operator: str, value: Any, path: str) -> None:
             wanted = {None: "a string (traits are compared for equality)",
                       bool: "true or false (compared for equality)",
                       str: "a string (compared for equality)", int: "a whole number",
-                      _Age: "a number of days, 0 or more, with lt, lte, gt or gte",
+                      _Age: f"a number of days from 0 to {MAX_AGE_DAYS:,} with lt, lte, gt or gte",
                       float: "a number"}[kind]  # fmt: skip
             raise _bad(path, f"{wanted} for {name}, not {item!r}")
 
@@ -202,7 +200,7 @@ def _is_kind(value: Any, kind: type | None, *, ordered: bool) -> bool:
     if kind in (None, str, bool):
         return not ordered and isinstance(value, bool if kind is bool else str)
     if kind is _Age:
-        return ordered and _is_kind(value, float, ordered=True) and value >= 0
+        return ordered and _is_kind(value, float, ordered=True) and 0 <= value <= MAX_AGE_DAYS
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return math.isfinite(value) and (kind is float or float(value).is_integer())
@@ -215,9 +213,7 @@ def _compile(spec: dict[str, Any], now: dt.datetime) -> Q:
         return _joined(spec["any"], Q.__or__, now)
     if "not" in spec:
         return ~_compile(spec["not"], now)
-    name = spec["field"]
-    (operator,) = [key for key in spec if key != "field"]
-    value = spec[operator]
+    name, operator, value = _leaf(spec)
     if name in AGES:
         return _age_q(name, operator, value, now)
     if name.startswith("consent."):
@@ -232,11 +228,9 @@ def _compile(spec: dict[str, Any], now: dt.datetime) -> Q:
         return present if value else ~present
     if operator == "in":  # Django's JSON ``__in`` on SQLite takes "true" for a JSON true
         return _joined([{"field": name, "eq": item} for item in value], Q.__or__, now)
-    if operator == "ne":
-        return ~Q(**{f"{path}__isnull": False, path: value})
-    if operator == "eq":
-        return Q(**{f"{path}__isnull": False, path: value})
-    return Q(**{f"{path}__isnull": False, f"{path}__{operator}": value})
+    lookup = path if operator in ("eq", "ne") else f"{path}__{operator}"
+    compared = Q(**{f"{path}__isnull": False, lookup: value})
+    return ~compared if operator == "ne" else compared
 
 
 class _TraitIsString(Func):
@@ -252,8 +246,7 @@ class _TraitIsString(Func):
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         clone = self.copy()
-        clone.set_source_expressions([F("traits").resolve_expression(compiler.query),
-                                      Value(f"$.{self.key}")])  # fmt: skip
+        clone.set_source_expressions([self.source_expressions[0], Value(f"$.{self.key}")])
         return clone.as_sql(
             compiler, connection, template="COALESCE(json_type(%(expressions)s) = 'text', FALSE)"
         )
@@ -314,9 +307,7 @@ def _evaluate(spec: dict[str, Any], customer: Customer, known: _Known) -> bool:
         return any(_evaluate(part, customer, known) for part in spec["any"])
     if "not" in spec:
         return not _evaluate(spec["not"], customer, known)
-    name = spec["field"]
-    (operator,) = [key for key in spec if key != "field"]
-    wanted = spec[operator]
+    name, operator, wanted = _leaf(spec)
     if name in FIELDS:
         value = FIELDS[name].read(customer)
     elif name in AGES:
@@ -335,6 +326,12 @@ def _evaluate(spec: dict[str, Any], customer: Customer, known: _Known) -> bool:
     if operator == "ne":
         return not _compare(value, "eq", wanted)
     return _compare(value, operator, wanted)
+
+
+def _leaf(spec: dict[str, Any]) -> tuple[str, str, Any]:
+    """A checked leaf's field, operator and value."""
+    (operator,) = [key for key in spec if key != "field"]
+    return spec["field"], operator, spec[operator]
 
 
 def _compare(value: Any, operator: str, wanted: Any) -> bool:

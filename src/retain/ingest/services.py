@@ -47,8 +47,8 @@ _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 #: The ids a call may carry: strings (Segment's spec), never blank when given.
 _ID_FIELDS = ("userId", "anonymousId", "previousId", "groupId")
 _SHOWN_PROBLEMS = 20
-#: A checked message as stored: messageId, type, payload JSON, receivedAt, corrected time, lane.
-MessageRow = tuple[str, str, str, dt.datetime, dt.datetime, int]
+#: A checked message as stored: messageId, type, payload JSON, corrected time, lane.
+MessageRow = tuple[str, str, str, dt.datetime, int]
 
 
 def accept_calls(
@@ -62,13 +62,13 @@ def accept_calls(
     """
     messages, sent_at = messages_of(document, kind=kind)
     rows = check_messages(messages, sent_at=sent_at, received_at=received_at)
-    stored_before = insert_messages(rows, source=source)
+    stored_before = insert_messages(rows, source=source, received_at=received_at)
     if stored_before:
         report_changed_repeats(rows, stored_before)
     # One job per lane, new ones due in the order of each lane's first message. A job found
     # running may have claimed before these rows commit: the storing locks make it wait for
     # them before it ends (retain.ingest.lanes).
-    lanes = list(dict.fromkeys(row[5] for row in rows))
+    lanes = list(dict.fromkeys(row[4] for row in rows))
     hold_for_storing(lanes)
     ensure_ready(APPLY_JOB, "lane", lanes, count_running=True)
     return len(messages)
@@ -110,7 +110,9 @@ def report_changed_repeats(rows: list[MessageRow], stored_before: set[str]) -> l
     return changed
 
 
-def insert_messages(rows: list[MessageRow], *, source: ApiKey | None) -> set[str]:
+def insert_messages(
+    rows: list[MessageRow], *, source: ApiKey | None, received_at: dt.datetime
+) -> set[str]:
     """One ``INSERT ... ON CONFLICT (message_id) DO NOTHING`` for the rows (more on SQLite
     beyond its limit of parameters): a message already stored, or repeated in ``rows``, is
     skipped. Returns the ids that were already stored (before this call).
@@ -120,24 +122,17 @@ def insert_messages(rows: list[MessageRow], *, source: ApiKey | None) -> set[str
     model is built, and the statement's text stays short (psycopg parses a long one at each
     call: a third of the door's time with a placeholder per value).
     """
-    received_at = rows[0][3] if rows else None
     inserted = insert_rows(
         Message._meta.db_table,
         ["message_id", "type", "payload", "timestamp", "lane"],
         ["text", "text", JSON_TEXT, "timestamptz", "smallint"],
-        [(message_id, kind, text, _utc(timestamp), lane)
-         for message_id, kind, text, _, timestamp, lane in rows],
+        rows,
         constants={"error": "''", "checks": str(CHECKS_VERSION)},
         shared={"received_at": received_at, "source_id": source.pk if source else None},
         conflict="ON CONFLICT (message_id) DO NOTHING",
         returning="message_id",
     )  # fmt: skip
     return {row[0] for row in rows} - {message_id for (message_id,) in inserted}
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    """In UTC: PostgreSQL refuses offsets beyond +-15:59, which ISO 8601 allows."""
-    return moment.astimezone(dt.UTC) if moment.tzinfo else moment
 
 
 def messages_of(document: Any, *, kind: str | None) -> tuple[list[Any], Any]:
@@ -236,7 +231,7 @@ def _row(message: dict[str, Any], *, batch_sent_at: Any, received_at: dt.datetim
     if problem := time_problem(timestamp, "timestamp (corrected by sentAt)"):
         raise DataError(problem, field="timestamp", example=original)
     text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-    return message["messageId"], message["type"], text, received_at, timestamp, lane_of(message)
+    return message["messageId"], message["type"], text, timestamp, lane_of(message)
 
 
 def _time(value: Any, field: str) -> dt.datetime:
