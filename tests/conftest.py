@@ -22,7 +22,9 @@ from retain.datasets import load_cdnow_transactions
 
 CDNOW_CALIBRATION_END = "1997-09-30"
 CDNOW_OBSERVATION_END = "1998-06-30"
-STORE_FOLDERS = ("accounts", "console", "customers", "ingest", "worker", "server")
+STORE_FOLDERS = (
+    "accounts", "console", "customers", "ingest", "journeys", "messaging", "worker", "server",
+)  # fmt: skip
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

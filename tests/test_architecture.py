@@ -52,6 +52,8 @@ DOMAINS: dict[str, set[str]] = {
     "accounts": set(),
     "customers": {"worker"},
     "ingest": {"customers", "accounts", "worker"},
+    "messaging": {"customers", "worker"},
+    "journeys": {"messaging", "customers", "worker"},
 }
 #: The modules through which a domain is reached from another domain or a console page.
 #: Its ``models`` module too, for constants and enumerations only (model classes in type
@@ -59,8 +61,10 @@ DOMAINS: dict[str, set[str]] = {
 DOORS: dict[str, set[str]] = {
     "worker": {"services", "queries", "registry"},
     "accounts": {"services", "auth", "throttle"},
-    "customers": {"services", "queries", "bulk"},
+    "customers": {"services", "queries", "bulk", "audiences"},
     "ingest": {"services", "queries"},
+    "messaging": {"services", "queries", "rendering"},
+    "journeys": {"services", "queries"},
 }
 _STORE_BASE = {"problems", "bulk_sql", "console frame"}
 _BELOW_DOMAINS = set(LIBRARY) | _STORE_BASE

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "retain.worker",
     "retain.customers",
     "retain.ingest",
+    "retain.messaging",
+    "retain.journeys",
     "retain.console",
 ]
 MIDDLEWARE = [

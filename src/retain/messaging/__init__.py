@@ -1,0 +1,1 @@
+"""Email and webhooks out: templates, the outbox, the sender, suppressions and unsubscribes."""
