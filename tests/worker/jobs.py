@@ -40,3 +40,13 @@ def signed(*, external_id: str, pause: float = 0.0) -> None:
     """One customer named after the worker process that ran the job."""
     time.sleep(pause)
     Customer.objects.create(external_id=external_id, name=str(os.getpid()))
+
+
+@job("tests.outside", own_transactions=True)
+def outside(*, external_id: str, fail: bool = False) -> None:
+    """Record whether it ran inside a transaction (in the customer's name), then maybe fail."""
+    from django.db import connection
+
+    Customer.objects.create(external_id=f"{external_id}-atomic-{connection.in_atomic_block}")
+    if fail:
+        raise RuntimeError("this job fails after its own write")
