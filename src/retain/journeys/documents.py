@@ -251,8 +251,8 @@ class Step(BaseModel):
     def _one_kind(cls, value: Any) -> Any:
         if not isinstance(value, Mapping):
             raise ValueError("a step is a mapping with one kind, such as {wait: {days: 3}}")
-        if "kind" in value and "body" in value:  # already read
-            return value
+        if set(value) <= {"id", "kind", "body"} and "kind" in value:  # as dumped: re-read
+            value = {"id": value.get("id", ""), value["kind"]: value.get("body")}
         kinds = [name for name in value if name != "id"]
         if len(kinds) != 1 or kinds[0] not in STEP_KINDS:
             known = ", ".join(STEP_KINDS)
