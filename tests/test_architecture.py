@@ -61,7 +61,7 @@ DOMAINS: dict[str, set[str]] = {
 DOORS: dict[str, set[str]] = {
     "worker": {"services", "queries", "registry"},
     "accounts": {"services", "auth", "throttle"},
-    "customers": {"services", "queries", "bulk", "audiences"},
+    "customers": {"services", "queries", "bulk", "audiences", "feeds"},
     "ingest": {"services", "queries"},
     "messaging": {"services", "queries", "rendering"},
     "journeys": {"services", "queries"},

@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 ORDER_REFUNDED = "refunded"
 #: The domain event recorded when a customer's email changes (``data``: ``from``, ``to``).
 EMAIL_CHANGED = "customer.email_changed"
+#: Recorded when a customer gets their first email address (the welcome journey's cue).
+EMAIL_ADDED = "customer.email_added"
 
 
 def find_customer_by_identity(*, kind: str, value: str) -> Customer | None:
@@ -236,6 +238,11 @@ def change_email(*, customer: Customer, email: str, at: dt.datetime, source: str
         _release_stale_email(email, claimed_by=customer, at=at, source=source)
         link_identity(customer=customer, kind=IdentityKind.EMAIL, value=email)
     customer.email = email
+    if not old and email:  # a first address: the customer can now be written to
+        DomainEvent.objects.create(
+            name=EMAIL_ADDED, customer=customer, occurred_at=at,
+            data={"to": email, "source": source},
+        )  # fmt: skip
     if not old or old.lower() == email:
         return  # a first address is not a change
     Identity.objects.filter(customer=customer, kind=IdentityKind.EMAIL, value=old.lower()).delete()

@@ -77,3 +77,72 @@ class JourneyVersion(models.Model):
 
     def __str__(self) -> str:
         return f"journey {self.journey_id} v{self.number}"
+
+
+class Enrolment(models.Model):
+    """A customer's way through one journey, on the version they entered.
+
+    ``state`` is the engine's :class:`~retain.journeys.engine.EnrolmentState` as JSON;
+    ``wake_at`` is when it is due (the runner claims due enrolments by it). The entry key
+    says what entered the customer (the triggering event, order, domain event, date or
+    broadcast): entering twice on the same key is impossible, so a replayed event enrols
+    nobody twice.
+    """
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="enrolments")
+    version = models.ForeignKey(JourneyVersion, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    entry_key = models.CharField(max_length=200)
+    held_out = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    wake_at = models.DateTimeField(null=True, blank=True)
+    state = models.JSONField(default=dict)
+    #: How it ended: converted (reached the goal), completed, exited, error.
+    outcome = models.CharField(max_length=16, blank=True)
+    entered_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["journey", "customer", "entry_key"], name="one_enrolment_per_entry"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["wake_at"], name="enrolment_due_idx",
+                         condition=models.Q(active=True)),
+            models.Index(fields=["customer", "journey"], name="enrolment_customer_idx"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"enrolment {self.pk} of customer {self.customer_id} in journey {self.journey_id}"
+
+
+class FeedCursor(models.Model):
+    """How far the runner has read one of the store's feeds (events, orders, domain events):
+    the last id it reacted to, moved in the transaction that reacted."""
+
+    feed = models.CharField(max_length=64)
+    position = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["feed"], name="one_cursor_per_feed")]
+
+    def __str__(self) -> str:
+        return f"{self.feed} at {self.position}"
+
+
+class PredictionMatch(models.Model):
+    """A customer inside a prediction trigger's condition after the last rescoring; one who
+    was not before and is now has entered the condition (and the journey)."""
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["journey", "customer"], name="one_prediction_match")
+        ]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id} in journey {self.journey_id}'s condition"
