@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -357,3 +357,11 @@ def _has_score(customer: Customer) -> bool:
 
 def _bad(path: str, expected: str) -> DataError:
     return DataError(f"{path}: expected {expected}", field=path)
+
+
+def customers_matching(spec: Any, customer_ids: Iterable[int], *, now: dt.datetime) -> set[int]:
+    """Which of ``customer_ids`` are in the audience ``spec`` (one query): for a batch of
+    customers a journey decides about at once."""
+    ids = list(customer_ids)
+    chosen = Customer.objects.filter(pk__in=ids).filter(audience_q(spec, now=now))
+    return set(chosen.values_list("pk", flat=True))

@@ -478,3 +478,65 @@ def _groups(field_name: str) -> list[GroupFigure]:
         GroupFigure(name=row[field_name], customers=row["customers"], value=row["value"] or 0.0)
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class Contact:
+    """What acting for a customer needs, read for a batch of them at once: where to write,
+    in which language and time zone, whether they consented, and the profile and scores a
+    message's template may use."""
+
+    customer_id: int
+    external_id: str
+    email: str
+    #: ``True``/``False`` when the customer said so, ``None`` when never asked.
+    email_consent: bool | None
+    #: The customer's own (``traits.locale`` or ``traits.language``), ``None`` if not known.
+    locale: str | None
+    #: An IANA zone from ``traits.timezone`` (``Asia/Bangkok``), ``None`` if not known.
+    time_zone: str | None
+    profile: dict[str, Any]
+    scores: dict[str, Any] | None
+
+
+#: The score fields a template sees.
+CONTACT_SCORES = ("p_alive", "clv_12m", "value_decile", "churn_risk", "rfm_segment",
+                  "lifecycle_stage", "next_order_date", "expected_purchases_90d")  # fmt: skip
+
+
+def contacts(customer_ids: list[int]) -> dict[int, Contact]:
+    """The :class:`Contact` of each customer of ``customer_ids`` (three queries in all)."""
+    customers = Customer.objects.filter(pk__in=customer_ids).values(
+        "pk", "external_id", "email", "name", "traits", "acquisition_channel", "segment",
+        "signed_up_at", "birthday",
+    )  # fmt: skip
+    consents = dict(
+        Consent.objects.filter(customer_id__in=customer_ids, channel=ConsentChannel.EMAIL)
+        .values_list("customer_id", "granted")
+    )  # fmt: skip
+    scores = {
+        row.pop("customer_id"): row
+        for row in Score.objects.filter(customer_id__in=customer_ids).values(
+            "customer_id", *CONTACT_SCORES
+        )
+    }
+    found = {}
+    for row in customers:
+        traits = row["traits"] if isinstance(row["traits"], dict) else {}
+        locale = traits.get("locale") or traits.get("language")
+        zone = traits.get("timezone") or traits.get("time_zone")
+        name = row["name"]
+        found[row["pk"]] = Contact(
+            customer_id=row["pk"], external_id=row["external_id"], email=row["email"],
+            email_consent=consents.get(row["pk"]),
+            locale=locale if isinstance(locale, str) else None,
+            time_zone=zone if isinstance(zone, str) else None,
+            profile={
+                "external_id": row["external_id"], "email": row["email"], "name": name,
+                "first_name": name.split()[0] if name.strip() else "", "traits": traits,
+                "acquisition_channel": row["acquisition_channel"], "segment": row["segment"],
+                "signed_up_at": row["signed_up_at"], "birthday": row["birthday"],
+            },
+            scores=scores.get(row["pk"]),
+        )  # fmt: skip
+    return found
