@@ -275,12 +275,12 @@ class Step(BaseModel):
 
 
 class EventTrigger(_Strict):
-    """A tracked event, optionally only a customer's first order, and property conditions
-    (``properties.<name>`` fields with the audience operators)."""
+    """A tracked event (an order is ``Order Completed``), optionally only a customer's first
+    order, and the values some of its properties must have (``where: {currency: THB}``)."""
 
     event: str = Field(min_length=1, max_length=200)
     first_order: bool = False
-    where: dict[str, Any] | None = None
+    where: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
 class DomainEventTrigger(_Strict):

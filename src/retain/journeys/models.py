@@ -96,6 +96,10 @@ class Enrolment(models.Model):
     held_out = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
     wake_at = models.DateTimeField(null=True, blank=True)
+    #: What entered the customer (the engine's ``Entry``: name, properties, moment, id).
+    entry = models.JSONField(default=dict)
+    #: The engine's state; ``{}`` until the runner has entered the customer (entering is
+    #: set-based: a broadcast inserts its enrolments in the database, then runs them).
     state = models.JSONField(default=dict)
     #: How it ended: converted (reached the goal), completed, exited, error.
     outcome = models.CharField(max_length=16, blank=True)

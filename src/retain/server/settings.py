@@ -146,3 +146,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("RETAIN_LOG_LEVEL", "WARNING")},
 }
+
+# Journeys (docs/journeys.md). The shop's time zone, for customers without one of their own.
+RETAIN_TIME_ZONE = os.environ.get("RETAIN_TIME_ZONE", "UTC")
+# One pressure budget across journeys: at most this many marketing messages per customer in
+# any window of this many days.
+RETAIN_PRESSURE_MESSAGES = int(os.environ.get("RETAIN_PRESSURE_MESSAGES", "3"))
+RETAIN_PRESSURE_DAYS = float(os.environ.get("RETAIN_PRESSURE_DAYS", "7"))
+# Quiet hours in the customer's local time, "21-8": no marketing from 21:00 to 08:00 (a
+# message due then waits for 08:00). "0-0" turns them off.
+RETAIN_QUIET_HOURS = tuple(
+    int(hour) for hour in os.environ.get("RETAIN_QUIET_HOURS", "21-8").split("-", 1)
+)
+# The share of customers kept out of every marketing journey to measure marketing as a whole
+# (0 turns it off), and the salt of its draw (a new salt draws a new group).
+RETAIN_GLOBAL_CONTROL = float(os.environ.get("RETAIN_GLOBAL_CONTROL", "0"))
+RETAIN_GLOBAL_CONTROL_SALT = os.environ.get("RETAIN_GLOBAL_CONTROL_SALT", "retain")
+# How often the journeys' runner looks for what happened and what is due, in seconds.
+RETAIN_JOURNEY_POLL_SECONDS = float(os.environ.get("RETAIN_JOURNEY_POLL_SECONDS", "0.5"))
