@@ -365,3 +365,14 @@ def customers_matching(spec: Any, customer_ids: Iterable[int], *, now: dt.dateti
     ids = list(customer_ids)
     chosen = Customer.objects.filter(pk__in=ids).filter(audience_q(spec, now=now))
     return set(chosen.values_list("pk", flat=True))
+
+
+def audience_ids(spec: Any, *, now: dt.datetime) -> tuple[str, tuple[Any, ...]]:
+    """The SQL (and its parameters) that selects the ids (column ``id``) of the customers in
+    the audience ``spec`` (everybody for ``None``), for a caller that inserts rows for a
+    whole audience in one statement (a broadcast to a million customers)."""
+    customers = Customer.objects.all()
+    if spec is not None:
+        customers = customers.filter(audience_q(spec, now=now))
+    sql, parameters = customers.values("id").query.sql_with_params()
+    return sql, tuple(parameters)
