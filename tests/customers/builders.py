@@ -14,6 +14,7 @@ from retain.customers.models import (
     Complaint,
     Consent,
     Customer,
+    CustomerTag,
     Event,
     Identity,
     Order,
@@ -93,6 +94,13 @@ def make_complaint(customer: Customer | None = None, **overrides: Any) -> Compla
 def make_survey_answer(customer: Customer | None = None, **overrides: Any) -> SurveyAnswer:
     fields: dict[str, Any] = {"survey": "nps", "answered_at": MOMENT, "score": 9}
     return SurveyAnswer.objects.create(
+        customer=customer or make_customer(), **{**fields, **overrides}
+    )
+
+
+def make_tag(customer: Customer | None = None, **overrides: Any) -> CustomerTag:
+    fields: dict[str, Any] = {"name": f"tag-{next(_numbers)}", "created_at": MOMENT}
+    return CustomerTag.objects.create(
         customer=customer or make_customer(), **{**fields, **overrides}
     )
 

@@ -1,7 +1,7 @@
 """Audience filters: the SQL the database runs and the Python a journey runs for one customer
 choose the same customers, over customers with and without scores, traits of every JSON
-type (null too) and consents granted, refused or never given; a bad filter is refused with
-the path of its bad part."""
+type (null too), consents granted, refused or never given, and tags (none, one, several,
+names differing only in case); a bad filter is refused with the path of its bad part."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from retain.customers.audiences import audience_q, check_filter, matches
-from retain.customers.models import Customer
+from retain.customers.models import Customer, CustomerTag
 from retain.errors import DataError
 from tests.customers.builders import (
     MOMENT,
@@ -21,6 +21,7 @@ from tests.customers.builders import (
     make_event,
     make_order,
     make_score,
+    make_tag,
 )
 
 pytestmark = pytest.mark.django_db
@@ -29,11 +30,13 @@ STAGES = ("new", "active", "at risk", "lapsed")
 #: The moment ages are counted to.
 NOW = MOMENT + dt.timedelta(days=400)
 TRAIT_VALUES = ("gold", "silver", "1", 1, 2.5, True, False, None)
+#: Tags the varied customers carry, two differing only in case.
+TAG_NAMES = ("vip", "VIP", "welcome-done", "spring-sale")
 
 
 def varied_customers(count: int = 40) -> list[Customer]:
     """Customers unlike each other: scored or not, traits of each JSON type or absent,
-    email consent granted, refused or never given."""
+    email consent granted, refused or never given, no tag or some."""
     chosen = random.Random(7)
     made = []
     for number in range(count):
@@ -54,6 +57,8 @@ def varied_customers(count: int = 40) -> list[Customer]:
             )  # fmt: skip
         if number % 3 == 0:
             make_consent(customer, channel="email", granted=bool(number % 2))
+        for name in chosen.sample(TAG_NAMES, chosen.choice([0, 0, 1, 2, 3])):
+            make_tag(customer, name=name)
         for _ in range(number % 4):  # none to three orders, and as many events, in 400 days
             make_order(customer, ordered_at=NOW - dt.timedelta(days=chosen.uniform(0, 400)))
             make_event(customer, occurred_at=NOW - dt.timedelta(days=chosen.randint(0, 400)))
@@ -91,6 +96,9 @@ def random_filter(chosen: random.Random, depth: int = 0) -> dict[str, Any]:
         },
         {"field": "days_since_last_activity", chosen.choice(["lt", "gte"]): chosen.randint(0, 400)},
         {"field": "days_since_last_order", "exists": chosen.random() < 0.5},
+        {"field": "tags", chosen.choice(["eq", "ne"]): chosen.choice([*TAG_NAMES, "never-set"])},
+        {"field": "tags", "in": chosen.sample([*TAG_NAMES, "never-set"], chosen.randint(1, 3))},
+        {"field": "tags", "exists": chosen.random() < 0.5},
     ]
     return chosen.choice(leaves)
 
@@ -103,16 +111,61 @@ def in_python(spec: dict[str, Any], customers: list[Customer]) -> set[int]:
     return {customer.pk for customer in customers if matches(spec, customer, now=NOW)}
 
 
+def tags_of(customers: list[Customer]) -> dict[int, set[str]]:
+    """Each customer's tag names, read in one query (as a journey run would prefetch them)."""
+    found: dict[int, set[str]] = {customer.pk: set() for customer in customers}
+    for key, name in CustomerTag.objects.values_list("customer_id", "name"):
+        found[key].add(name)
+    return found
+
+
 def test_sql_and_python_choose_the_same_customers_for_300_random_filters() -> None:
     customers = varied_customers()
     chosen = random.Random(11)
     sizes = set()
+    tags = tags_of(customers)
     for _ in range(300):
         spec = random_filter(chosen)
         found = in_database(spec)
         assert found == in_python(spec, customers), spec
+        given = {c.pk for c in customers if matches(spec, c, now=NOW, tags=tags[c.pk])}
+        assert found == given, spec
         sizes.add(len(found))
     assert len(sizes) > 10  # the filters chose audiences of many sizes, not all or nothing
+
+
+def test_tags_choose_who_has_the_tag_any_of_them_or_any_at_all_exactly_as_written() -> None:
+    vip, both, welcomed, bare = make_customer(), make_customer(), make_customer(), make_customer()
+    make_tag(vip, name="vip")
+    make_tag(both, name="vip")
+    make_tag(both, name="welcome-done")
+    make_tag(welcomed, name="welcome-done")
+    make_tag(welcomed, name="VIP")
+    everyone = [vip, both, welcomed, bare]
+    expected = [
+        ({"field": "tags", "eq": "vip"}, {vip.pk, both.pk}),
+        ({"field": "tags", "eq": "VIP"}, {welcomed.pk}),
+        ({"field": "tags", "ne": "vip"}, {welcomed.pk, bare.pk}),
+        ({"field": "tags", "in": ["welcome-done", "never-set"]}, {both.pk, welcomed.pk}),
+        ({"field": "tags", "exists": True}, {vip.pk, both.pk, welcomed.pk}),
+        ({"field": "tags", "exists": False}, {bare.pk}),
+        ({"all": [{"field": "tags", "eq": "vip"},
+                  {"not": {"field": "tags", "eq": "welcome-done"}}]}, {vip.pk}),
+    ]  # fmt: skip
+    for spec, chosen in expected:
+        assert in_database(spec) == chosen, spec
+        assert in_python(spec, everyone) == chosen, spec
+
+
+def test_tags_given_at_hand_are_used_and_not_read_again(django_assert_num_queries) -> None:
+    customer = make_customer()
+    make_tag(customer, name="vip")
+    spec = {"field": "tags", "eq": "vip"}
+    with django_assert_num_queries(0):
+        assert matches(spec, customer, tags=["vip"])
+        assert not matches(spec, customer, tags=set())  # what the caller gives is what counts
+    with django_assert_num_queries(1):
+        assert matches(spec, customer)
 
 
 def test_a_filter_of_at_risk_valuable_customers_who_may_be_emailed() -> None:
@@ -177,6 +230,15 @@ def test_no_value_satisfies_no_comparison_and_ne_is_not_eq() -> None:
         ({"field": "days_since_last_order", "gt": -1}, "filter.gt", "a number of days"),
         ({"field": "days_since_last_order", "gt": 1e12}, "filter.gt", "a number of days"),
         ({"all": [{"field": "p_alive", "lt": 1}], "any": []}, "filter", "nothing beside it"),
+        ({"field": "tags", "eq": " vip"}, "filter.eq", "no space at either end"),
+        ({"field": "tags", "ne": ""}, "filter.ne", "a tag name is not empty"),
+        ({"field": "tags", "eq": "v" * 65}, "filter.eq", "at most 64 characters"),
+        ({"field": "tags", "eq": "a\x00b"}, "filter.eq", "control character"),
+        ({"field": "tags", "eq": 7}, "filter.eq", "a tag name is text, not int"),
+        ({"field": "tags", "in": ["vip", "ok", "b\nad"]}, "filter.in[2]", "control character"),
+        ({"field": "tags", "lt": "vip"}, "filter.lt", "a tag name with eq, ne or in"),
+        ({"field": "tags", "exists": "vip"}, "filter.exists", "true or false"),
+        ({"field": "tag", "eq": "vip"}, "filter.field", "tags, traits.<name>"),
     ],
 )
 def test_a_bad_filter_is_refused_with_the_path_of_its_bad_part(

@@ -12,7 +12,9 @@ A filter is plain data (it comes from a journey's YAML or JSON document)::
   ``gt``, ``gte``, ``in`` (a list) or ``exists`` (true/false). Numbers are ordered; strings,
   consents (``consent.email``: true or false) and traits (``traits.plan``: strings) are
   compared for equality only; ages (``days_since_last_order``, ``days_since_last_activity``,
-  in days, as of the ``now`` given) are ordered only.
+  in days, as of the ``now`` given) are ordered only;
+- ``tags`` is the customer's set of tags: ``eq`` a tag name (has that tag), ``ne`` (has it
+  not), ``in`` a list (has any of them), ``exists`` (has any tag at all, or none).
 
 The same filter compiles to a Django ``Q`` over customers (:func:`audience_q`), so an audience
 of a million customers is found by the database, and evaluates in Python for one customer
@@ -26,15 +28,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import BooleanField, Exists, F, Func, Max, Model, OuterRef, Q, Value
 from django.utils import timezone
 
-from retain.customers.models import Consent, ConsentChannel, Customer, Event, Order
+from retain.customers.labels import TRAIT_NAME, tag_name_problem
+from retain.customers.models import Consent, ConsentChannel, Customer, CustomerTag, Event, Order
 from retain.errors import DataError
 
 COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
@@ -43,11 +45,16 @@ OPERATORS = (*COMPARISONS, "in", "exists")
 MAX_DEPTH = 16
 #: The largest age a filter may name, in days (about 270 years: "never" in practice).
 MAX_AGE_DAYS = 100_000
-_TRAIT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+#: The field of a customer's tags.
+TAGS = "tags"
 
 
 class _Age:
     """The kind of an age field (days since the latest order or activity)."""
+
+
+class _Tags:
+    """The kind of the tags field (a set of tag names)."""
 
 
 @dataclass(frozen=True)
@@ -105,19 +112,24 @@ def matches(
     *,
     now: dt.datetime | None = None,
     consents: Mapping[str, bool] | None = None,
+    tags: Collection[str] | None = None,
 ) -> bool:
     """Whether ``customer`` is in the audience ``spec``, ages as of ``now``; ``consents``
-    (channel -> granted) if the caller has them at hand, else read from the store when the
-    filter names one (and the customer's latest order and event when it names an age)."""
+    (channel -> granted) and ``tags`` (the customer's tag names) if the caller has them at
+    hand, else read from the store when the filter names one (and the customer's latest
+    order and event when it names an age): one query each."""
     checked = check_filter(spec)
     names = _names(checked)
     if consents is None and any(name.startswith("consent.") for name in names):
         consents = dict(Consent.objects.filter(customer=customer).values_list("channel", "granted"))
+    if tags is None and TAGS in names:
+        tags = CustomerTag.objects.filter(customer=customer).values_list("name", flat=True)
     latest = {
         name: model.objects.filter(customer=customer).aggregate(latest=Max(moment))["latest"]
         for name, (model, moment) in AGES.items() if name in names
     }  # fmt: skip
-    return _evaluate(checked, customer, _Known(consents or {}, latest, now or timezone.now()))
+    known = _Known(consents or {}, frozenset(tags or ()), latest, now or timezone.now())
+    return _evaluate(checked, customer, known)
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,7 @@ class _Known:
     """What a single customer's evaluation reads besides the customer."""
 
     consents: Mapping[str, bool]
+    tags: frozenset[str]
     latest: Mapping[str, dt.datetime | None]
     now: dt.datetime
 
@@ -165,11 +178,13 @@ def _field_kind(name: str, path: str) -> type | None:
         return FIELDS[name].kind
     if name in AGES:
         return _Age
-    if name.startswith("traits.") and _TRAIT_NAME.fullmatch(name.removeprefix("traits.")):
+    if name == TAGS:
+        return _Tags
+    if name.startswith("traits.") and TRAIT_NAME.fullmatch(name.removeprefix("traits.")):
         return None
     if name.startswith("consent.") and name.removeprefix("consent.") in ConsentChannel.values:
         return bool
-    known = ", ".join([*FIELDS, *AGES, "traits.<name>", "consent.<channel>"])
+    known = ", ".join([*FIELDS, *AGES, TAGS, "traits.<name>", "consent.<channel>"])
     raise _bad(path, f"a known field ({known}), not {name!r}")
 
 
@@ -182,6 +197,14 @@ def _check_value(name: str, operator: str, value: Any, path: str) -> None:
     values = value if operator == "in" else [value]
     if operator == "in" and (not isinstance(value, list) or not value):
         raise _bad(path, "a non-empty list of values")
+    if kind is _Tags:
+        if operator not in ("eq", "ne", "in"):
+            raise _bad(path, "a tag name with eq, ne or in, or true or false with exists (tags)")
+        for index, item in enumerate(values):
+            if problem := tag_name_problem(item):
+                where = f"{path}[{index}]" if operator == "in" else path
+                raise _bad(where, f"a tag name, not {item!r}: {problem}")
+        return
     for item in values:
         if not _is_kind(item, kind, ordered=operator in ("lt", "lte", "gt", "gte")):
             wanted = {None: "a string (traits are compared for equality)",
@@ -216,6 +239,8 @@ def _compile(spec: dict[str, Any], now: dt.datetime) -> Q:
     name, operator, value = _leaf(spec)
     if name in AGES:
         return _age_q(name, operator, value, now)
+    if name == TAGS:
+        return _tags_q(operator, value)
     if name.startswith("consent."):
         return _consent_q(name.removeprefix("consent."), operator, value)
     path = FIELDS[name].path if name in FIELDS else "traits__" + name.removeprefix("traits.")
@@ -280,6 +305,18 @@ def _age_q(name: str, operator: str, days: float, now: dt.datetime) -> Q:
     return Q(recent) if operator in ("lt", "lte") else Q(Exists(rows)) & ~Q(recent)
 
 
+def _tags_q(operator: str, value: Any) -> Q:
+    """Whether a tag row of the customer's exists: any (``exists``), the one named (``eq``,
+    ``ne``), one of those listed (``in``)."""
+    tagged = CustomerTag.objects.filter(customer=OuterRef("pk"))
+    if operator == "exists":
+        return Q(Exists(tagged)) if value else ~Q(Exists(tagged))
+    if operator == "in":
+        return Q(Exists(tagged.filter(name__in=value)))
+    has = Q(Exists(tagged.filter(name=value)))
+    return ~has if operator == "ne" else has
+
+
 def _consent_q(channel: str, operator: str, value: Any) -> Q:
     recorded = Consent.objects.filter(customer=OuterRef("pk"), channel=channel)
     if operator == "exists":
@@ -308,6 +345,8 @@ def _evaluate(spec: dict[str, Any], customer: Customer, known: _Known) -> bool:
     if "not" in spec:
         return not _evaluate(spec["not"], customer, known)
     name, operator, wanted = _leaf(spec)
+    if name == TAGS:
+        return _has_tags(known.tags, operator, wanted)
     if name in FIELDS:
         value = FIELDS[name].read(customer)
     elif name in AGES:
@@ -326,6 +365,14 @@ def _evaluate(spec: dict[str, Any], customer: Customer, known: _Known) -> bool:
     if operator == "ne":
         return not _compare(value, "eq", wanted)
     return _compare(value, operator, wanted)
+
+
+def _has_tags(tags: frozenset[str], operator: str, wanted: Any) -> bool:
+    if operator == "exists":
+        return bool(tags) == wanted
+    if operator == "in":
+        return not tags.isdisjoint(wanted)
+    return (wanted in tags) == (operator == "eq")
 
 
 def _leaf(spec: dict[str, Any]) -> tuple[str, str, Any]:

@@ -19,6 +19,8 @@ ID_LENGTH = 200
 EMAIL_LENGTH = 254
 #: An order's amount: digits in all and after the point (under 10^12).
 AMOUNT_DIGITS, AMOUNT_PLACES = 14, 2
+#: The longest tag name (``retain.customers.labels`` holds the rest of a tag name's rule).
+TAG_LENGTH = 64
 
 
 class Customer(models.Model):
@@ -234,6 +236,27 @@ class Score(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer}: {self.lifecycle_stage}, P(alive) {self.p_alive:.2f}"
+
+
+class CustomerTag(models.Model):
+    """A label on a customer ("vip", "welcome-done"), set by a journey or the operator, that
+    audiences filter on (``{field: tags, eq: vip}``). A name is kept exactly as given, case
+    included (``retain.customers.labels.check_tag_name`` says what a name may be)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=TAG_LENGTH)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        # The unique pair answers "has this customer the tag?"; the name index answers "who
+        # has the tag?", a broadcast's question over a million customers.
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "name"], name="one_tag_per_customer")
+        ]
+        indexes = [models.Index(fields=["name"], name="customer_tag_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} #{self.name}"
 
 
 class DomainEvent(models.Model):

@@ -15,7 +15,20 @@ from math import ceil
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import (
+    Aggregate,
+    Count,
+    Exists,
+    F,
+    JSONField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Lower
 
 from retain.customers import profile
@@ -24,6 +37,7 @@ from retain.customers.models import (
     Consent,
     ConsentChannel,
     Customer,
+    CustomerTag,
     Event,
     Identity,
     IdentityKind,
@@ -54,8 +68,9 @@ def get_customer_360(
 ) -> Customer:
     """The customer with the shop's id ``external_id``, everything known of them prefetched.
 
-    The returned customer has ``score`` loaded (or no score row), and its identities,
-    consents, subscriptions, complaints and survey answers prefetched; ``recent_events``
+    The returned customer has ``score`` loaded (or no score row), ``tag_names`` (its tags'
+    names, sorted; read in the customer's own query), and its identities, consents,
+    subscriptions, complaints and survey answers prefetched; ``recent_events``
     holds its :data:`RECENT_EVENTS` newest events and ``order_page`` the page
     ``orders_page`` of its orders (:func:`retain.customers.profile.orders_page`: a customer
     may hold thousands). Raises :class:`~retain.errors.NotFound` for an unknown id. Nine
@@ -79,13 +94,32 @@ def get_customer_360(
     customer = (
         Customer.objects.select_related("score")
         .prefetch_related(*lists)
+        .annotate(tag_names=Subquery(_tag_names(OuterRef("pk"))))
         .filter(external_id=external_id)
         .first()
     )
     if customer is None:
         raise NotFound(f"no customer with id {external_id!r}", customer_id=external_id)
+    customer.tag_names = sorted(customer.tag_names or [])
     customer.order_page = profile.orders_page(customer, orders_page)
     return customer
+
+
+class _JSONList(Aggregate):
+    """The values of a group as one JSON list (NULL for none), on both stores."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="JSONB_AGG", **extra)
+
+
+def _tag_names(customer: Any) -> QuerySet[CustomerTag]:
+    """The names of the tags of ``customer`` (a key or an expression) as one JSON list: the
+    360 reads them inside the customer's own query, not in a query of their own."""
+    mine = CustomerTag.objects.filter(customer=customer).order_by()
+    return mine.values("customer").annotate(names=_JSONList("name")).values("names")
 
 
 def score_of(customer: Customer) -> Score | None:

@@ -8,8 +8,9 @@ input twice changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,10 +20,12 @@ from django.db import connection
 from django.utils import timezone
 
 from retain.bulk_sql import insert_rows, keys_by_value
+from retain.customers.labels import check_customer_keys, check_tag_names, check_trait
 from retain.customers.models import (
     Consent,
     ConsentChannel,
     Customer,
+    CustomerTag,
     DomainEvent,
     Event,
     EventKind,
@@ -479,3 +482,121 @@ def _boolean(value: Any, field: str) -> bool:
     if str(value).strip().lower() in ("false", "no", "0"):
         return False
     raise DataError(f"{field} must be true or false", example=value)
+
+
+# Tags and traits a journey or the operator sets (the rules for names and values:
+# retain.customers.labels).
+
+#: The domain event of a tag a customer did not have (``data``: ``tag``).
+TAG_ADDED = "tag.added"
+#: The domain event of a trait given a new value (``data``: ``trait``, ``from``, ``to``;
+#: ``from`` is null for a trait the customer did not have).
+TRAIT_CHANGED = "trait.changed"
+#: Traits ``identify`` files into the customer's own fields or consents: set as a trait, one
+#: would change the copy in ``traits`` only, so :func:`set_trait` refuses them.
+IDENTIFY_TRAITS = frozenset(
+    {"email", "birthday", "firstName", "first_name", "lastName", "last_name", *_NAME_TRAITS,
+     *_CHANNEL_TRAITS, *_SIGNUP_TRAITS, *CONSENT_TRAITS}
+)  # fmt: skip
+
+
+def add_tags(customer_ids: Iterable[int], names: Iterable[str], *, at: dt.datetime) -> int:
+    """Give each customer of ``customer_ids`` (keys) each tag of ``names``; a tag a customer
+    has already is left as it was. Returns how many tags were added, each recorded as a
+    :data:`TAG_ADDED` domain event, so journeys can react to it.
+
+    Set-based for a broadcast's 100,000 customers: the keys and names travel as two JSON
+    lists and three statements do the work whatever their number (check the keys, insert the
+    tags, insert the events; SQLite inserts the events in chunks of about 11,000): about a
+    second for 100,000 on SQLite, three on PostgreSQL. :class:`DataError` naming a bad tag
+    name or key, :class:`NotFound` naming a key of no customer (nothing is added then).
+    """
+    tags, keys = check_tag_names(names), check_customer_keys(customer_ids)
+    if not tags or not keys:
+        return 0
+    ids, listed = _listed("bigint"), _listed("text")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), MIN(ids.value) FROM {ids} ids WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {Customer._meta.db_table} c WHERE c.id = ids.value)",
+            [json.dumps(keys)],
+        )
+        missing, example = cursor.fetchone()
+        if missing:
+            raise NotFound(
+                f"{missing} of the {len(keys)} customer keys given are no customer's, "
+                f"e.g. {example}: no tag was added",
+                field="customer_ids", bad_rows=missing, example=example,
+            )  # fmt: skip
+        # SQLite reads an ON after FROM as a join's unless a WHERE comes first.
+        cursor.execute(
+            f"INSERT INTO {CustomerTag._meta.db_table} (customer_id, name, created_at) "
+            f"SELECT ids.value, tags.value, %s FROM {ids} ids, {listed} tags WHERE TRUE "
+            "ON CONFLICT (customer_id, name) DO NOTHING RETURNING customer_id, name",
+            [connection.ops.adapt_datetimefield_value(at), json.dumps(keys), json.dumps(tags)],
+        )
+        added = sorted(cursor.fetchall())
+    insert_rows(
+        DomainEvent._meta.db_table, ["customer_id", "data"], ["bigint", "jsonb"],
+        [(customer, {"tag": tag}) for customer, tag in added],
+        constants={"name": f"'{TAG_ADDED}'"}, shared={"occurred_at": at},
+    )  # fmt: skip
+    return len(added)
+
+
+def remove_tags(customer_ids: Iterable[int], names: Iterable[str]) -> int:
+    """Take each tag of ``names`` off each customer of ``customer_ids`` (keys) that has it;
+    returns how many were taken off. One statement whatever the number of customers; a key
+    of no customer has no tag to take off. :class:`DataError` naming a bad tag name or key
+    (a name no tag can have is a mistake worth hearing of, not nothing to do)."""
+    tags, keys = check_tag_names(names), check_customer_keys(customer_ids)
+    if not tags or not keys:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {CustomerTag._meta.db_table} "
+            f"WHERE customer_id IN (SELECT ids.value FROM {_listed('bigint')} ids) "
+            f"AND name IN (SELECT tags.value FROM {_listed('text')} tags)",
+            [json.dumps(keys), json.dumps(tags)],
+        )
+        return cursor.rowcount
+
+
+def set_trait(customer_id: int, name: str, value: Any, *, at: dt.datetime) -> bool:
+    """Set the trait ``name`` of the customer with key ``customer_id`` to ``value``, beside
+    the traits it has; whether it changed (a :data:`TRAIT_CHANGED` domain event says so).
+
+    The customer's row is locked until the caller's transaction ends (PostgreSQL), so two
+    journeys setting two traits at once both keep theirs. :class:`DataError` naming the trait
+    for a bad name or value (:func:`retain.customers.labels.check_trait`) or one of
+    :data:`IDENTIFY_TRAITS`; :class:`NotFound` for a key of no customer.
+    """
+    check_customer_keys([customer_id])
+    check_trait(name, value)
+    if name in IDENTIFY_TRAITS:
+        raise DataError(
+            f"trait {name!r} refused: identify files it into the customer's own fields or "
+            "consent, which a trait set here would not change; pick another name",
+            field=f"traits.{name}", example=name,
+        )  # fmt: skip
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(f"no customer with key {customer_id!r}", customer=customer_id)
+    old = customer.traits.get(name)
+    if name in customer.traits and type(old) is type(value) and old == value:
+        return False
+    customer.traits = {**customer.traits, name: value}
+    customer.save(update_fields=["traits", "updated_at"])
+    DomainEvent.objects.create(
+        name=TRAIT_CHANGED, customer=customer, occurred_at=at,
+        data={"trait": name, "from": old, "to": value},
+    )  # fmt: skip
+    return True
+
+
+def _listed(kind: str) -> str:
+    """A JSON list given as one parameter, as a table of its values (``value``, of the
+    PostgreSQL type ``kind``) to alias in a ``FROM``: one short statement for any length."""
+    if connection.vendor == "postgresql":
+        return f"(SELECT value::{kind} AS value FROM json_array_elements_text(%s::json) AS v)"
+    return "json_each(%s)"
