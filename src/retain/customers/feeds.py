@@ -13,9 +13,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, F, Max, Min, OuterRef, Q
 
-from retain.customers.models import DomainEvent, Event, EventKind, Order
+from retain.customers.models import Customer, DomainEvent, Event, EventKind, Order
 
 #: The name an order goes by in the feed (the Segment spec's event for it).
 ORDER_COMPLETED = "Order Completed"
@@ -97,3 +97,60 @@ def last_positions() -> dict[str, int]:
         return model.objects.aggregate(newest=Max("pk"))["newest"] or 0
 
     return {"events": newest(Event), "orders": newest(Order), "domain": newest(DomainEvent)}
+
+
+@dataclass(frozen=True)
+class DatedCustomer:
+    """A customer whose date may come round on one of the days asked about: the date (a
+    birthday) or moment (a first order, a sign-up), and their own time zone if known."""
+
+    customer_id: int
+    moment: dt.date | dt.datetime
+    time_zone: str | None
+
+
+#: The dates a date trigger may name, and where each is kept.
+DATE_KINDS = ("birthday", "first_order", "signup")
+
+
+def dated_customers(kind: str, days: list[dt.date], *, yearly: bool) -> list[DatedCustomer]:
+    """Customers whose ``kind`` date falls on one of ``days`` (``yearly``: on the same month
+    and day of any earlier year, as birthdays and anniversaries do). The caller gives a day
+    either side of its own, because the customer's day depends on their time zone."""
+    if kind not in DATE_KINDS:
+        raise ValueError(f"unknown date kind {kind!r}")
+    if kind == "first_order":
+        rows = Order.objects.values("customer_id").annotate(moment=Min("ordered_at"))
+        field_name = "moment"
+    else:
+        field_name = "birthday" if kind == "birthday" else "signed_up_at"
+        rows = Customer.objects.exclude(**{f"{field_name}__isnull": True}).values(
+            customer_id=F("pk"), moment=F(field_name)
+        )
+    lookup = field_name if kind == "birthday" else f"{field_name}__date"
+    wanted = Q()
+    for day in days:
+        if yearly:
+            wanted |= Q(**{f"{lookup}__month": day.month, f"{lookup}__day": day.day})
+            if (day.month, day.day) == (2, 28):  # 29 February is kept on the 28th
+                wanted |= Q(**{f"{lookup}__month": 2, f"{lookup}__day": 29})
+        else:
+            wanted |= Q(**{lookup: day})
+    rows = rows.filter(wanted)
+    found = list(rows.values_list("customer_id", "moment"))
+    zones = dict(
+        Customer.objects.filter(pk__in=[customer for customer, _ in found]).values_list(
+            "pk", "traits"
+        )
+    )
+    return [
+        DatedCustomer(customer, moment, _zone_trait(zones.get(customer)))
+        for customer, moment in found
+    ]
+
+
+def _zone_trait(traits: Any) -> str | None:
+    if not isinstance(traits, dict):
+        return None
+    zone = traits.get("timezone") or traits.get("time_zone")
+    return zone if isinstance(zone, str) else None

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -22,10 +23,13 @@ from django.db.models import Max
 from retain.customers.audiences import audience_ids, customers_matching
 from retain.customers.feeds import Happening
 from retain.journeys.active import ActiveJourney
-from retain.journeys.documents import JourneyDocument
+from retain.journeys.documents import JourneyDocument, PredictionTrigger
 from retain.journeys.holdout import in_global_control
 from retain.journeys.models import Enrolment
 from retain.journeys.triggers import is_entered_by
+
+#: The journey's own audience (the default of :func:`enter_audience`'s ``spec``).
+_AUDIENCE: Any = object()
 
 
 def enter_on_happenings(
@@ -101,12 +105,26 @@ def _may_enter(journey: ActiveJourney, customers: set[int], *, now: dt.datetime)
 
 
 def enter_audience(
-    journey: ActiveJourney, *, entry_key: str, entry_name: str, now: dt.datetime
+    journey: ActiveJourney,
+    *,
+    entry_key: str,
+    entry_name: str,
+    now: dt.datetime,
+    spec: Any = _AUDIENCE,
+    only_new_matches: bool = False,
 ) -> int:
-    """Enrol the whole audience of a broadcast in one statement in the database (a million
-    customers are never loaded into Python); the number enrolled."""
+    """Enrol the whole audience of a broadcast (or those of ``spec``) in one statement in the
+    database (a million customers are never loaded into Python); the number enrolled. With
+    ``only_new_matches``, customers already in the journey's prediction matches are left out."""
     document = journey.document
-    chosen, parameters = audience_ids(document.audience, now=now)
+    chosen, parameters = audience_ids(document.audience if spec is _AUDIENCE else spec, now=now)
+    if only_new_matches:
+        chosen = (
+            f"SELECT inner_chosen.id FROM ({chosen}) inner_chosen WHERE NOT EXISTS (SELECT 1"
+            " FROM journeys_predictionmatch m WHERE m.journey_id = %s"
+            " AND m.customer_id = inner_chosen.id)"
+        )
+        parameters = (*parameters, journey.journey_id)
     reentry = ""
     reentry_parameters: list[object] = []
     if document.reentry.rule != "always":
@@ -137,6 +155,44 @@ def enter_audience(
     if settings.RETAIN_GLOBAL_CONTROL and not document.transactional:
         _drop_control(journey, entry_key)
     return inserted
+
+
+def enter_on_rescoring(
+    journey: ActiveJourney, *, run_id: int, first: bool, now: dt.datetime
+) -> int:
+    """A prediction trigger after the rescoring ``run_id``: enrol the customers who match its
+    condition now and did not after the previous rescoring, then remember who matches.
+
+    The first time a journey is evaluated it only remembers: customers already inside the
+    condition when the journey starts do not enter (a broadcast reaches them)."""
+    trigger = journey.document.trigger
+    assert isinstance(trigger, PredictionTrigger)
+    condition = trigger.prediction
+    spec = (
+        condition
+        if journey.document.audience is None
+        else {"all": [condition, journey.document.audience]}
+    )
+    entered = 0
+    if not first:
+        entered = enter_audience(
+            journey, entry_key=f"prediction:{run_id}", entry_name="prediction", now=now,
+            spec=spec, only_new_matches=True,
+        )  # fmt: skip
+    matching, parameters = audience_ids(condition, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM journeys_predictionmatch WHERE journey_id = %s"
+            f" AND customer_id NOT IN ({matching})",
+            [journey.journey_id, *parameters],
+        )
+        cursor.execute(
+            "INSERT INTO journeys_predictionmatch (journey_id, customer_id)"
+            f" SELECT %s, now_matching.id FROM ({matching}) now_matching WHERE true"
+            " ON CONFLICT (journey_id, customer_id) DO NOTHING",
+            [journey.journey_id, *parameters],
+        )
+    return entered
 
 
 def _drop_control(journey: ActiveJourney, entry_key: str) -> None:

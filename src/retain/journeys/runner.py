@@ -33,10 +33,16 @@ from retain.customers.feeds import (
     last_positions,
     orders_after,
 )
-from retain.customers.queries import contacts
+from retain.customers.queries import contacts, last_rescoring
 from retain.journeys.acting import Acting, carry_out
 from retain.journeys.active import ActiveJourney, active_journeys, document_of
-from retain.journeys.documents import BroadcastTrigger, JourneyDocument
+from retain.journeys.dates import occasions
+from retain.journeys.documents import (
+    BroadcastTrigger,
+    DateTrigger,
+    JourneyDocument,
+    PredictionTrigger,
+)
 from retain.journeys.engine import (
     Action,
     Ended,
@@ -47,7 +53,7 @@ from retain.journeys.engine import (
     advance,
     enter,
 )
-from retain.journeys.entering import enter_audience, enter_on_happenings
+from retain.journeys.entering import enter_audience, enter_on_happenings, enter_on_rescoring
 from retain.journeys.holdout import in_holdout
 from retain.journeys.models import Enrolment, FeedCursor, Journey
 
@@ -355,6 +361,57 @@ def start_broadcasts(*, now: dt.datetime) -> int:
         if Enrolment.objects.filter(journey_id=journey.journey_id, entry_key=key).exists():
             continue  # this moment's audience entered already
         entered += enter_audience(journey, entry_key=key, entry_name="broadcast", now=now)
+    return entered
+
+
+def enter_on_predictions(*, now: dt.datetime) -> int:
+    """After a new successful rescoring, enter each prediction journey's new matches (in the
+    caller's transaction); the number enrolled."""
+    run = last_rescoring()
+    if run is None or not run.succeeded:
+        return 0
+    entered = 0
+    for journey in active_journeys():
+        if not isinstance(journey.document.trigger, PredictionTrigger):
+            continue
+        cursor, created = FeedCursor.objects.select_for_update().get_or_create(
+            feed=f"prediction:{journey.journey_id}", defaults={"position": 0}
+        )
+        if cursor.position >= run.pk:
+            continue
+        entered += enter_on_rescoring(journey, run_id=run.pk, first=created, now=now)
+        cursor.position = run.pk
+        cursor.save(update_fields=["position"])
+    return entered
+
+
+#: How often the date triggers are looked at (a customer enters up to this late).
+DATES_EVERY = dt.timedelta(minutes=10)
+
+
+def enter_on_dates(*, now: dt.datetime, force: bool = False) -> int:
+    """Enter the customers whose date has come round (at most every :data:`DATES_EVERY`,
+    unless ``force``), in the caller's transaction; the number enrolled."""
+    cursor, _ = FeedCursor.objects.select_for_update().get_or_create(
+        feed="dates", defaults={"position": 0}
+    )
+    minute = int(now.timestamp() // 60)
+    if not force and minute - cursor.position < DATES_EVERY.total_seconds() // 60:
+        return 0
+    cursor.position = minute
+    cursor.save(update_fields=["position"])
+    entered = 0
+    for journey in active_journeys():
+        trigger = journey.document.trigger
+        if not isinstance(trigger, DateTrigger):
+            continue
+        found = occasions(trigger, now=now, shop_zone=settings.RETAIN_TIME_ZONE)
+        happenings = [
+            Happening("dates", 0, occasion.customer_id, trigger.date, now, occasion.entry_key,
+                      dict(occasion.properties))
+            for occasion in found
+        ]  # fmt: skip
+        entered += enter_on_happenings(happenings, [journey], now=now)
     return entered
 
 

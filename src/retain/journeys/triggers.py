@@ -12,7 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from retain.customers.feeds import Happening
-from retain.journeys.documents import DomainEventTrigger, EventTrigger, JourneyDocument
+from retain.journeys.documents import (
+    DateTrigger,
+    DomainEventTrigger,
+    EventTrigger,
+    JourneyDocument,
+)
 
 
 def is_entered_by(document: JourneyDocument, happening: Happening) -> bool:
@@ -20,11 +25,13 @@ def is_entered_by(document: JourneyDocument, happening: Happening) -> bool:
     trigger = document.trigger
     if isinstance(trigger, EventTrigger):
         return (
-            happening.feed != "domain"
+            happening.feed in ("events", "orders")
             and trigger.event == happening.name
             and (not trigger.first_order or happening.first_order)
             and _has_values(happening.properties, trigger.where)
         )
+    if isinstance(trigger, DateTrigger):  # occasions found by journeys.dates
+        return happening.feed == "dates" and happening.name == trigger.date
     if isinstance(trigger, DomainEventTrigger):
         return (
             happening.feed == "domain"
