@@ -29,7 +29,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 
 from retain.customers import profile
 from retain.customers.models import (
@@ -574,3 +574,18 @@ def contacts(customer_ids: list[int]) -> dict[int, Contact]:
             scores=scores.get(row["pk"]),
         )  # fmt: skip
     return found
+
+
+def revenue_within(customer: Any, start: Any, end: Any) -> Any:
+    """The sum of a customer's completed orders placed in ``[start, end)`` (0 without any),
+    as an expression for another domain's query to embed: ``customer``, ``start`` and
+    ``end`` are expressions of that query (``OuterRef("customer_id")``, ...)."""
+    orders = (
+        Order.objects.filter(customer=customer, ordered_at__gte=start, ordered_at__lt=end)
+        .exclude(status="refunded")
+        .order_by()
+        .values("customer")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(orders, output_field=models.DecimalField()), Value(Decimal(0)))
