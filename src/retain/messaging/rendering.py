@@ -32,8 +32,9 @@ variant against :func:`customer_context`, which has the same shape as the sample
 started the journey), ``order`` (``id``, ``total``, ``currency``, ``placed_at``,
 ``item_count``), ``journey`` (``key``, ``name``), ``shop`` (``name``, ``url``,
 ``currency``), ``unsubscribe_url`` and ``preferences_url``. A part the customer does not
-have (no scores yet, no order) is empty: ``{% if order %}`` is false and reading
-``order.total`` is an error naming ``order``. A value the store does not have (a birthday
+have (no scores yet, no order) is empty: ``{% if order %}`` is false, so are
+``order is defined`` and ``order is not none``, and reading ``order.total`` is an error
+naming ``order``. A value the store does not have (a birthday
 never given) prints as nothing. Filters, also callable as functions: ``money(currency)``
 (the shop's currency without one), ``date(format="medium")``, ``datetime(format="medium")``
 (in the time zone given to :func:`render_message`), ``number(digits=None)``,
@@ -43,7 +44,7 @@ never given) prints as nothing. Filters, also callable as functions: ``money(cur
 **The sandbox** (``_sandbox``): Jinja's sandbox (no ``__class__`` and the like), HTML
 escaped (every value in a context comes from outside), and bounds on what one part may
 write (1,000,000 characters), its loop steps and its work, so a template's mistake costs
-one message its error, never the sender its afternoon.
+one message an error, never the sender minutes of work or gigabytes of memory.
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ class RenderedMessage:
 
 
 def _read_variant(key: str | None, parts: Any) -> Variant:
-    name = key if key is not None else None
+    name = key
     if not isinstance(parts, Mapping):
         raise TemplateProblem(
             f"expected subject, html and text, got {type(parts).__name__}", locale=name
