@@ -16,9 +16,11 @@ advances an enrolment again writes nothing twice.
 
 An enrolment runs its steps at once until it must wait: it rests at a ``wait`` (until
 ``wake_at``) or a ``wait_for`` (until the event or the timeout), or ends. A step reached
-twice in one call without a rest in between is a loop that would never stop: the enrolment
-ends with :attr:`Outcome.ERROR`, its reason naming the loop, and nothing of that call is
-sent.
+twice in one call without a rest in between is a loop that would never stop (the same facts
+take the same turns): the enrolment ends with :attr:`Outcome.ERROR`, its reason naming the
+loop. So does an enrolment past :data:`MAX_VISITS` steps, or whose wait needs a time zone
+that does not exist. An enrolment that ends in error carries out nothing of that call: the
+runner gets the ``Ended`` action alone.
 
 Held-out enrolments go through the same steps at the same moments; every action they
 produce carries ``held_out=True`` and the runner records it without carrying it out: no
