@@ -589,3 +589,19 @@ def revenue_within(customer: Any, start: Any, end: Any) -> Any:
         .values("total")
     )
     return Coalesce(Subquery(orders, output_field=models.DecimalField()), Value(Decimal(0)))
+
+
+def did_within(customer: Any, name: str, start: Any, end: Any) -> Exists:
+    """Whether a customer did ``name`` in ``[start, end)``: placed a completed order for
+    ``Order Completed``, else tracked an event of that name. An expression for another
+    domain's query (``customer``, ``start`` and ``end`` are its expressions)."""
+    if name == "Order Completed":
+        return Exists(
+            Order.objects.filter(customer=customer, ordered_at__gte=start, ordered_at__lt=end)
+            .exclude(status="refunded")
+        )  # fmt: skip
+    return Exists(
+        Event.objects.filter(
+            customer=customer, name=name, occurred_at__gte=start, occurred_at__lt=end
+        )
+    )

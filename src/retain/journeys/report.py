@@ -26,7 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 
-from retain.customers.queries import revenue_within
+from retain.customers.queries import did_within, revenue_within
 from retain.errors import NotFound
 from retain.journeys.active import document_of
 from retain.journeys.models import Enrolment, Journey
@@ -86,13 +86,20 @@ def journey_report(key: str) -> JourneyReport:
         revenue_within(OuterRef("customer_id"), OuterRef("entered_at"), end),
         output_field=FloatField(),
     )
+    # A conversion is read from the data for both groups alike, not from the enrolment's
+    # outcome: an enrolment that completed its steps before the window closed can still
+    # convert after.
+    converted = Q(reached=True) if goal is not None else Q(outcome="converted")
+    enrolments = Enrolment.objects.filter(journey=journey).annotate(revenue=revenue)
+    if goal is not None:
+        enrolments = enrolments.annotate(
+            reached=did_within(OuterRef("customer_id"), goal.event, OuterRef("entered_at"), end)
+        )
     rows = (
-        Enrolment.objects.filter(journey=journey)
-        .annotate(revenue=revenue)
-        .values("held_out")
+        enrolments.values("held_out")
         .annotate(
             enrolled=Count("pk"),
-            converted=Count("pk", filter=Q(outcome="converted")),
+            converted=Count("pk", filter=converted),
             total=Sum("revenue"),
             squares=Sum(F("revenue") * F("revenue")),
         )
