@@ -81,7 +81,9 @@ def journey_report(key: str) -> JourneyReport:
         raise NotFound(f"no journey with the key {key!r}", journey=key)
     goal = document_of(journey.current_id).goal if journey.current_id else None
     days = goal.within_days if goal is not None else DEFAULT_WINDOW_DAYS
-    end = ExpressionWrapper(F("entered_at") + dt.timedelta(days=days), output_field=DateTimeField())
+    end = ExpressionWrapper(
+        OuterRef("entered_at") + dt.timedelta(days=days), output_field=DateTimeField()
+    )
     revenue = Cast(
         revenue_within(OuterRef("customer_id"), OuterRef("entered_at"), end),
         output_field=FloatField(),
