@@ -453,7 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create = keys.add_parser("create", help="create an API key; it is printed on the last line")
     create.add_argument("name")
-    create.add_argument("--scopes", required=True, help="comma-separated: track,read,import,write")
+    create.add_argument(
+        "--scopes", required=True, help="comma-separated: track,read,import,write,journeys"
+    )
     create.add_argument(
         "--expires-in", type=_days, metavar="DAYS",
         help="refuse the key after this many days (default: it lives until revoked)",

@@ -567,10 +567,13 @@ def parse_document(text: str, *, source: str = "journey") -> ParsedDocument:
     try:
         document = JourneyDocument.model_validate(read.data)
     except ValidationError as error:
-        problems = [
-            f"{source}:{_nearest_line([*location, *inner], read.lines)}: "
-            f"{_path_text([*location, *inner]) or '(document)'}: {message}"
+        found = [
+            (_nearest_line([*location, *inner], read.lines), [*location, *inner], message)
             for location, inner, message in _problems_of(error)
+        ]
+        problems = [
+            f"{source}:{line}: {_path_text(path) or '(document)'}: {message}"
+            for line, path, message in sorted(found, key=lambda problem: problem[0])
         ]
         raise DocumentProblem("\n".join(problems), problems=problems) from None
     return ParsedDocument(document=document, lines=read.lines, source=source)
