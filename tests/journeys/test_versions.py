@@ -266,3 +266,15 @@ def test_a_journey_whose_templates_render_is_applied() -> None:
     outcome = apply_document(EMAIL_JOURNEY % "'plain text'", source="welcome.yaml",
                              applied_by="test")  # fmt: skip
     assert outcome.outcome == "created"
+
+
+def test_the_admin_shows_journeys_and_versions_without_changing_them(admin_client) -> None:
+    apply_journey("win-back")
+    apply_journey("win-back", name="Second")
+    journey = Journey.objects.get()
+    listed = admin_client.get("/admin/journeys/journey/")
+    assert listed.status_code == 200 and b"win-back" in listed.content
+    shown = admin_client.get(f"/admin/journeys/journey/{journey.pk}/change/")
+    assert shown.status_code == 200 and b"Second" in shown.content
+    assert admin_client.get("/admin/journeys/journeyversion/").status_code == 200
+    assert admin_client.get("/admin/journeys/journey/add/").status_code == 403
