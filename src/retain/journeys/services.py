@@ -152,7 +152,9 @@ def _store(parsed: ParsedDocument, text: str, *, applied_by: str, now: dt.dateti
     document = parsed.document
     digest = content_hash(document)
     journey = (
-        Journey.objects.select_for_update().select_related("current").filter(key=document.key)
+        Journey.objects.select_for_update(of=("self",))
+        .select_related("current")
+        .filter(key=document.key)
     ).first()
     if journey is None:
         journey = _create(document, now=now)
