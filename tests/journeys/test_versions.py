@@ -251,19 +251,40 @@ EMAIL_JOURNEY = (
 
 
 def test_undefined_template_variable_is_refused_with_its_line() -> None:
-    """Waits for retain.messaging.rendering (check_content, sample_context)."""
+    """Waits for retain.messaging.rendering (check_content, TemplateProblem)."""
     with pytest.raises(DocumentProblem) as refused:
         apply_document(EMAIL_JOURNEY % "no_such_variable", source="welcome.yaml",
                        applied_by="test")  # fmt: skip
     [problem] = refused.value.details["problems"]
-    assert problem.startswith("welcome.yaml:7: steps[1].email.en: "), problem
+    assert problem.startswith("welcome.yaml:9: steps[1].email.html: "), problem
     assert "no_such_variable" in problem
     assert not Journey.objects.exists()
 
 
+def test_every_template_problem_is_refused_at_its_own_line() -> None:
+    """A language's HTML written as a block: the line of the template's own line."""
+    text = (
+        "key: welcome\nname: Welcome\ntopic: news\ntrigger: {event: Signed Up}\nsteps:\n"
+        "  - email:\n"
+        "      en: {subject: 'Hi {{ customer.first_name }}', html: <p>Hello</p>}\n"
+        "      th:\n"
+        "        subject: 'Sawasdee {{ customer.nickname }}'\n"
+        "        html: |\n"
+        "          <p>Sawasdee</p>\n"
+        "          <p>{{ coupon_code }}</p>\n"
+    )
+    with pytest.raises(DocumentProblem) as refused:
+        apply_document(text, source="welcome.yaml", applied_by="test")
+    subject, html = refused.value.details["problems"]
+    assert subject.startswith("welcome.yaml:9: steps[0].email.th.subject: "), subject
+    assert "nickname" in subject
+    assert html.startswith("welcome.yaml:12: steps[0].email.th.html: "), html
+    assert "coupon_code" in html
+
+
 def test_a_journey_whose_templates_render_is_applied() -> None:
-    """Waits for retain.messaging.rendering (check_content, sample_context)."""
-    outcome = apply_document(EMAIL_JOURNEY % "'plain text'", source="welcome.yaml",
+    """Waits for retain.messaging.rendering (check_content, TemplateProblem)."""
+    outcome = apply_document(EMAIL_JOURNEY % "customer.first_name", source="welcome.yaml",
                              applied_by="test")  # fmt: skip
     assert outcome.outcome == "created"
 

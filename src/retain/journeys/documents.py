@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -535,9 +535,19 @@ class ParsedDocument:
     document: JourneyDocument
     lines: Lines
     source: str
+    #: The line each text value's first line is on (see ``yaml_reading.ReadYaml.starts``).
+    starts: Lines = field(default_factory=dict)
 
     def line_of(self, *path: Any) -> int:
         return _nearest_line(list(path), self.lines)
+
+    def text_line(self, *path: Any, line: int | None = None) -> int:
+        """The document's line of a text value's ``line`` (1-based within the text, as a
+        template error gives it); the nearest line of the path when the text is not found."""
+        start = self.starts.get(tuple(path))
+        if start is None:
+            return self.line_of(*path)
+        return start + (line - 1 if line else 0)
 
 
 def read_document(text: str, *, source: str = "journey") -> JourneyDocument:
@@ -576,7 +586,7 @@ def parse_document(text: str, *, source: str = "journey") -> ParsedDocument:
             for line, path, message in sorted(found, key=lambda problem: problem[0])
         ]
         raise DocumentProblem("\n".join(problems), problems=problems) from None
-    return ParsedDocument(document=document, lines=read.lines, source=source)
+    return ParsedDocument(document=document, lines=read.lines, source=source, starts=read.starts)
 
 
 def stored_form(document: JourneyDocument) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -32,7 +32,6 @@ from retain.journeys.documents import (
     stored_form,
 )
 from retain.journeys.models import Journey, JourneyStatus, JourneyVersion
-from retain.journeys.yaml_reading import Lines
 
 CREATED, NEW_VERSION, UNCHANGED = "created", "new version", "unchanged"
 Outcome = Literal["created", "new version", "unchanged"]
@@ -76,7 +75,7 @@ def check_document(text: str, *, source: str) -> ParsedDocument:
     """Read and check a document, its templates included, storing nothing; raises
     :class:`DocumentProblem` listing every problem as ``file:line: path: reason``."""
     parsed = parse_document(text, source=source)
-    problems = _check_templates(parsed.document, parsed.lines, source=source)
+    problems = _check_templates(parsed)
     if problems:
         raise DocumentProblem("\n".join(problems), problems=problems)
     return parsed
@@ -218,26 +217,39 @@ def _set_status(journey: Journey, status: str, *, now: dt.datetime | None) -> St
 # --- templates --------------------------------------------------------------------------------
 
 
-def _check_templates(document: JourneyDocument, lines: Lines, *, source: str) -> list[str]:
-    """Every email's subject, HTML and text rendered against a sample customer in each of its
-    languages, so an undefined variable is refused now, at the email step's line, rather
-    than when the first customer reaches it."""
-    emails = [(index, step) for index, step in enumerate(document.steps) if step.kind == "email"]
+def _check_templates(parsed: ParsedDocument) -> list[str]:
+    """Every email's subject, HTML and text rendered against a sample customer in each of
+    its languages, so an undefined variable, a syntax error or a filter given the wrong
+    thing is refused now, at its line in the document, rather than when the first customer
+    reaches the step."""
+    emails = [(index, step) for index, step in enumerate(parsed.document.steps)
+              if step.kind == "email"]  # fmt: skip
     if not emails:
         return []
-    from retain.messaging.rendering import TemplateProblem, check_content, sample_context
+    from retain.messaging.rendering import TemplateProblem, check_content
 
     problems = []
     for index, step in emails:
-        for locale, content in step.body.contents().items():
-            try:
-                check_content(content.model_dump(), sample_context(locale))
-            except TemplateProblem as error:
-                line = _line_of(lines, ("steps", index, "email", locale), ("steps", index))
-                problems.append(f"{source}:{line}: steps[{index}].email.{locale}: {error}")
+        email = step.body
+        written = ({locale: _content(content) for locale, content in email.locales.items()}
+                   if email.locales else _content(email.contents()["en"]))  # fmt: skip
+        try:
+            check_content(written)
+        except TemplateProblem as error:
+            problems += [_template_problem(parsed, index, problem) for problem in error.problems]
     return problems
 
 
-def _line_of(lines: Lines, *paths: tuple[object, ...]) -> int:
-    """The line of the first of ``paths`` the document has."""
-    return next((lines[path] for path in paths if path in lines), 1)
+def _content(content: Any) -> dict[str, str]:
+    """A message's parts as the renderer takes them (the ones written)."""
+    return {part: value for part, value in content.model_dump().items() if value is not None}
+
+
+def _template_problem(parsed: ParsedDocument, index: int, problem: Any) -> str:
+    """``file:line: steps[i].email.th.subject: reason``, the line being the template's own
+    line in the document."""
+    path: tuple[Any, ...] = ("steps", index, "email")
+    path += tuple(name for name in (problem.locale, problem.part) if name)
+    line = parsed.text_line(*path, line=problem.line) if problem.part else parsed.line_of(*path)
+    where = ".".join(str(name) for name in path[2:])
+    return f"{parsed.source}:{line}: steps[{index}].{where}: {problem.reason}"

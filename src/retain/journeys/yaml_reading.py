@@ -55,7 +55,11 @@ class YamlProblem(Exception):
 @dataclass(frozen=True)
 class ReadYaml:
     data: Any
+    #: The line of each path (a mapping entry's key, a list item's first line).
     lines: Lines
+    #: The line each text value's own first line is on (a block scalar, ``|`` or ``>``,
+    #: starts on the line after its key): where a template's line 1 is.
+    starts: Lines
 
 
 class _Refused(MarkedYAMLError):
@@ -212,7 +216,8 @@ def read_yaml(text: str) -> ReadYaml:
     finally:
         if loader is not None:
             loader.dispose()
-    return ReadYaml(data=_plain(data), lines=_lines_of(node))
+    lines, starts = _lines_of(node)
+    return ReadYaml(data=_plain(data), lines=lines, starts=starts)
 
 
 def _line(mark: Mark | None) -> int:
@@ -241,14 +246,18 @@ def _plain(data: Any) -> Any:
     return data
 
 
-def _lines_of(node: yaml.Node | None) -> Lines:
-    """The line (1-based) of every path in the document: a key's line for a mapping's
-    entry, an item's first line for a list's."""
+def _lines_of(node: yaml.Node | None) -> tuple[Lines, Lines]:
+    """The line (1-based) of every path in the document (a key's line for a mapping's
+    entry, an item's first line for a list's), and of every text value's first line."""
     lines: Lines = {}
+    starts: Lines = {}
 
     def walk(current: yaml.Node, path: tuple[Any, ...]) -> None:
         lines.setdefault(path, current.start_mark.line + 1)
-        if isinstance(current, yaml.MappingNode):
+        if isinstance(current, yaml.ScalarNode):
+            block = current.style in ("|", ">")
+            starts[path] = current.start_mark.line + (2 if block else 1)
+        elif isinstance(current, yaml.MappingNode):
             for key, value in current.value:
                 child = (*path, str(key.value))
                 lines[child] = key.start_mark.line + 1
@@ -259,4 +268,4 @@ def _lines_of(node: yaml.Node | None) -> Lines:
 
     if node is not None:
         walk(node, ())
-    return lines
+    return lines, starts
