@@ -185,3 +185,13 @@ def test_apply_as_the_first_command_on_a_fresh_store(tmp_path: Path) -> None:
     assert (applied.returncode, applied.err) == (0, ""), applied
     listed = run_retain(["journeys", "list", "--json"], environment)
     assert [j["key"] for j in json.loads(listed.out)] == ["win-back"]
+
+
+def test_builtin_applies_the_shipped_journeys_once(capsys) -> None:
+    """Waits for retain.messaging.rendering (the welcome emails' templates are checked)."""
+    code, out, err = run(capsys, "apply", "--builtin")
+    assert (code, err) == (0, ""), err
+    assert out == "welcome: created version 1  <- builtin/welcome.yaml\n"
+    assert run(capsys, "apply", "--builtin")[1] == (
+        "welcome: unchanged, still version 1  <- builtin/welcome.yaml\n"
+    )
