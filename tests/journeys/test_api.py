@@ -91,6 +91,13 @@ def test_a_body_that_is_no_document_is_a_400(
     assert (response.status_code, response.json()["detail"]) == (400, detail)
 
 
+def test_a_body_over_the_limit_is_a_413_problem(manager: Client, settings) -> None:
+    text = "description: '" + "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + "'\n"
+    response = post_yaml(manager, text)
+    assert (response.status_code, response["Content-Type"]) == (413, "application/problem+json")
+    assert response.json()["detail"].startswith("the body is larger than ")
+
+
 def test_list_and_one_with_its_versions(manager: Client) -> None:
     apply_journey("win-back", source="win-back.yaml", applied_by="cli")
     apply_journey("win-back", name="Second", source="win-back.yaml", applied_by="cli")

@@ -12,6 +12,8 @@ import json
 import re
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import Path, Router
@@ -154,7 +156,13 @@ def _document_text(request: HttpRequest) -> str:
     """The document from the body: the text itself, or JSON ``{"document": "..."}``."""
     kind = request.content_type or ""
     try:
-        body = request.body.decode("utf-8-sig")
+        raw = request.body
+    except RequestDataTooBig:  # served over WSGI: the ASGI middleware refuses it earlier
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise DataError(f"the body is larger than {limit:,} bytes", field="(body)",
+                        status=413) from None  # fmt: skip
+    try:
+        body = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DataError(
             f"the body is not UTF-8 text (byte {error.start + 1})", field="(body)"
