@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import os
 import sys
@@ -268,6 +269,97 @@ def _keys_revoke(args: argparse.Namespace) -> None:
     print(f"API key {key.name!r} (prefix {key.prefix}) is revoked since {_minute(key.revoked_at)}")
 
 
+def _journeys_apply(args: argparse.Namespace) -> None:
+    from retain.server.commands import apply_journey_files
+
+    if not args.paths and not args.builtin:
+        raise DataError("name journey files or folders to apply, or --builtin")
+    try:
+        outcomes = apply_journey_files(args.paths, builtin=args.builtin)
+    except DataError as error:  # a refused document: every problem on a line of its own
+        if not (problems := error.details.get("problems")):
+            raise
+        raise DataError(
+            f"{len(problems)} problem(s); nothing was applied:\n" + "\n".join(problems),
+            problems=problems,
+        ) from None
+    if args.json:
+        print(json.dumps([vars(outcome) for outcome in outcomes], indent=2))
+        return
+    for outcome in outcomes:
+        said = {"created": "created version", "new version": "new version",
+                "unchanged": "unchanged, still version"}[outcome.outcome]  # fmt: skip
+        note = "" if outcome.status == "active" else f" ({outcome.status})"
+        print(f"{outcome.key}: {said} {outcome.version}{note}  <- {outcome.source}")
+
+
+def _journeys_list(args: argparse.Namespace) -> None:
+    from retain.server.commands import ready_store
+
+    ready_store()
+    from retain.journeys.queries import list_journeys
+
+    journeys = list_journeys()
+    if args.json:
+        print(json.dumps([vars(journey) for journey in journeys], indent=2, default=str))
+        return
+    if not journeys:
+        print("no journeys yet; apply one with `retain journeys apply FILE`")
+        return
+    _table(
+        ("key", "name", "status", "version", "applied", "by", "from"),
+        [(j.key, j.name, j.status, str(j.version or "-"), _minute(j.applied_at, "-"),
+          j.applied_by or "-", j.source or "-") for j in journeys],
+    )  # fmt: skip
+
+
+def _journeys_show(args: argparse.Namespace) -> None:
+    from retain.server.commands import ready_store
+
+    ready_store()
+    from retain.journeys.queries import get_version
+
+    version = get_version(args.key, args.version)
+    if args.json:
+        shown = {name: value for name, value in vars(version).items() if name != "stored"}
+        print(json.dumps({**shown, "document": version.stored}, indent=2, default=str))
+        return
+    current = " (current)" if version.current else ""
+    print(
+        f"# {version.key} version {version.number}{current}, applied "
+        f"{_minute(version.applied_at)} by {version.applied_by or '-'} from "
+        f"{version.source or '-'}",
+        file=sys.stderr,
+    )
+    print(version.source_text, end="" if version.source_text.endswith("\n") else "\n")
+
+
+def _journeys_status(args: argparse.Namespace) -> None:
+    from retain.server.commands import change_journey_status
+
+    change = change_journey_status(args.key, args.journeys_command)
+    if change.changed:
+        print(f"journey {change.key!r} is {change.after} (was {change.before})")
+    else:
+        print(f"journey {change.key!r} was {change.after} already; nothing changed")
+
+
+def _version(text: str) -> int:
+    """An argument that must be a version number, 1 or more."""
+    if not (text.isascii() and text.isdigit() and 0 < len(text) < 10) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a version number (1 or more)")
+    return int(text)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Columns padded to their widest cell, two spaces apart."""
+    everything = [header, *rows]
+    widths = [max(len(row[column]) for row in everything) for column in range(len(header))]
+    for row in everything:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+
+
 def _users_create(args: argparse.Namespace) -> None:
     import getpass
     import os
@@ -361,7 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create = keys.add_parser("create", help="create an API key; it is printed on the last line")
     create.add_argument("name")
-    create.add_argument("--scopes", required=True, help="comma-separated: track,read,import,write")
+    create.add_argument(
+        "--scopes", required=True, help="comma-separated: track,read,import,write,journeys"
+    )
     create.add_argument(
         "--expires-in", type=_days, metavar="DAYS",
         help="refuse the key after this many days (default: it lives until revoked)",
@@ -397,6 +491,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_file_options(imports)
     imports.set_defaults(handler=_import)
+    journeys = commands.add_parser(
+        "journeys", help="journeys as YAML documents: apply, list, show, pause, resume, archive"
+    ).add_subparsers(dest="journeys_command", required=True, metavar="ACTION")
+    apply = journeys.add_parser(
+        "apply", help="check journey documents and store them, all or nothing (exit 2: refused)"
+    )
+    apply.add_argument("paths", nargs="*", metavar="FILE|DIR",
+                       help="a .yaml/.yml/.json document, or a folder of them")  # fmt: skip
+    apply.add_argument("--builtin", action="store_true", help="also the built-in journeys")
+    apply.add_argument("--json", action="store_true", help="the outcomes as JSON")
+    apply.set_defaults(handler=_journeys_apply)
+    listed = journeys.add_parser("list", help="every journey: status, version, when applied")
+    listed.add_argument("--json", action="store_true", help="as JSON")
+    listed.set_defaults(handler=_journeys_list)
+    show = journeys.add_parser("show", help="a journey's document as applied (YAML)")
+    show.add_argument("key")
+    show.add_argument(
+        "--version", type=_version, metavar="N", help="that version (default: current)"
+    )
+    show.add_argument("--json", action="store_true", help="the checked document as JSON")
+    show.set_defaults(handler=_journeys_show)
+    for action, said in (("pause", "stop enrolling and advancing until resumed"),
+                         ("resume", "make a paused or archived journey active"),
+                         ("archive", "retire a journey (its versions stay)")):  # fmt: skip
+        changing = journeys.add_parser(action, help=said)
+        changing.add_argument("key")
+        changing.set_defaults(handler=_journeys_status)
     return parser
 
 

@@ -15,7 +15,7 @@ SERVER_INSTALL = "pip install 'retain-engine[server]' (in a checkout: pip instal
 SERVER_MODULES = ("django", "ninja", "uvicorn", "psycopg", "psycopg_pool", "whitenoise")
 #: The ``retain`` commands that run the store.
 STORE_COMMANDS = frozenset(
-    {"serve", "worker", "keys", "users", "import", "migrate", "rescore", "ingest"}
+    {"serve", "worker", "keys", "users", "import", "migrate", "rescore", "ingest", "journeys"}
 )
 
 

@@ -98,7 +98,7 @@ def test_me_lists_the_scopes_of_the_role() -> None:
     client = Client()
     client.force_login(make_user(role=Role.ANALYST, username="ann"))
     assert client.get("/api/v1/auth/me").json() == {
-        "username": "ann", "role": "analyst", "scopes": ["import", "read"],
+        "username": "ann", "role": "analyst", "scopes": ["import", "journeys", "read"],
     }  # fmt: skip
 
 

@@ -18,7 +18,8 @@ from tests.accounts.builders import make_api_key, make_user
 pytestmark = pytest.mark.django_db
 
 #: A value for each path parameter that a route would accept.
-PATH_VALUES = {"kind": "customers", "customer_id": "c-1", "name": "swagger-ui.css"}
+PATH_VALUES = {"kind": "customers", "customer_id": "c-1", "name": "swagger-ui.css",
+               "key": "win-back"}  # fmt: skip
 
 
 def _api_routes() -> list[tuple[str, str]]:

@@ -121,6 +121,14 @@ def test_every_route_lists_its_refusals_in_problem_json() -> None:
         "GET /api/v1/customers": [401, 403, 422],
         "GET /api/v1/customers/{customer_id}": [400, 401, 403, 404, 422],
         "POST /api/v1/imports/{kind}": [400, 401, 403, 404, 408, 409, 413, 422, 500, 503],
+        "GET /api/v1/journeys": [401, 403],
+        "POST /api/v1/journeys": [400, 401, 403, 408, 409, 413, 422, 503],
+        "GET /api/v1/journeys/{key}": [401, 403, 404, 422],
+        "GET /api/v1/journeys/{key}/versions/{number}": [401, 403, 404, 422],
+        **{
+            f"POST /api/v1/journeys/{{key}}/{action}": [401, 403, 404, 422]
+            for action in ("pause", "resume", "archive")
+        },
         **{f"POST /v1/{call}": [400, 401, 403, 408, 413, 415, 503] for call in TRACKING_CALLS},
     }
     throttled = document["paths"]["/api/v1/auth/login"]["post"]["responses"]["429"]
@@ -142,6 +150,10 @@ def test_every_route_states_its_security() -> None:
         "GET /api/v1/customers": key_or_session,
         "GET /api/v1/customers/{customer_id}": key_or_session,
         "POST /api/v1/imports/{kind}": key_or_session,
+        **{f"{method} /api/v1/journeys{path}": key_or_session
+           for method, path in [("GET", ""), ("POST", ""), ("GET", "/{key}"),
+                                ("GET", "/{key}/versions/{number}"), ("POST", "/{key}/pause"),
+                                ("POST", "/{key}/resume"), ("POST", "/{key}/archive")]},
         **{f"POST /v1/{call}": [{"WriteKey": []}, {"BearerKey": []}, {}]
            for call in TRACKING_CALLS},
     }  # fmt: skip

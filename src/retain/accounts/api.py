@@ -30,41 +30,57 @@ from retain.errors import PermissionDenied
 from retain.problems import problem_from
 
 
-class BearerKey(HttpBearer):
-    """An API key holding ``scope``; passes (returns ``None``) when no key is sent."""
+def _caller_with_any(request: HttpRequest, scopes: tuple[str, ...]) -> Caller:
+    """The caller if allowed one of ``scopes`` (the first one's refusal otherwise)."""
+    refused = None
+    for scope in scopes:
+        try:
+            return caller_of(request, scope=scope)
+        except PermissionDenied as error:
+            if "scope" not in error.details:  # not a missing scope: bad key, no CSRF token
+                raise
+            refused = refused or error
+    assert refused is not None
+    raise refused
 
-    def __init__(self, scope: str) -> None:
-        self.scope = scope
+
+class BearerKey(HttpBearer):
+    """An API key holding one of ``scopes``; passes (returns ``None``) when no key is sent."""
+
+    def __init__(self, *scopes: str) -> None:
+        self.scopes = scopes
         super().__init__()
 
     def __call__(self, request: HttpRequest) -> Caller | None:
         if not request.headers.get("Authorization"):
             return None
-        return caller_of(request, scope=self.scope)
+        return _caller_with_any(request, self.scopes)
 
     def authenticate(self, request: HttpRequest, token: str) -> Caller | None:
-        return caller_of(request, scope=self.scope)
+        return _caller_with_any(request, self.scopes)
 
 
 class SessionUser(APIKeyCookie):
-    """A signed-in user whose role grants ``scope``; unsafe methods need the CSRF token."""
+    """A signed-in user whose role grants one of ``scopes``; unsafe methods need the CSRF
+    token."""
 
     param_name = settings.SESSION_COOKIE_NAME
 
-    def __init__(self, scope: str) -> None:
-        self.scope = scope
+    def __init__(self, *scopes: str) -> None:
+        self.scopes = scopes
         super().__init__(csrf=True)
 
     def __call__(self, request: HttpRequest) -> Caller:
-        return caller_of(request, scope=self.scope)  # checks the CSRF token of a write
+        return _caller_with_any(request, self.scopes)  # checks the CSRF token of a write
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Caller:
-        return caller_of(request, scope=self.scope)
+        return _caller_with_any(request, self.scopes)
 
 
-def require(scope: str) -> list[Any]:
-    """Ninja ``auth=`` for a route that needs ``scope``: an API key, else a session."""
-    return [BearerKey(scope), SessionUser(scope)]
+def require(scope: str, *others: str) -> list[Any]:
+    """Ninja ``auth=`` for a route that needs ``scope`` (or one of ``others``): an API key,
+    else a session. ``request.auth`` is then the :class:`~retain.accounts.auth.Caller`."""
+    return [BearerKey(scope, *others), SessionUser(scope, *others)]
 
 
 class LoginIn(Schema):

@@ -22,6 +22,7 @@ SCOPE_HELP = {
     "read": _("read customers and their scores from the REST API"),
     "import": _("import files through the REST API"),
     "write": _("change data through the REST API"),
+    "journeys": _("apply, pause, resume and archive journeys through the REST API"),
 }
 
 

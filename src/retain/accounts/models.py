@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 #: What an API key may be allowed to do.
-SCOPES = ("track", "read", "import", "write")
+SCOPES = ("track", "read", "import", "write", "journeys")
 
 
 class Role(models.TextChoices):
@@ -19,7 +19,7 @@ class Role(models.TextChoices):
 #: The scopes a signed-in user has by role.
 ROLE_SCOPES = {
     Role.ADMIN: frozenset(SCOPES),
-    Role.ANALYST: frozenset({"read", "import"}),
+    Role.ANALYST: frozenset({"read", "import", "journeys"}),
     Role.AGENT: frozenset({"read"}),
 }
 

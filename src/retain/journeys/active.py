@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from retain.journeys.documents import JourneyDocument
-from retain.journeys.models import Journey, JourneyStatus, JourneyVersion
+from retain.journeys.models import Journey, JourneyStatus
+from retain.journeys.queries import version_document
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,5 @@ def active_journeys() -> list[ActiveJourney]:
 
 @lru_cache(maxsize=1024)
 def document_of(version_id: int) -> JourneyDocument:
-    """The checked document of a version (stored as the validated model's JSON dump)."""
-    stored = JourneyVersion.objects.values_list("document", flat=True).get(pk=version_id)
-    return JourneyDocument.model_validate(stored)
+    """The checked document of a version, read once."""
+    return version_document(version_id)

@@ -32,21 +32,24 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializationInfo,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from retain.customers.audiences import check_filter
 from retain.errors import DataError
+from retain.journeys.yaml_reading import Lines, YamlProblem, read_yaml
 
 #: A journey's key: what the CLI, the API and the reports call it (``win-back``).
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -76,7 +79,15 @@ class MessageContent(_Strict):
 
 
 def _check_audience(value: Any) -> Any:
-    return check_filter(value, "filter")
+    """The filter if the filter language takes it; else the problem at the bad part's own
+    path and line (``audience.all[1].gte``)."""
+    try:
+        return check_filter(value, "filter")
+    except DataError as error:
+        where = str(error.details.get("field") or "filter")
+        inner = [int(index) if index else name
+                 for name, index in re.findall(r"([A-Za-z_]\w*)|\[(\d+)\]", where)][1:]  # fmt: skip
+        raise _at(inner, error.message.removeprefix(f"{where}: ")) from None
 
 
 AudienceFilter = Annotated[dict[str, Any], Field(description="an audience filter")]
@@ -90,15 +101,24 @@ class EmailStep(_Strict):
     html: str | None = None
     text: str | None = None
     locales: dict[str, MessageContent] = Field(default_factory=dict)
+    #: A field the author does not write: ``{en: ..., th: ...}`` is gathered into it.
+    gathered: ClassVar[str] = "locales"
 
     @model_validator(mode="before")
     @classmethod
     def _gather_locales(cls, value: Any) -> Any:
-        """``{en: {...}, th: {...}}`` reads as per-locale contents; ``{subject, html}`` as
-        one content for every customer."""
-        if isinstance(value, Mapping) and value and set(value) <= set(LOCALES):
-            return {"locales": dict(value)}
-        return value
+        """``{en: {...}, th: {...}}`` reads as per-locale contents (``en`` among them: the
+        other languages fall back to it); ``{subject, html}`` as one content for every
+        customer."""
+        if not isinstance(value, Mapping) or not value or {*value} & {*cls.model_fields}:
+            return value
+        problems = [([name], f"expected a language of {', '.join(LOCALES)}, or subject, "
+                     "html and text") for name in value if name not in LOCALES]  # fmt: skip
+        if not problems and "en" not in value:
+            problems = [([], "contents per language need en, which the others fall back to")]
+        if problems:
+            raise _at(*problems[0], more=problems[1:])
+        return {"locales": dict(value)}
 
     @model_validator(mode="after")
     def _one_way(self) -> EmailStep:
@@ -251,8 +271,9 @@ class Step(BaseModel):
     def _one_kind(cls, value: Any) -> Any:
         if not isinstance(value, Mapping):
             raise ValueError("a step is a mapping with one kind, such as {wait: {days: 3}}")
-        if set(value) <= {"id", "kind", "body"} and "kind" in value:  # as dumped: re-read
-            value = {"id": value.get("id", ""), value["kind"]: value.get("body")}
+        kind, body = value.get("kind"), value.get("body")
+        if kind in STEP_KINDS and isinstance(body, STEP_KINDS[kind]):  # read already
+            return value
         kinds = [name for name in value if name != "id"]
         if len(kinds) != 1 or kinds[0] not in STEP_KINDS:
             known = ", ".join(STEP_KINDS)
@@ -265,10 +286,17 @@ class Step(BaseModel):
         try:
             checked = STEP_KINDS[kind].model_validate(dict(body))
         except ValidationError as error:  # report each inner problem at its own path and line
-            first = error.errors()[0]
-            message = str(first["msg"]).removeprefix("Value error, ")
-            raise _at([kind, *first["loc"]], message) from None
+            gathered = getattr(STEP_KINDS[kind], "gathered", None)
+            problems = [([kind, *_unwritten(place, gathered, body), *inner], message)
+                        for place, inner, message in _problems_of(error)]  # fmt: skip
+            raise _at(*problems[0], more=problems[1:]) from None
         return {"id": value.get("id", ""), "kind": kind, "body": checked}
+
+    @model_serializer(mode="plain")
+    def _as_written(self, info: SerializationInfo) -> dict[str, Any]:
+        """Stored as written, ``{id: ..., wait: {...}}``, so it is read back the same way."""
+        body = self.body.model_dump(mode=info.mode, by_alias=bool(info.by_alias))
+        return {"id": self.id, self.kind: body}
 
 
 # --- triggers ----------------------------------------------------------------------------
@@ -447,9 +475,38 @@ class JourneyDocument(_Strict):
         return next(number for number, step in enumerate(self.steps) if step.id == step_id)
 
 
-def _at(inner: list[Any], message: str) -> PydanticCustomError:
-    """A problem reported at a path below the field being checked (its own line)."""
-    return PydanticCustomError("journey", "{message}", {"message": message, "inner": inner})
+def _at(
+    inner: list[Any], message: str, *, more: list[tuple[list[Any], str]] | None = None
+) -> PydanticCustomError:
+    """A problem reported at a path below the field being checked (its own line); ``more``
+    are further problems, each with its path below the field."""
+    return PydanticCustomError(
+        "journey", "{message}", {"message": message, "inner": inner, "more": more or []}
+    )
+
+
+def _unwritten(place: list[Any], gathered: str | None, body: Mapping[str, Any]) -> list[Any]:
+    """A location without the field a step gathered its body into (the author never wrote
+    ``locales``: ``email.th.subject``, not ``email.locales.th.subject``)."""
+    if gathered and place[:1] == [gathered] and gathered not in body:
+        return place[1:]
+    return place
+
+
+def _problems_of(error: ValidationError) -> list[tuple[list[Any], list[Any], str]]:
+    """Each problem of a model checked inside a validator: (its location, the path below
+    that location, the message); a problem that carries further ones counts each."""
+    found = []
+    for problem in _own(error.errors()):
+        location = [part for part in problem["loc"] if not _is_internal(part)]
+        context = problem.get("ctx") or {}
+        found.append((location, list(context.get("inner", [])), _message(problem)))
+        found += [(location, list(inner), message) for inner, message in context.get("more", [])]
+    return found
+
+
+def _message(problem: Mapping[str, Any]) -> str:
+    return str(problem["msg"]).removeprefix("Value error, ")
 
 
 def _targets(step: Step) -> list[str]:
@@ -470,6 +527,29 @@ class DocumentProblem(DataError):
     """A journey document that cannot be applied: where (path and line) and why."""
 
 
+@dataclass(frozen=True)
+class ParsedDocument:
+    """A checked document and the line of each of its paths (``("steps", 2)``: the third
+    step's line), for problems found after the document's own checks (its templates)."""
+
+    document: JourneyDocument
+    lines: Lines
+    source: str
+    #: The line each text value's first line is on (see ``yaml_reading.ReadYaml.starts``).
+    starts: Lines = field(default_factory=dict)
+
+    def line_of(self, *path: Any) -> int:
+        return _nearest_line(list(path), self.lines)
+
+    def text_line(self, *path: Any, line: int | None = None) -> int:
+        """The document's line of a text value's ``line`` (1-based within the text, as a
+        template error gives it); the nearest line of the path when the text is not found."""
+        start = self.starts.get(tuple(path))
+        if start is None:
+            return self.line_of(*path)
+        return start + (line - 1 if line else 0)
+
+
 def read_document(text: str, *, source: str = "journey") -> JourneyDocument:
     """Parse and check one journey written in YAML (JSON is YAML too).
 
@@ -477,72 +557,51 @@ def read_document(text: str, *, source: str = "journey") -> JourneyDocument:
     what was expected, for every problem found (``welcome.yaml:12: steps[2].wait.days:
     Input should be greater than or equal to 0``).
     """
+    return parse_document(text, source=source).document
+
+
+def parse_document(text: str, *, source: str = "journey") -> ParsedDocument:
+    """:func:`read_document`, keeping the line of every path of the document."""
     if len(text) > MAX_DOCUMENT_CHARS:
         raise DocumentProblem(f"{source}: longer than {MAX_DOCUMENT_CHARS:,} characters")
     if "\x00" in text:
-        raise DocumentProblem(f"{source}: contains a NUL character")
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise DocumentProblem(f"{source}:{line}: contains a NUL character")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise DocumentProblem(f"{source}{line}: not valid YAML: {problem}") from None
-    if not isinstance(data, Mapping):
+        read = read_yaml(text)
+    except YamlProblem as error:
+        line = f":{error.line}" if error.line else ""
+        raise DocumentProblem(f"{source}{line}: {error.message}") from None
+    if not isinstance(read.data, Mapping):
         raise DocumentProblem(f"{source}:1: a journey is a mapping with key, name, trigger, steps")
-    lines = _lines_of(node)
     try:
-        return JourneyDocument.model_validate(_plain(data))
+        document = JourneyDocument.model_validate(read.data)
     except ValidationError as error:
-        problems = [_describe(problem, lines, source) for problem in _own(error.errors())]
+        found = [
+            (_nearest_line([*location, *inner], read.lines), [*location, *inner], message)
+            for location, inner, message in _problems_of(error)
+        ]
+        problems = [
+            f"{source}:{line}: {_path_text(path) or '(document)'}: {message}"
+            for line, path, message in sorted(found, key=lambda problem: problem[0])
+        ]
         raise DocumentProblem("\n".join(problems), problems=problems) from None
-    except DataError as error:  # an audience filter the filter language refuses
-        raise DocumentProblem(f"{source}: {error}") from None
+    return ParsedDocument(document=document, lines=read.lines, source=source, starts=read.starts)
 
 
-def _plain(data: Any) -> Any:
-    """Mappings and lists as plain ``dict`` and ``list`` with text keys (YAML reads the key
-    ``1`` as a number); values as YAML read them."""
-    if isinstance(data, Mapping):
-        return {str(key): _plain(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [_plain(item) for item in data]
-    return data
+def stored_form(document: JourneyDocument) -> dict[str, Any]:
+    """The checked document as plain JSON values, every field given (what a version keeps);
+    :func:`from_stored` reads it back to an equal document."""
+    return document.model_dump(mode="json", by_alias=True)
 
 
-def _lines_of(node: yaml.Node | None) -> dict[tuple[Any, ...], int]:
-    """The line (1-based) of every path in the document, mapping keys and list items."""
-    lines: dict[tuple[Any, ...], int] = {}
-
-    def walk(current: yaml.Node, path: tuple[Any, ...]) -> None:
-        lines[path] = current.start_mark.line + 1
-        if isinstance(current, yaml.MappingNode):
-            for key, value in current.value:
-                child = (*path, key.value)
-                lines[child] = key.start_mark.line + 1
-                walk(value, child)
-                lines[child] = key.start_mark.line + 1
-        elif isinstance(current, yaml.SequenceNode):
-            for index, item in enumerate(current.value):
-                walk(item, (*path, index))
-
-    if node is not None:
-        walk(node, ())
-    return lines
+def from_stored(data: Mapping[str, Any]) -> JourneyDocument:
+    """A document kept by :func:`stored_form` (checked again: a step kind registered since
+    is known, one removed since is refused)."""
+    return JourneyDocument.model_validate(dict(data))
 
 
 _HIDDEN = re.compile(r"^(function-after|function-before|function-wrap|function-plain)\[.*\]$")
-
-
-def _describe(problem: Mapping[str, Any], lines: dict[tuple[Any, ...], int], source: str) -> str:
-    """One pydantic problem in the author's terms: the document's path, its line, the reason."""
-    location = [part for part in problem["loc"] if not _is_internal(part)]
-    location += (problem.get("ctx") or {}).get("inner", [])
-    line = _nearest_line(location, lines)
-    path = _path_text(location) or "(document)"
-    message = str(problem["msg"]).removeprefix("Value error, ")
-    return f"{source}:{line}: {path}: {message}"
 
 
 def _own(problems: list[Any]) -> list[Any]:

@@ -76,7 +76,7 @@ class JourneyVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"journey {self.journey_id} v{self.number}"
+        return f"{self.journey.key} v{self.number}"
 
 
 class Enrolment(models.Model):

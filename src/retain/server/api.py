@@ -14,6 +14,7 @@ from retain.accounts.api import router as auth_router
 from retain.customers.api import router as customers_router
 from retain.errors import RetainError
 from retain.ingest.api import router as imports_router
+from retain.journeys.api import router as journeys_router
 from retain.problems import problem, problem_from
 from retain.server.docs import OfflineSwagger, docs_asset
 from retain.server.openapi import complete
@@ -69,3 +70,4 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
 api.add_router("/auth", auth_router)
 api.add_router("/customers", customers_router, auth=require("read"))
 api.add_router("/imports", imports_router)
+api.add_router("/journeys", journeys_router, auth=require("read", "journeys"))

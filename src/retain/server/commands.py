@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from retain.customers.rescoring import RescoreSummary
     from retain.ingest.imports import ImportResult
     from retain.io import FileOptions
+    from retain.journeys.services import ApplyOutcome as JourneyApplyOutcome
+    from retain.journeys.services import StatusChange as JourneyStatusChange
 
 
 def migrate_store() -> None:
@@ -242,3 +244,34 @@ def work(*, max_jobs: int | None = None) -> int:
 
     schedule_jobs()
     return run_worker(max_jobs=max_jobs)
+
+
+def apply_journey_files(
+    paths: Iterable[str], *, builtin: bool = False
+) -> list[JourneyApplyOutcome]:
+    """``retain journeys apply``: every document of the files and folders (and the built-in
+    journeys), all or nothing, in one transaction."""
+    ready_store()
+    from django.db import transaction
+
+    from retain.journeys.files import builtin_files, read_journey_files
+    from retain.journeys.services import apply_many
+
+    documents = (builtin_files() if builtin else []) + read_journey_files(paths)
+    if builtin and not documents:
+        raise DataError("no built-in journeys are shipped with this version of retain")
+    with transaction.atomic():
+        return apply_many(documents, applied_by="cli")
+
+
+def change_journey_status(key: str, action: str) -> JourneyStatusChange:
+    """``retain journeys pause|resume|archive KEY``."""
+    ready_store()
+    from django.db import transaction
+
+    from retain.journeys import services
+
+    change = {"pause": services.pause_journey, "resume": services.resume_journey,
+              "archive": services.archive_journey}[action]  # fmt: skip
+    with transaction.atomic():
+        return change(key)

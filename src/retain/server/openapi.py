@@ -80,6 +80,21 @@ ROUTE_REFUSALS: dict[tuple[str, str], dict[int, str]] = {
         403: "no CSRF token (GET /api/v1/auth/csrf gives it)",
         429: "too many wrong passwords for the account or from the address (Retry-After)",
     },
+    ("get", "/api/v1/journeys/{key}"): {404: "no journey with this key"},
+    ("get", "/api/v1/journeys/{key}/versions/{number}"): {
+        404: "no journey with this key, or no such version of it",
+    },
+    ("post", "/api/v1/journeys"): {
+        400: "the document is refused (its problems listed in problems, each with its line), "
+        "or the body is not UTF-8 text, YAML or JSON",
+        409: "another apply created the same journey at the same moment; apply again",
+    },
+    ("post", "/api/v1/journeys/{key}/pause"): {
+        404: "no journey with this key",
+        422: f"{INVALID}, or the journey is archived (resume it instead)",
+    },
+    ("post", "/api/v1/journeys/{key}/resume"): {404: "no journey with this key"},
+    ("post", "/api/v1/journeys/{key}/archive"): {404: "no journey with this key"},
     ("post", "/api/v1/auth/logout"): {403: "a signed-in session without the CSRF token"},
     ("get", "/api/v1/auth/me"): {401: "not signed in"},
 }
@@ -92,7 +107,13 @@ ROUTE_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
     ("post", "/api/v1/auth/logout"): [{}, {"SessionUser": []}],
     ("get", "/api/v1/auth/me"): [{"SessionUser": []}],
 }
-SECURED_BY_NINJA = {("get", "/api/v1/customers"), ("get", "/api/v1/customers/{customer_id}")}
+SECURED_BY_NINJA = {
+    ("get", "/api/v1/customers"), ("get", "/api/v1/customers/{customer_id}"),
+    ("get", "/api/v1/journeys"), ("post", "/api/v1/journeys"), ("get", "/api/v1/journeys/{key}"),
+    ("get", "/api/v1/journeys/{key}/versions/{number}"),
+    ("post", "/api/v1/journeys/{key}/pause"), ("post", "/api/v1/journeys/{key}/resume"),
+    ("post", "/api/v1/journeys/{key}/archive"),
+}  # fmt: skip
 #: Parameters a route reads as text, to answer anything else with a 400 of its own rather than
 #: the schema's 422, described here as what they take.
 PARAMETER_SCHEMAS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
