@@ -22,7 +22,9 @@ HTML = (
     '<p><a href="%%unsubscribe_url%%">Unsubscribe</a></p>'
     "</body></html>"
 )
-TEXT = "Hello Ann,\n\nSee the offer: https://shop.example/offer\n\nUnsubscribe: %%unsubscribe_url%%\n"
+TEXT = (
+    "Hello Ann,\n\nSee the offer: https://shop.example/offer\n\nUnsubscribe: %%unsubscribe_url%%\n"
+)
 
 
 def queue(**overrides: Any) -> Message:

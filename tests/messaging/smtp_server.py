@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import smtplib
 import socket
 import threading
 import time
@@ -53,7 +54,7 @@ class RecordingHandler:
     _data_count: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         with self._lock:
             refusal = self.refusals.get(address.lower())
             if refusal is not None:
@@ -65,7 +66,7 @@ class RecordingHandler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
         with self._lock:
             self._data_count += 1
             hold = self.hold_at is not None and self._data_count >= self.hold_at
@@ -110,7 +111,7 @@ class SmtpTestServer:
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
-    def connect(self):  # noqa: ANN201
+    def connect(self) -> smtplib.SMTP:
         """A connection factory for the sender, as RETAIN_SMTP_URL would give it."""
         return open_connection(self.server, local_hostname="shop.example")
 

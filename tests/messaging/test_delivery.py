@@ -157,9 +157,7 @@ def test_a_server_down_then_up_gets_everything_once(smtp_server, clock, options)
     assert ids == sorted(message_id_for(m.idempotency_key, "shop.example") for m in messages)
 
 
-def test_a_lapsed_lease_is_sent_again_with_the_same_message_id(
-    smtp_server, clock, options
-) -> None:
+def test_a_lapsed_lease_is_sent_again_with_the_same_message_id(smtp_server, clock, options) -> None:
     """A sender killed after claiming (and perhaps after the server accepted) leaves its
     batch sending; once the lease lapses, another run sends it again, nothing lost."""
     messages = [queue() for _ in range(3)]
