@@ -115,7 +115,7 @@ def claim_batch(*, now: dt.datetime, limit: int = BATCH_SIZE, lease: dt.timedelt
     Message.objects.filter(pk__in=ids).update(
         status=MessageStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1
     )
-    wake_sender(at=lease_until, now=now)
+    wake_sender(at=lease_until)
     messages = list(Message.objects.filter(pk__in=ids).order_by("send_after", "id"))
     return Claim(messages=messages, lease_until=lease_until)
 
@@ -308,7 +308,7 @@ def record_outcomes(
                 )
 
 
-def schedule_next(*, now: dt.datetime, not_before: dt.datetime | None = None) -> dt.datetime | None:
+def schedule_next(*, not_before: dt.datetime | None = None) -> dt.datetime | None:
     """Make sure a send job waits for the next message due (or lease to lapse), not before
     ``not_before`` (a server found down is not asked again at once); when, or ``None`` if
     nothing waits to be sent."""
@@ -324,5 +324,5 @@ def schedule_next(*, now: dt.datetime, not_before: dt.datetime | None = None) ->
     at = min(found)
     if not_before is not None:
         at = max(at, not_before)
-    wake_sender(at=at, now=now)
+    wake_sender(at=at)
     return at

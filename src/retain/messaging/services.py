@@ -168,7 +168,7 @@ def _queue_chunk(drafts: list[EmailDraft], *, now: dt.datetime) -> list[int]:
         conflict="ON CONFLICT (idempotency_key) DO NOTHING", returning="id",
     )  # fmt: skip
     if inserted and first_due is not None:
-        wake_sender(at=first_due, now=now)
+        wake_sender(at=first_due)
     return [row[0] for row in inserted]
 
 
@@ -394,8 +394,9 @@ def record_open(message_id: int, *, at: dt.datetime | None = None) -> Open | Non
 # The send job -------------------------------------------------------------------------------
 
 
-def wake_sender(*, at: dt.datetime, now: dt.datetime | None = None) -> None:
+def wake_sender(*, at: dt.datetime) -> None:
     """Make sure a send job waits to run at ``at`` (or sooner), in the caller's transaction.
+    Jobs run by the real time, whatever clock the caller was given.
 
     Jobs are kept one per minute of waking (one "now" for everything due): a broadcast or a
     journey queueing a thousand messages adds one job, and a message due at 09:00 gets a job
@@ -405,7 +406,7 @@ def wake_sender(*, at: dt.datetime, now: dt.datetime | None = None) -> None:
     worker runs it before the caller's messages are there to see
     (:func:`retain.worker.services.ensure_ready`).
     """
-    now = now or timezone.now()
+    now = timezone.now()
     if at <= now:
         ensure_ready(SEND_JOB, "wake", ["now"])
         return

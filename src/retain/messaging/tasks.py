@@ -99,7 +99,7 @@ def run_sender(
         logger.error("email is not sent: %s", error)
         report.stopped_because = str(error)
         with transaction.atomic():
-            schedule_next(now=clock(), not_before=clock() + CONFIG_RETRY)
+            schedule_next(not_before=clock() + CONFIG_RETRY)
         return report
     mailer = Mailer(connect)
     started = time.monotonic()
@@ -127,5 +127,5 @@ def run_sender(
     finally:
         mailer.close()
         with transaction.atomic():
-            schedule_next(now=clock(), not_before=not_before)
+            schedule_next(not_before=not_before)
     return report
