@@ -55,6 +55,10 @@ class SmtpServer:
         example = "e.g. smtp://user:password@mail.example.com:587?starttls=1"
         if not url or not url.strip():
             raise ConfigError(f"{variable} is not set: say which SMTP server sends mail, {example}")
+        if "://" not in url:  # not echoed: it may hold a password
+            raise ConfigError(
+                f"{variable}: not a URL (it starts with smtp:// or smtps://), {example}"
+            )
         parts = urlsplit(url.strip())
         scheme = parts.scheme.lower()
         if scheme not in _DEFAULT_PORTS:
