@@ -12,6 +12,7 @@ import pytest
 from retain.messaging.composing import (
     ComposeOptions,
     compose,
+    compose_bytes,
     message_id_for,
     recipient,
     unsubscribe_url,
@@ -37,8 +38,11 @@ def _message(**overrides) -> Message:
 
 
 def _wire(message: Message, options: ComposeOptions):
-    content = compose(message, options=options, now=MOMENT).as_bytes()
-    return content, email.message_from_bytes(content, policy=email.policy.default)
+    content = compose_bytes(message, options=options, now=MOMENT)
+    parsed = email.message_from_bytes(content, policy=email.policy.default)
+    assert parsed.defects == []
+    assert str(parsed) == str(compose(message, options=options, now=MOMENT))
+    return content, parsed
 
 
 def _links(html: str) -> list[str]:
@@ -129,6 +133,21 @@ def test_the_open_pixel_is_off_unless_asked(options) -> None:
 def test_a_text_only_message_is_a_single_part(options) -> None:
     _, parsed = _wire(_message(html=""), options)
     assert parsed.get_content_type() == "text/plain"
+    assert parsed.get_content().startswith("Hello Ann,")
+
+
+def test_an_html_only_message_is_a_single_part(options) -> None:
+    _, parsed = _wire(_message(text=""), options)
+    assert parsed.get_content_type() == "text/html"
+
+
+def test_the_wire_form_is_plain_mime_with_crlf_lines_under_78_characters(options) -> None:
+    content, parsed = _wire(_message(subject="Welcome " * 30), options)
+    lines = content.split(b"\r\n")
+    assert b"\n" not in content.replace(b"\r\n", b"")
+    assert all(len(line) <= 78 for line in lines if not line.startswith(b"List-Unsubscribe:"))
+    assert [part.get_content_type() for part in parsed.iter_parts()] == ["text/plain", "text/html"]
+    assert parsed["Subject"] == "Welcome " * 30  # folded on the wire, whole when read
 
 
 def test_headers_in_other_scripts_are_encoded(options) -> None:

@@ -26,7 +26,7 @@ from enum import Enum
 
 from django.db.models import F, Min
 
-from retain.messaging.composing import ComposeOptions, compose, recipient
+from retain.messaging.composing import ComposeOptions, compose_bytes, recipient
 from retain.messaging.models import Channel, Message, MessageStatus
 from retain.messaging.services import (
     suppress_bounced,
@@ -215,7 +215,7 @@ def _deliver_one(
     if suppressed:
         return Result.SUPPRESSED, suppressed
     try:
-        content = compose(message, options=options, now=now).as_bytes()
+        content = compose_bytes(message, options=options, now=now)
     except Exception as error:  # one message that cannot be written stops no batch
         logger.exception("message %s could not be composed", message.pk)
         return Result.FAILED, f"could not be composed: {error}"

@@ -61,9 +61,13 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
             done = _choose(request, link)
         except ValueError:
             return render(request, "messaging/bad_link.html", status=400)
+    state = preferences(link.address)
+    # The link's own topic, while the address still receives it (a message without a topic
+    # offers all marketing only).
+    topic = link.topic if any(c.topic == link.topic and c.subscribed for c in state.topics) else ""
     return render(
         request, "messaging/unsubscribe.html",
-        {"link": link, "preferences": preferences(link.address), "done": done},
+        {"link": link, "topic": topic, "preferences": state, "done": done},
     )  # fmt: skip
 
 
