@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from retain.errors import ConfigError
 from retain.messaging.composing import (
     ComposeOptions,
     compose,
@@ -156,6 +157,19 @@ def test_headers_in_other_scripts_are_encoded(options) -> None:
     assert content.isascii()
     assert parsed["Subject"] == "Καλώς ήρθατε — ยินดีต้อนรับ " * 3
     assert parsed["From"].addresses[0].display_name == "Ρετέιν Shop"
+
+
+def test_the_locale_is_the_content_language(options) -> None:
+    assert _wire(_message(locale="pt_BR"), options)[1]["Content-Language"] == "pt-BR"
+
+
+def test_the_public_url_must_be_a_web_address(settings) -> None:
+    settings.RETAIN_EMAIL_FROM = "Shop <news@shop.example>"
+    settings.RETAIN_PUBLIC_URL = "retain.shop.example"
+    with pytest.raises(ConfigError, match=r"RETAIN_PUBLIC_URL: 'retain\.shop\.example'"):
+        ComposeOptions.from_settings()
+    settings.RETAIN_PUBLIC_URL = "https://retain.shop.example/"
+    assert ComposeOptions.from_settings().public_url == "https://retain.shop.example"
 
 
 def test_an_internationalised_domain_is_sent_in_its_ascii_form(options) -> None:

@@ -146,6 +146,7 @@ def test_a_message_no_server_could_take_is_stored_failed_with_the_reason(overrid
         ({"customer_id": "12"}, "customer_id"),
         ({"topic": "t" * 101}, "topic"),
         ({"locale": ""}, "locale"),
+        ({"locale": "en\r\nBcc: all@example.com"}, "locale"),
         ({"send_after": dt.datetime(2030, 1, 1)}, "send_after"),
         ({"source": {"bad": "\0"}}, "source"),
         ({"source": {"when": dt.date(2030, 1, 1)}}, "source"),

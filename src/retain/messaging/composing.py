@@ -26,11 +26,13 @@ from email import policy
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
+from urllib.parse import urlsplit
 
 import css_inline
 from django.conf import settings
 from django.urls import reverse
 
+from retain.errors import ConfigError
 from retain.messaging.models import Message
 from retain.messaging.smtp import configured_sender
 from retain.messaging.tokens import click_token, open_token, unsubscribe_token
@@ -74,9 +76,16 @@ class ComposeOptions:
     @classmethod
     def from_settings(cls) -> ComposeOptions:
         """``RETAIN_EMAIL_FROM``, ``RETAIN_PUBLIC_URL`` and ``RETAIN_EMAIL_OPEN_TRACKING``."""
+        public_url = settings.RETAIN_PUBLIC_URL
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise ConfigError(
+                f"RETAIN_PUBLIC_URL: {public_url!r} is not where retain is served; "
+                "e.g. https://retain.shop.example (the links in emails lead there)"
+            )
         return cls(
             sender=configured_sender(),
-            public_url=settings.RETAIN_PUBLIC_URL,
+            public_url=public_url,
             open_tracking=settings.RETAIN_EMAIL_OPEN_TRACKING,
         )
 
@@ -130,6 +139,7 @@ def compose_bytes(message: Message, *, options: ComposeOptions, now: dt.datetime
         ("Subject", Header(message.subject, charset, header_name="Subject").encode(linesep="\r\n")),
         ("Date", format_datetime(now.astimezone(dt.UTC))),
         ("Message-ID", message_id_for(message.idempotency_key, options._paths["domain"])),
+        ("Content-Language", message.locale.replace("_", "-")),
     ]
     text, body = message.text, message.html
     if not message.transactional:

@@ -22,6 +22,8 @@ SUBJECT_LENGTH = 500
 TOPIC_LENGTH = 100
 #: The longest locale tag ("en", "pt-BR", "zh-Hant-TW").
 LOCALE_LENGTH = 35
+#: The longest note of where a suppression came from.
+SOURCE_LENGTH = 100
 
 
 class Channel(models.TextChoices):
@@ -138,7 +140,7 @@ class Suppression(models.Model):
     reason = models.CharField(max_length=12, choices=SuppressionReason.choices)
     #: Where it came from in plain words: "one-click unsubscribe", "preferences page",
     #: "smtp 550", "operator".
-    source = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=SOURCE_LENGTH, blank=True)
     #: The message whose link or bounce caused it, if any (for unsubscribe rates per journey).
     message = models.ForeignKey(
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

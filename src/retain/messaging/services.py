@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ from retain.messaging.models import (
     KEY_LENGTH,
     LOCALE_LENGTH,
     REASON_STRENGTH,
+    SOURCE_LENGTH,
     SUBJECT_LENGTH,
     TOPIC_LENGTH,
     Click,
@@ -53,6 +55,8 @@ __all__ = [
 
 #: The job that drains the outbox (``retain.messaging.tasks``).
 SEND_JOB = "messaging.send"
+#: A language tag (BCP 47's shape: "en", "pt-BR", "zh-Hant-TW"), written into a header.
+_LOCALE = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
 #: Drafts checked and inserted per statement by :func:`queue_emails`.
 QUEUE_CHUNK = 2_000
 _EMAIL_LENGTH = Message._meta.get_field("to_address").max_length
@@ -181,8 +185,8 @@ def _refuse_unstorable(drafts: list[EmailDraft]) -> None:
         ("customer_id", lambda d: isinstance(d.customer_id, int)
          and not isinstance(d.customer_id, bool) and d.customer_id > 0),
         ("topic", lambda d: isinstance(d.topic, str) and _storable_text(d.topic, TOPIC_LENGTH)),
-        ("locale", lambda d: isinstance(d.locale, str) and d.locale
-         and _storable_text(d.locale, LOCALE_LENGTH)),
+        ("locale", lambda d: isinstance(d.locale, str) and len(d.locale) <= LOCALE_LENGTH
+         and _LOCALE.fullmatch(d.locale)),
         ("send_after", lambda d: d.send_after is None or (
             isinstance(d.send_after, dt.datetime) and d.send_after.tzinfo is not None)),
         ("source", lambda d: d.source is None or (
@@ -201,7 +205,7 @@ _RULES = {
     "key": f"an idempotency key is 1 to {KEY_LENGTH} characters, without NUL",
     "customer_id": "a customer id is the store's key of a customer (a positive integer)",
     "topic": f"a topic is at most {TOPIC_LENGTH} characters, without NUL",
-    "locale": f"a locale is 1 to {LOCALE_LENGTH} characters (en, pt-BR)",
+    "locale": f"a locale is a language tag of at most {LOCALE_LENGTH} characters (en, pt-BR)",
     "send_after": "send_after is a datetime with its time zone",
     "source": "source is a JSON object without NUL characters",
     "to, subject, html, text": "the address, subject, HTML and text are strings",
@@ -350,7 +354,9 @@ def _suppress(
         raise DataError(f"a topic is at most {TOPIC_LENGTH} characters, without NUL")
     if message_id is not None and not Message.objects.filter(pk=message_id).exists():
         message_id = None  # a link of a message since deleted (with its customer) still works
-    fields = {"reason": reason, "source": source[:100], "message_id": message_id}
+    if len(source) > SOURCE_LENGTH:
+        raise DataError(f"a suppression's source is at most {SOURCE_LENGTH} characters")
+    fields = {"reason": reason, "source": source, "message_id": message_id}
     suppression, created = Suppression.objects.get_or_create(
         address=address, topic=topic, defaults=fields
     )
