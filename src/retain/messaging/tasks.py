@@ -25,7 +25,6 @@ from retain.messaging.sender import (
     BATCH_SIZE,
     LEASE,
     Mailer,
-    Result,
     backoff,
     claim_batch,
     deliver,
@@ -53,9 +52,6 @@ class SendReport:
     counts: dict[str, int] = field(default_factory=dict)
     batches: int = 0
     stopped_because: str = ""
-
-    def count(self, result: Result) -> int:
-        return self.counts.get(result.value, 0)
 
 
 @job(SEND_JOB)
