@@ -71,6 +71,15 @@ def test_css_is_inlined_and_style_tags_dropped(options) -> None:
     assert "<style>" not in html
 
 
+def test_media_queries_stay_in_a_style_tag(options) -> None:
+    page = (
+        "<html><head><style>h1 { color: red } @media (max-width: 600px) { h1 { font-size: 20px } }"
+        "</style></head><body><h1>Hi</h1></body></html>"
+    )
+    html = _wire(_message(html=page), options)[1].get_body(("html",)).get_content()
+    assert '<h1 style="color: red;">' in html and "@media (max-width: 600px)" in html
+
+
 def test_no_stylesheet_is_fetched_from_the_network(options) -> None:
     page = (
         '<html><head><link rel="stylesheet" href="https://cdn.invalid/x.css"></head>'
