@@ -106,6 +106,30 @@ def test_missing_settings_send_nothing_and_say_which(settings, clock) -> None:
     assert job.run_after >= timezone.now() + CONFIG_RETRY - dt.timedelta(minutes=2)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_sends_what_was_queued(smtp_server) -> None:
+    """The whole way: queueing commits a send job, a real worker runs it, and the sending
+    (started once the job's transaction committed) reaches the server."""
+    with transaction.atomic():
+        messages = [queue() for _ in range(4)]
+    worker = subprocess.run(
+        [sys.executable, "-c", "from retain.server import setup; setup()\n"
+         "from retain.worker.loop import run_worker; run_worker(max_jobs=1)"],
+        env=_sender_environment(smtp_server), timeout=120, check=True,
+    )  # fmt: skip
+    assert worker.returncode == 0
+    expected = {message_id_for(m.idempotency_key, "shop.example") for m in messages}
+    assert {r.message_id for r in smtp_server.received} == expected
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def _sender_environment(smtp_server) -> dict[str, str]:
+    return child_environment(
+        RETAIN_SMTP_URL=smtp_server.url, RETAIN_EMAIL_FROM="Shop <news@shop.example>",
+        RETAIN_PUBLIC_URL="https://retain.shop.example",
+    )  # fmt: skip
+
+
 _CHILD = (
     "from retain.server import setup; setup()\n"
     "from retain.messaging.tasks import run_sender\n"
@@ -123,13 +147,7 @@ def test_a_sender_killed_mid_send_loses_nothing_and_repeats_at_most_its_batch(
     with transaction.atomic():
         messages = [queue() for _ in range(12)]
     smtp_server.handler.hold_at = 8
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD],
-        env=child_environment(
-            RETAIN_SMTP_URL=smtp_server.url, RETAIN_EMAIL_FROM="Shop <news@shop.example>",
-            RETAIN_PUBLIC_URL="https://retain.shop.example",
-        ),
-    )  # fmt: skip
+    child = subprocess.Popen([sys.executable, "-c", _CHILD], env=_sender_environment(smtp_server))
     try:
         assert smtp_server.handler.holding.wait(60), "the sender did not reach the 8th message"
     finally:
