@@ -10,6 +10,8 @@ from retain.messaging.composing import message_id_for
 from retain.messaging.models import MessageStatus, Suppression, SuppressionReason
 from retain.messaging.sender import LEASE, MAX_ATTEMPTS, Mailer, backoff, claim_batch, deliver
 from retain.messaging.services import unsubscribe
+from retain.messaging.smtp import SmtpServer, open_connection
+from retain.messaging.tasks import run_sender
 from tests.messaging.builders import queue, send
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +181,19 @@ def test_a_lapsed_lease_is_sent_again_with_the_same_message_id(smtp_server, cloc
     for message in messages:
         message.refresh_from_db()
         assert message.status == MessageStatus.SENT
+
+
+def test_settings_the_server_refuses_cost_no_attempt(smtp_server, clock, options) -> None:
+    """A sign-in the server does not offer (a wrong password would be the same): the
+    messages wait for the settings to be fixed, none loses an attempt."""
+    messages = [queue() for _ in range(3)]
+    signing_in = SmtpServer("127.0.0.1", smtp_server.port, "user", "password", timeout=5)
+    report = run_sender(clock=clock, connect=lambda: open_connection(signing_in), options=options)
+    assert report.counts == {"release": 3} and "AUTH" in report.stopped_because
+    for message in messages:
+        message.refresh_from_db()
+        assert message.status == MessageStatus.QUEUED and message.attempts == 0
+        assert "AUTH" in message.last_error
+    assert smtp_server.received == []
+    send(smtp_server, clock, options)  # fixed
+    assert len(smtp_server.received) == 3

@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import logging
 import smtplib
+import ssl
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -133,6 +134,9 @@ class Mailer:
         self._connection: Connection | None = None
         #: Why the server could not be reached, once it could not (the run stops then).
         self.down: str = ""
+        #: The server was reached but refused our settings (sign-in, TLS): no message's
+        #: fault, so none loses an attempt to it.
+        self.misconfigured = False
 
     def send(self, sender: str, to: str, content: bytes) -> None:
         """Hand one message to the server; raises what ``smtplib`` raises."""
@@ -143,6 +147,9 @@ class Mailer:
                     self._connection = self._connect()
                 except OSError as error:  # refused, unreachable, TLS, sign-in (SMTPException)
                     self.down = _describe(error)
+                    self.misconfigured = isinstance(error, _SETTINGS_REFUSED)
+                    if self.misconfigured:
+                        logger.error("the SMTP server refused our settings: %s", self.down)
                     raise
             try:
                 self._connection.sendmail(sender, [to], content)
@@ -169,6 +176,12 @@ class Mailer:
             self._drop()
 
 
+#: Errors of a connection that say the settings are wrong rather than the server away.
+_SETTINGS_REFUSED = (
+    smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError, ssl.SSLError,
+)  # fmt: skip
+
+
 def deliver(
     claim: Claim,
     *,
@@ -180,8 +193,9 @@ def deliver(
 
     Suppressions are read again first: an address may have unsubscribed or bounced since
     its message was queued. Once the server cannot be reached, the rest of the batch is
-    queued again with a backoff; a message not tried because half the lease is gone is
-    released without its claim counting as an attempt.
+    queued again with a backoff. A message not tried because half the lease is gone, or
+    because the server refused our settings, is released without its claim counting as an
+    attempt.
     """
     reasons = suppression_reasons({message.to_address for message in claim.messages})
     halfway = claim.lease_until - (claim.lease_until - clock()) / 2
@@ -193,6 +207,8 @@ def deliver(
             result, detail = Result.RELEASE, ""
         else:
             result, detail = _deliver_one(message, reasons, mailer, options, now)
+        if mailer.misconfigured:
+            result, detail = Result.RELEASE, mailer.down
         outcomes.append(
             Outcome(
                 message.pk, result, detail, attempts=message.attempts, address=message.to_address
@@ -273,10 +289,13 @@ def record_outcomes(
         ).update(
             status=MessageStatus.SENT, sent_at=now, lease_until=None, reason="", last_error=""
         )  # fmt: skip
-    if released := by_result[Result.RELEASE]:
-        ours.filter(pk__in=[o.message_id for o in released]).update(
+    released: dict[str, list[int]] = defaultdict(list)
+    for outcome in by_result[Result.RELEASE]:
+        released[outcome.detail].append(outcome.message_id)
+    for detail, ids in released.items():
+        ours.filter(pk__in=ids).update(
             status=MessageStatus.QUEUED, send_after=now, lease_until=None,
-            attempts=F("attempts") - 1,
+            attempts=F("attempts") - 1, last_error=detail,
         )  # fmt: skip
     retry: dict[tuple[int, str], list[int]] = defaultdict(list)
     for outcome in by_result[Result.RETRY]:

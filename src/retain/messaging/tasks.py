@@ -114,9 +114,14 @@ def run_sender(
                 report.counts[outcome.result.value] = report.counts.get(outcome.result.value, 0) + 1
             if mailer.down:
                 report.stopped_because = mailer.down
-                # Ask the server again when the batch is due again, not at once for the
-                # next batch, which would only be queued again.
-                not_before = clock() + backoff(min(o.attempts for o in outcomes))
+                # Ask the server again when the batch is due again (or, settings refused,
+                # after a while to fix them), not at once for the next batch, which would
+                # only be queued again.
+                wait = (
+                    CONFIG_RETRY if mailer.misconfigured
+                    else backoff(min(o.attempts for o in outcomes))
+                )  # fmt: skip
+                not_before = clock() + wait
                 break
             if time.monotonic() - started >= max_seconds:
                 break
