@@ -122,11 +122,12 @@ def test_resubscribing_lifts_one_topic_or_every_unsubscribe() -> None:
     ("overrides", "reason"),
     [
         ({"to": "not-an-address"}, "invalid address: 'not-an-address'"),
-        ({"to": "x" * 250 + "@example.com"}, "invalid address: longer than 254 characters"),
+        ({"to": "x" * 250 + "@example.com"}, "invalid address: over 254 characters"),
         ({"subject": "Hi\r\nBcc: everyone@example.com"}, "the subject has a line break"),
         ({"subject": "  "}, "no subject"),
         ({"subject": "s" * 501}, "the subject is longer than 500 characters"),
         ({"html": "<p>\0</p>"}, "the html has a NUL character"),
+        ({"text": "broken \ud800 pair"}, "the text has a character that cannot be written"),
         ({"html": "", "text": ""}, "neither text nor HTML to send"),
     ],
 )
@@ -150,6 +151,8 @@ def test_a_message_no_server_could_take_is_stored_failed_with_the_reason(overrid
         ({"send_after": dt.datetime(2030, 1, 1)}, "send_after"),
         ({"source": {"bad": "\0"}}, "source"),
         ({"source": {"when": dt.date(2030, 1, 1)}}, "source"),
+        ({"source": {"score": float("nan")}}, "source"),
+        ({"source": {"name": "\udc80"}}, "source"),
     ],
 )
 def test_a_draft_the_caller_got_wrong_is_refused_naming_the_field(overrides, column) -> None:

@@ -213,10 +213,14 @@ _RULES = {
 
 
 def _json(value: Any) -> str:
+    """``value`` as the JSON the store keeps; what it cannot keep (not JSON, NaN, a lone
+    surrogate) comes back as a NUL, refused like one."""
     try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return "\\u0000"  # not JSON: refused like a NUL
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        return "\\u0000"
+    return text
 
 
 def _status_of(
@@ -237,22 +241,27 @@ def _status_of(
 def _content_problem(draft: EmailDraft, address: str) -> str:
     """What no SMTP server or mail client could take, in plain words ("" if nothing)."""
     if not _storable_text(address, _EMAIL_LENGTH):
-        return f"invalid address: longer than {_EMAIL_LENGTH} characters or with a NUL"
+        return f"invalid address: over {_EMAIL_LENGTH} characters, or a NUL or unwritable one"
     try:
         validate_email(address)
     except ValidationError:
         return f"invalid address: {_shown(draft.to)}"
     if not draft.subject.strip():
         return "no subject"
-    if not _storable_text(draft.subject, SUBJECT_LENGTH):
-        return f"the subject is longer than {SUBJECT_LENGTH} characters or has a NUL"
+    if len(draft.subject) > SUBJECT_LENGTH:
+        return f"the subject is longer than {SUBJECT_LENGTH} characters"
     if any(character in draft.subject for character in "\r\n"):
         return f"the subject has a line break: {_shown(draft.subject)}"
     if not draft.html.strip() and not draft.text.strip():
         return "neither text nor HTML to send"
-    for name in ("html", "text"):
-        if "\0" in getattr(draft, name):
+    for name in ("subject", "html", "text"):
+        value = getattr(draft, name)
+        if "\0" in value:
             return f"the {name} has a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return f"the {name} has a character that cannot be written ({error.reason})"
     return ""
 
 
@@ -263,7 +272,14 @@ def _storable_row(draft: EmailDraft, address: str) -> bool:
 
 
 def _storable_text(value: str, limit: int | None = None) -> bool:
-    return "\0" not in value and (limit is None or len(value) <= limit)
+    """Whether the store can keep ``value``: no NUL, no lone surrogate, not too long."""
+    if "\0" in value or (limit is not None and len(value) > limit):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _shown(value: str, limit: int = 80) -> str:
