@@ -197,3 +197,17 @@ def test_settings_the_server_refuses_cost_no_attempt(smtp_server, clock, options
     assert smtp_server.received == []
     send(smtp_server, clock, options)  # fixed
     assert len(smtp_server.received) == 3
+
+
+def test_a_message_whose_sender_dies_every_time_fails_in_the_end(
+    smtp_server, clock, options
+) -> None:
+    message = queue()
+    for _ in range(MAX_ATTEMPTS):
+        with transaction.atomic():
+            assert claim_batch(now=clock()).messages == [message]  # ...and the sender dies
+        clock.advance(seconds=LEASE.total_seconds())
+    assert send(smtp_server, clock, options).batches == 0
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED and "stopped while sending" in message.reason
+    assert smtp_server.received == []

@@ -96,6 +96,14 @@ def claim_batch(*, now: dt.datetime, limit: int = BATCH_SIZE, lease: dt.timedelt
     up again even when nothing else is queued.
     """
     lease_until = now + lease
+    # A message whose sender died with it every time (one that crashes the process, say)
+    # fails instead of taking every next sender down with it.
+    Message.objects.filter(
+        status=MessageStatus.SENDING, lease_until__lte=now, attempts__gte=MAX_ATTEMPTS
+    ).update(
+        status=MessageStatus.FAILED, lease_until=None,
+        reason=f"the sender stopped while sending it, {MAX_ATTEMPTS} times",
+    )  # fmt: skip
 
     def locked(rows):  # type: ignore[no-untyped-def]
         return rows.select_for_update(skip_locked=True, of=("self",))
