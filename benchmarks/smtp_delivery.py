@@ -138,7 +138,8 @@ def main() -> None:
                              stdout=subprocess.PIPE, text=True)
             for _ in range(args.workers)
         ]  # fmt: skip
-        reports = [json.loads(sender.communicate()[0].strip().splitlines()[-1]) for sender in senders]
+        outputs = [sender.communicate()[0] for sender in senders]
+        reports = [json.loads(output.strip().splitlines()[-1]) for output in outputs]
         wall = time.perf_counter() - started
     finally:
         sink.terminate()
@@ -148,8 +149,8 @@ def main() -> None:
     for number, (report, rate) in enumerate(zip(reports, rates, strict=True), 1):
         print(f"sender {number}: {report['counts']} in {report['seconds']:.2f} s "
               f"({report['batches']} batches): {rate:.0f} messages/s")  # fmt: skip
-    print(f"{sent} of {args.messages} sent; all senders together "
-          f"{sent / wall:.0f} messages/s (wall time {wall:.2f} s, process start included)")  # fmt: skip
+    print(f"{sent} of {args.messages} sent; all senders together {sent / wall:.0f} "
+          f"messages/s (wall time {wall:.2f} s, process start included)")  # fmt: skip
     save(
         f"smtp_delivery_{connection.vendor}_{args.workers}",
         {"messages": args.messages, "workers": args.workers, "store": connection.vendor,
