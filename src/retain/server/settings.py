@@ -140,6 +140,17 @@ RETAIN_BODY_SECONDS = float(os.environ.get("RETAIN_BODY_SECONDS", "30"))
 RETAIN_UPLOAD_SECONDS = float(os.environ.get("RETAIN_UPLOAD_SECONDS", "600"))
 # Django's own check on form data: never above what the middleware lets through.
 DATA_UPLOAD_MAX_MEMORY_SIZE = RETAIN_BODY_LIMIT
+# Email (docs/email.md). Read as text here; retain.messaging.smtp checks them when the sender
+# starts, with an error naming the variable.
+#: The SMTP server: smtp://user:password@host:587?starttls=1, smtps://user:password@host:465.
+RETAIN_SMTP_URL = os.environ.get("RETAIN_SMTP_URL", "")
+#: Who the mail comes from: "Shop <news@shop.example>".
+RETAIN_EMAIL_FROM = os.environ.get("RETAIN_EMAIL_FROM", "")
+#: Where recipients reach retain's public pages (unsubscribe, click redirect) from an email.
+RETAIN_PUBLIC_URL = os.environ.get("RETAIN_PUBLIC_URL", "http://127.0.0.1:8000")
+#: A 1x1 image in each HTML email records opens (off: mail clients load images ahead of the
+#: reader, and some readers object).
+RETAIN_EMAIL_OPEN_TRACKING = os.environ.get("RETAIN_EMAIL_OPEN_TRACKING") == "1"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

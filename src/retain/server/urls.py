@@ -62,5 +62,6 @@ urlpatterns = [
     path("segments/", include("retain.customers.segment_urls")),
     path("imports/", include("retain.ingest.page_urls")),
     path("settings/", include("retain.accounts.urls")),
+    path("m/", include("retain.messaging.urls")),
     path("", include("retain.console.urls")),
 ]

@@ -1,0 +1,96 @@
+"""Read-side getters of the outbox and the suppressions: for the preference page, the
+journeys (was this message stored, sent?) and the health probe."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from retain.messaging.models import Message, MessageStatus, Suppression, SuppressionReason
+
+
+def find_message(key: str) -> Message | None:
+    """The message stored under the idempotency key ``key``, if any."""
+    return Message.objects.filter(idempotency_key=key).first()
+
+
+def message_exists(message_id: int) -> bool:
+    return Message.objects.filter(pk=message_id).exists()
+
+
+def status_counts() -> dict[str, int]:
+    """Messages per status (every status listed, 0 if none)."""
+    counts = dict.fromkeys(MessageStatus.values, 0)
+    for row in Message.objects.values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    """Messages due and not yet sent, and how long the oldest has waited (seconds)."""
+
+    due: int
+    oldest_due_seconds: float
+    failed: int
+
+
+def outbox_health(*, now: dt.datetime | None = None) -> OutboxHealth:
+    now = now or timezone.now()
+    due = Message.objects.filter(status=MessageStatus.QUEUED, send_after__lte=now)
+    oldest = due.aggregate(at=Min("send_after"))["at"]
+    return OutboxHealth(
+        due=due.count(),
+        oldest_due_seconds=(now - oldest).total_seconds() if oldest else 0.0,
+        failed=Message.objects.filter(status=MessageStatus.FAILED).count(),
+    )
+
+
+@dataclass(frozen=True)
+class TopicChoice:
+    topic: str
+    subscribed: bool
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What an address receives: the preference page's content."""
+
+    address: str
+    #: Unsubscribed (or complained) from all marketing.
+    unsubscribed_from_all: bool
+    #: The address bounced: nothing reaches it, whatever it chooses.
+    bounced: bool
+    #: The marketing topics it was written to or unsubscribed from, by name.
+    topics: list[TopicChoice]
+
+
+def preferences(address: str) -> Preferences:
+    address = address.strip().lower()
+    suppressions = dict(Suppression.objects.filter(address=address).values_list("topic", "reason"))
+    written = set(
+        Message.objects.filter(to_address=address, transactional=False)
+        .exclude(topic="")
+        .values_list("topic", flat=True)
+        .distinct()
+    )
+    topics = sorted(written | (set(suppressions) - {""}))
+    everything = suppressions.get("")
+    return Preferences(
+        address=address,
+        unsubscribed_from_all=everything is not None,
+        bounced=SuppressionReason.BOUNCED in suppressions.values(),
+        topics=[TopicChoice(topic, topic not in suppressions) for topic in topics],
+    )
+
+
+def clicks_of(message_id: int) -> list[tuple[str, dt.datetime]]:
+    """The links followed in a message, first click first."""
+    return list(
+        Message.objects.get(pk=message_id)
+        .clicks.order_by("clicked_at", "id")
+        .values_list("url", "clicked_at")
+    )
