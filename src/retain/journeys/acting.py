@@ -36,7 +36,7 @@ from retain.journeys.engine import (
 )
 from retain.messaging.queries import marketing_counts_since
 from retain.messaging.rendering import customer_context, render_message
-from retain.messaging.services import EmailDraft, queue_emails
+from retain.messaging.services import UNSUBSCRIBE_URL_PLACEHOLDER, EmailDraft, queue_emails
 
 
 @dataclass(frozen=True)
@@ -136,16 +136,24 @@ def _draft(
         return EmailDraft(**common, subject="", html="", text="", suppressed=why_not)
     if marketing:
         sent[contact.customer_id] += 1
+    entry = item.entry
     context = customer_context(
-        customer=contact.profile, scores=contact.scores,
-        event=item.entry, order=_order_of(item.entry),
-        journey={"key": item.journey_key, "name": item.journey_name},
+        contact.profile, scores=contact.scores,
+        event={"name": entry.get("name"), "properties": entry.get("properties") or {},
+               "occurred_at": entry.get("occurred_at")},
+        order=_order_of(entry), journey={"key": item.journey_key, "name": item.journey_name},
+        shop={"name": settings.RETAIN_SHOP_NAME, "url": settings.RETAIN_SHOP_URL,
+              "currency": settings.RETAIN_CURRENCY},
+        unsubscribe_url=UNSUBSCRIBE_URL_PLACEHOLDER if marketing else None,
+        locale=locale,
     )  # fmt: skip
     contents = {name: content.model_dump() for name, content in action.contents.items()}
-    rendered = render_message(contents, context, locale=locale)
+    rendered = render_message(
+        contents, context, locale=locale, time_zone=str(_zone(contact.time_zone))
+    )
     send_after = _after_quiet_hours(contact.time_zone, now) if marketing else None
     return EmailDraft(
-        **common, subject=rendered.subject, html=rendered.html, text=rendered.text,
+        **common, subject=rendered.subject, html=rendered.html or "", text=rendered.text,
         send_after=send_after,
     )  # fmt: skip
 
@@ -166,7 +174,8 @@ def _order_of(entry: dict[str, Any]) -> dict[str, Any] | None:
         return None
     return {"id": properties["order_id"], "total": properties.get("total"),
             "currency": properties.get("currency") or settings.RETAIN_CURRENCY,
-            "placed_at": entry.get("occurred_at")}  # fmt: skip
+            "placed_at": entry.get("occurred_at"),
+            "item_count": properties.get("item_count")}  # fmt: skip
 
 
 def _after_quiet_hours(time_zone: str | None, now: dt.datetime) -> dt.datetime | None:

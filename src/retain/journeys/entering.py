@@ -147,8 +147,14 @@ def enter_audience(
         f" FROM ({chosen}) chosen WHERE true{reentry}"
         " ON CONFLICT (journey_id, customer_id, entry_key) DO NOTHING"
     )
-    values = [journey.journey_id, journey.version_id, entry_key[:200], False, True, now, entry,
-              "{}", now, *parameters, *reentry_parameters]  # fmt: skip
+    moment = connection.ops.adapt_datetimefield_value(now)  # as Django stores it (SQLite: text)
+    reentry_parameters = [
+        connection.ops.adapt_datetimefield_value(value) if isinstance(value, dt.datetime)
+        else value
+        for value in reentry_parameters
+    ]  # fmt: skip
+    values = [journey.journey_id, journey.version_id, entry_key[:200], False, True, moment,
+              entry, "{}", moment, *parameters, *reentry_parameters]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         inserted = cursor.rowcount

@@ -35,7 +35,7 @@ from retain.customers.feeds import (
 )
 from retain.customers.queries import contacts, last_rescoring
 from retain.journeys.acting import Acting, carry_out
-from retain.journeys.active import ActiveJourney, active_journeys, document_of
+from retain.journeys.active import ActiveJourney, active_journeys, documents_of
 from retain.journeys.dates import occasions
 from retain.journeys.documents import (
     BroadcastTrigger,
@@ -59,6 +59,8 @@ from retain.journeys.models import Enrolment, FeedCursor, Journey
 
 logger = logging.getLogger(__name__)
 
+#: The runner's job (:mod:`retain.journeys.tasks`), one waiting at a time under this key.
+RUN_JOB = "journeys.run"
 #: Enrolments advanced per transaction, and happenings read per feed per transaction.
 BATCH = 500
 FEEDS = {"events": events_after, "orders": orders_after, "domain": domain_events_after}
@@ -140,7 +142,7 @@ def _show_to_running(happenings: list[Happening], *, now: dt.datetime, figures: 
         Enrolment.objects.select_for_update()
         .filter(active=True, customer_id__in=list(by_customer))
         .exclude(state={})
-        .select_related("journey")
+        .select_related("journey", "version")
     )
     moved = []
     for enrolment in running:
@@ -165,7 +167,7 @@ def advance_due(*, now: dt.datetime, limit: int = BATCH) -> RunFigures:
     due = (
         Enrolment.objects.filter(active=True, wake_at__lte=now, journey__status="active")
         .order_by("wake_at")
-        .select_related("journey")
+        .select_related("journey", "version")
     )
     if connection.vendor == "postgresql":
         due = due.select_for_update(skip_locked=True, of=("self",))
@@ -187,8 +189,9 @@ def _advance_many(
         with transaction.atomic():
             _move_and_act(moves, now=now, facts=facts, figures=figures)
     except Exception:
-        logger.warning("a batch of %d enrolments failed; one by one now", len(moves))
+        logger.warning("a batch of %d enrolments failed; one by one now", len(moves), exc_info=True)
         for move in moves:
+            move[0].refresh_from_db()  # undo what the failed batch changed in memory
             try:
                 with transaction.atomic():
                     _move_and_act([move], now=now, facts=facts, figures=figures)
@@ -206,8 +209,9 @@ def _move_and_act(
 ) -> None:
     acting: list[Acting] = []
     changed: list[Enrolment] = []
+    documents = documents_of({enrolment.version_id for enrolment, _ in moves})
     for enrolment, stimuli in moves:
-        document = document_of(enrolment.version_id)
+        document = documents[enrolment.version_id]
         facts.customer_id = enrolment.customer_id
         state, actions = _move(enrolment, document, stimuli, now=now, facts=facts)
         if state is None:
@@ -299,12 +303,7 @@ def _set_aside(enrolment: Enrolment, error: Exception, *, now: dt.datetime) -> N
 
 
 def _version_number(enrolment: Enrolment) -> int:
-    return _VERSION_NUMBERS.setdefault(
-        enrolment.version_id, enrolment.journey.versions.get(pk=enrolment.version_id).number
-    )
-
-
-_VERSION_NUMBERS: dict[int, int] = {}
+    return enrolment.version.number
 
 
 def _entry(stored: Mapping[str, Any]) -> Entry:

@@ -32,6 +32,8 @@ from retain.journeys.documents import (
     stored_form,
 )
 from retain.journeys.models import Journey, JourneyStatus, JourneyVersion
+from retain.journeys.runner import RUN_JOB, start_reading_now
+from retain.worker.services import bring_forward, enqueue
 
 CREATED, NEW_VERSION, UNCHANGED = "created", "new version", "unchanged"
 Outcome = Literal["created", "new version", "unchanged"]
@@ -174,7 +176,16 @@ def _store(parsed: ParsedDocument, text: str, *, applied_by: str, now: dt.dateti
     journey.name = document.name
     journey.updated_at = now
     journey.save(update_fields=["current", "name", "updated_at"])
+    if journey.status == JourneyStatus.ACTIVE:
+        _wake_runner(now)
     return ApplyOutcome(document.key, outcome, number, journey.status, parsed.source)
+
+
+def _wake_runner(now: dt.datetime) -> None:
+    """A journey starts reacting to what happens from now on (the runner's cursors start at
+    the store's newest rows), and the runner job waits to run at once."""
+    start_reading_now()
+    enqueue(RUN_JOB, unique_key=RUN_JOB, run_after=now) or bring_forward(RUN_JOB, to=now)
 
 
 def _tail(text: str, length: int) -> str:
@@ -211,6 +222,8 @@ def _set_status(journey: Journey, status: str, *, now: dt.datetime | None) -> St
         journey.status = status
         journey.updated_at = now or timezone.now()
         journey.save(update_fields=["status", "updated_at"])
+        if status == JourneyStatus.ACTIVE:
+            _wake_runner(journey.updated_at)
     return StatusChange(journey.key, before, status)
 
 

@@ -94,3 +94,19 @@ def clicks_of(message_id: int) -> list[tuple[str, dt.datetime]]:
         .clicks.order_by("clicked_at", "id")
         .values_list("url", "clicked_at")
     )
+
+
+def marketing_counts_since(customer_ids: list[int], *, since: dt.datetime) -> dict[int, int]:
+    """How many marketing messages each customer was sent or has coming since ``since``
+    (queued, being sent or sent; held out and suppressed ones reached nobody): what the one
+    pressure budget across journeys counts."""
+    rows = (
+        Message.objects.filter(
+            customer_id__in=customer_ids, transactional=False, created_at__gte=since,
+            status__in=(MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT),
+        )
+        .values("customer_id")
+        .annotate(count=Count("pk"))
+        .values_list("customer_id", "count")
+    )  # fmt: skip
+    return dict(rows)

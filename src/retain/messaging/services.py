@@ -78,6 +78,9 @@ class EmailDraft:
     send_after: dt.datetime | None = None
     locale: str = "en"
     source: dict[str, Any] | None = None
+    #: Why the caller decided not to send it (a budget reached, no consent, no address):
+    #: recorded as ``suppressed`` with this reason.
+    suppressed: str = ""
 
 
 def queue_email(
@@ -227,6 +230,8 @@ def _status_of(
     draft: EmailDraft, address: str, suppressions: Iterable[tuple[str, str]]
 ) -> tuple[str, str]:
     """The status a new message starts in, and why if it is not queued."""
+    if draft.suppressed and not draft.held_out:
+        return MessageStatus.SUPPRESSED, draft.suppressed
     problem = _content_problem(draft, address)
     if problem and not (draft.held_out and _storable_row(draft, address)):
         return MessageStatus.FAILED, problem

@@ -158,7 +158,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("RETAIN_LOG_LEVEL", "WARNING")},
 }
 
-# Journeys (docs/journeys.md). The shop's time zone, for customers without one of their own.
+# Journeys (docs/journeys.md). The shop as its messages name it (``shop.name``, ``shop.url``).
+RETAIN_SHOP_NAME = os.environ.get("RETAIN_SHOP_NAME", "our shop")
+RETAIN_SHOP_URL = os.environ.get(
+    "RETAIN_SHOP_URL", os.environ.get("RETAIN_PUBLIC_URL", "http://127.0.0.1:8000")
+)
+# The shop's time zone, for customers without one of their own.
 RETAIN_TIME_ZONE = os.environ.get("RETAIN_TIME_ZONE", "UTC")
 # One pressure budget across journeys: at most this many marketing messages per customer in
 # any window of this many days.
