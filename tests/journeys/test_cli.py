@@ -14,6 +14,8 @@ from retain.journeys.models import Journey
 from tests.journeys.builders import apply_journey, journey_text
 from tests.server.workspaces import fresh_environment, run_retain
 
+BUILTIN = Path(__file__).parents[2] / "src" / "retain" / "journeys" / "builtin"
+
 pytestmark = pytest.mark.django_db
 
 
@@ -188,10 +190,12 @@ def test_apply_as_the_first_command_on_a_fresh_store(tmp_path: Path) -> None:
 
 
 def test_builtin_applies_the_shipped_journeys_once(capsys) -> None:
-    """Waits for retain.messaging.rendering (the welcome emails' templates are checked)."""
+    """Every shipped journey is applied (its templates checked), and again changes nothing."""
     code, out, err = run(capsys, "apply", "--builtin")
     assert (code, err) == (0, ""), err
-    assert out == "welcome: created version 1  <- builtin/welcome.yaml\n"
-    assert run(capsys, "apply", "--builtin")[1] == (
-        "welcome: unchanged, still version 1  <- builtin/welcome.yaml\n"
-    )
+    keys = sorted(path.stem for path in BUILTIN.glob("*.yaml"))
+    assert len(keys) == 11
+    assert out.splitlines() == [f"{key}: created version 1  <- builtin/{key}.yaml" for key in keys]
+    assert run(capsys, "apply", "--builtin")[1].splitlines() == [
+        f"{key}: unchanged, still version 1  <- builtin/{key}.yaml" for key in keys
+    ]

@@ -212,7 +212,8 @@ def test_parse_document_keeps_the_line_of_every_step() -> None:
          "", ["j.yaml:7: steps[0].branch.if.field: expected a known field (email, name, "
               "acquisition_channel, segment, p_alive, clv_12m, expected_purchases_90d, "
               "value_decile, churn_risk, rfm_segment, lifecycle_stage, days_since_last_order, "
-              "days_since_last_activity, traits.<name>, consent.<channel>), not 'shoe_size'"]),
+              "days_since_last_activity, tags, traits.<name>, consent.<channel>), not "
+              "'shoe_size'"]),
         ("  - exit: {}\n", "holdout: 2\npriority: top\nreentry: sometimes\ncolour: red\n",
          ["j.yaml:7: holdout: Input should be less than or equal to 0.9",
           "j.yaml:8: priority: Input should be a valid integer, unable to parse string as an "

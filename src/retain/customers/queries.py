@@ -605,3 +605,26 @@ def did_within(customer: Any, name: str, start: Any, end: Any) -> Exists:
             customer=customer, name=name, occurred_at__gte=start, occurred_at__lt=end
         )
     )
+
+
+def customer_id_of(external_id: str) -> int:
+    """The store's id of the customer with the shop's id ``external_id``; NotFound if none."""
+    found = Customer.objects.filter(external_id=external_id).values_list("pk", flat=True).first()
+    if found is None:
+        raise NotFound(f"no customer with the id {external_id!r}", customer=external_id)
+    return found
+
+
+def latest_order(customer_id: int) -> dict[str, Any] | None:
+    """The customer's latest order as plain values (``order_id``, ``total``, ``currency``,
+    ``ordered_at``), or ``None``: what a preview shows a message about an order with."""
+    order = (
+        Order.objects.filter(customer_id=customer_id)
+        .order_by("-ordered_at", "-pk")
+        .values("external_id", "amount", "currency", "ordered_at")
+        .first()
+    )
+    if order is None:
+        return None
+    return {"order_id": order["external_id"], "total": float(order["amount"]),
+            "currency": order["currency"], "ordered_at": order["ordered_at"]}  # fmt: skip

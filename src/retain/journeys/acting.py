@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from django.conf import settings
 
 from retain.customers.queries import Contact, contacts
 from retain.customers.services import add_tags, remove_tags, set_trait
-from retain.journeys.documents import LOCALES
+from retain.journeys.documents import LOCALES, MessageContent
 from retain.journeys.engine import (
     Action,
     AddTags,
@@ -35,7 +35,7 @@ from retain.journeys.engine import (
     SetTraits,
 )
 from retain.messaging.queries import marketing_counts_since
-from retain.messaging.rendering import customer_context, render_message
+from retain.messaging.rendering import RenderedMessage, customer_context, render_message
 from retain.messaging.services import UNSUBSCRIBE_URL_PLACEHOLDER, EmailDraft, queue_emails
 
 
@@ -136,26 +136,41 @@ def _draft(
         return EmailDraft(**common, subject="", html="", text="", suppressed=why_not)
     if marketing:
         sent[contact.customer_id] += 1
-    entry = item.entry
-    context = customer_context(
-        contact.profile, scores=contact.scores,
-        event={"name": entry.get("name"), "properties": entry.get("properties") or {},
-               "occurred_at": entry.get("occurred_at")},
-        order=_order_of(entry), journey={"key": item.journey_key, "name": item.journey_name},
-        shop={"name": settings.RETAIN_SHOP_NAME, "url": settings.RETAIN_SHOP_URL,
-              "currency": settings.RETAIN_CURRENCY},
-        unsubscribe_url=UNSUBSCRIBE_URL_PLACEHOLDER if marketing else None,
-        locale=locale,
+    rendered = render_for(
+        contact, action.contents, entry=item.entry, journey_key=item.journey_key,
+        journey_name=item.journey_name, marketing=marketing,
     )  # fmt: skip
-    contents = {name: content.model_dump() for name, content in action.contents.items()}
-    rendered = render_message(
-        contents, context, locale=locale, time_zone=str(_zone(contact.time_zone))
-    )
     send_after = _after_quiet_hours(contact.time_zone, now) if marketing else None
     return EmailDraft(
         **common, subject=rendered.subject, html=rendered.html or "", text=rendered.text,
         send_after=send_after,
     )  # fmt: skip
+
+
+def render_for(
+    contact: Contact,
+    contents: Mapping[str, MessageContent],
+    *,
+    entry: Mapping[str, Any],
+    journey_key: str,
+    journey_name: str,
+    marketing: bool,
+) -> RenderedMessage:
+    """An email step's contents rendered for one customer, in their language and time zone,
+    about what entered them (an order entry gives ``order``)."""
+    locale = _locale(contact.locale)
+    context = customer_context(
+        contact.profile, scores=contact.scores,
+        event={"name": entry.get("name"), "properties": entry.get("properties") or {},
+               "occurred_at": entry.get("occurred_at")},
+        order=_order_of(entry), journey={"key": journey_key, "name": journey_name},
+        shop={"name": settings.RETAIN_SHOP_NAME, "url": settings.RETAIN_SHOP_URL,
+              "currency": settings.RETAIN_CURRENCY},
+        unsubscribe_url=UNSUBSCRIBE_URL_PLACEHOLDER if marketing else None,
+        locale=locale,
+    )  # fmt: skip
+    plain = {name: content.model_dump() for name, content in contents.items()}
+    return render_message(plain, context, locale=locale, time_zone=str(_zone(contact.time_zone)))
 
 
 def _locale(wanted: str | None) -> str:
