@@ -30,7 +30,7 @@ from retain.messaging.models import Channel, Message, MessageStatus
 from retain.messaging.sender import backoff, claim_batch
 from retain.messaging.services import queue_webhook
 from retain.messaging.tasks import CONFIG_RETRY, SendReport, run_sender, run_webhook_sender
-from retain.messaging.webhook_sender import LEASE, MAX_ATTEMPTS, claim_webhooks
+from retain.messaging.webhook_sender import LEASE, MAX_ATTEMPTS, claim_webhooks, post_json
 from retain.messaging.webhooks import BODY_LIMIT, WEBHOOK_JOB, verify_signature
 from retain.worker.models import Job, JobStatus
 from retain.worker.runner import run_next_job
@@ -260,6 +260,24 @@ def test_a_webhook_failing_for_a_passing_reason_fails_after_the_last_attempt(clo
     )
 
 
+@pytest.mark.parametrize("path", ["/a b", "/caf\u00e9"])
+@pytest.mark.django_db
+def test_a_webhook_that_cannot_be_posted_fails_and_the_rest_of_its_batch_goes_on(
+    endpoint, clock, path
+) -> None:
+    """An address stored past the queue's checks (by hand) fails with the reason; the next
+    webhook of the batch is posted."""
+    broken = hook(endpoint.url)
+    Message.objects.filter(pk=broken.pk).update(url=endpoint.url + path)
+    fine = hook(endpoint.url + "/fine")
+    assert post(clock).counts == {"failed": 1, "sent": 1}
+    broken.refresh_from_db()
+    assert broken.status == MessageStatus.FAILED
+    assert broken.reason.startswith("could not be posted")
+    assert _status(fine) == MessageStatus.SENT
+    assert [request.path for request in endpoint.requests] == ["/fine"]
+
+
 # Queueing ---------------------------------------------------------------------------------
 
 
@@ -365,6 +383,26 @@ def test_a_webhook_whose_lease_lapsed_is_posted_again_with_the_same_key(endpoint
     assert request.headers["Idempotency-Key"] == message.idempotency_key
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT and message.attempts == 2
+
+
+@pytest.mark.django_db
+def test_a_slow_endpoint_makes_the_sender_release_what_it_has_no_time_for(endpoint, clock) -> None:
+    """Each request takes three minutes of a five-minute lease: after the first, half the
+    lease is gone, and the other two are queued again at once, their claim not counted."""
+
+    def slow(*request: Any) -> Any:
+        clock.advance(minutes=3)
+        return post_json(*request)
+
+    messages = [hook(endpoint.url) for _ in range(3)]
+    assert post(clock, post=slow, max_batches=1).counts == {"sent": 1, "release": 2}
+    first, *rest = messages
+    assert _status(first) == MessageStatus.SENT
+    for message in rest:
+        message.refresh_from_db()
+        assert message.status == MessageStatus.QUEUED and message.attempts == 0
+        assert message.send_after == clock.now
+    assert post(clock).counts == {"sent": 2}
 
 
 @pytest.mark.django_db

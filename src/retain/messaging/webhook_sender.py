@@ -187,8 +187,15 @@ def _post_one(
                        message.attempts)  # fmt: skip
     try:
         answer = post(message.url, body, headers, timeout)
+    except http.client.InvalidURL as error:  # stored by hand, past the queue's checks
+        return Outcome(message.pk, Result.FAILED, f"could not be posted: {error}",
+                       message.attempts)  # fmt: skip
     except (OSError, http.client.HTTPException) as error:
         return _retry(message, _describe(error))
+    except Exception as error:  # one webhook that cannot be posted stops no batch
+        logger.exception("webhook %s could not be posted", message.pk)
+        return Outcome(message.pk, Result.FAILED, f"could not be posted: {_describe(error)}",
+                       message.attempts)  # fmt: skip
     described = f"the endpoint answered {answer.status} {answer.phrase}".rstrip()
     if 200 <= answer.status < 300:
         return Outcome(message.pk, Result.SENT, described, message.attempts)
