@@ -80,8 +80,10 @@ def carry_out(batch: list[Acting], *, now: dt.datetime) -> None:
 
 
 def _carry_out_other(action: Action, item: Acting, *, now: dt.datetime) -> None:
-    if isinstance(action, SendEmail | Ended) or getattr(action, "held_out", False):
-        return  # emails were queued together; a held-out customer gets no trait or tag
+    if isinstance(action, SendEmail | Ended):
+        return  # emails were queued together
+    if getattr(action, "held_out", False) and not isinstance(action, CallWebhook):
+        return  # a held-out customer gets no trait or tag (a webhook is recorded held out)
     if isinstance(action, SetTraits):
         for name, value in action.traits.items():
             set_trait(item.customer_id, name, value, at=now)
