@@ -81,7 +81,7 @@ def test_the_list_shows_each_journey_with_its_counts_and_uplift_from_the_report(
     assert counts.entered == 20 and 0 < counts.held_out < 20 and counts.running == 20
     assert report.treatment.enrolled + report.holdout.enrolled == 20
     with translation.override("en"):
-        uplift = f"{points(report.uplift.estimate)} ({points_interval(report.uplift)})"
+        uplift = f"{points(report.uplift.estimate)} {points_interval(report.uplift)}"
     row = _row(html, "thanks")
     converted = report.treatment.converted + report.holdout.converted
     assert converted == 7  # every third customer wrote a review
@@ -89,8 +89,8 @@ def test_the_list_shows_each_journey_with_its_counts_and_uplift_from_the_report(
     assert f" {counts.held_out} 20 {converted} " in row
     assert row.endswith(uplift)
     signed = f"[+{MINUS}±][\\d.]+ pp"
-    assert re.fullmatch(rf"{signed} \({signed} to {signed}\)", uplift)
-    assert _row(html, "quiet").endswith(f"0 {MISSING} {MISSING} nobody entered yet")
+    assert re.fullmatch(rf"{signed} {signed} to {signed}", uplift)
+    assert _row(html, "quiet").endswith(f"0 {MISSING} nobody entered yet")
 
 
 def test_an_empty_list_says_how_to_apply_a_journey_to_whoever_may() -> None:
@@ -215,10 +215,10 @@ def test_a_role_with_the_journeys_scope_pauses_resumes_and_archives(role: str) -
     assert 'action="/journeys/thanks/pause"' in html and 'action="/journeys/thanks/archive"' in html
     assert 'action="/journeys/thanks/resume"' not in html  # active already
     for action, status, said in [
-        ("pause", JourneyStatus.PAUSED, "Paused: it enrols nobody"),
+        ("pause", JourneyStatus.PAUSED, "The journey is paused."),
         ("pause", JourneyStatus.PAUSED, "Nothing changed: the journey was paused already."),
         ("resume", JourneyStatus.ACTIVE, "Resumed: it enrols customers"),
-        ("archive", JourneyStatus.ARCHIVED, "Archived: it enrols nobody"),
+        ("archive", JourneyStatus.ARCHIVED, "The journey is archived."),
         ("pause", JourneyStatus.ARCHIVED, "An archived journey cannot be paused"),
     ]:
         response = client.post(f"/journeys/thanks/{action}", follow=True)

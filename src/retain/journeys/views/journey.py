@@ -94,12 +94,10 @@ def _done(change: StatusChange) -> str:
             "status": JourneyStatus(change.after).label
         }
     return {
-        JourneyStatus.PAUSED: _("Paused: it enrols nobody, and its enrolments wait where they "
-                                "are until it is resumed."),
+        JourneyStatus.PAUSED: _("The journey is paused."),
         JourneyStatus.ACTIVE: _("Resumed: it enrols customers and moves its enrolments on "
                                 "again."),
-        JourneyStatus.ARCHIVED: _("Archived: it enrols nobody; its versions and figures stay. "
-                                  "Resuming it brings it back."),
+        JourneyStatus.ARCHIVED: _("The journey is archived."),
     }[JourneyStatus(change.after)]  # fmt: skip
 
 
