@@ -111,3 +111,35 @@ def marketing_counts_since(customer_ids: list[int], *, since: dt.datetime) -> di
         .values_list("customer_id", "count")
     )  # fmt: skip
     return dict(rows)
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    """One message of a customer as their history shows it (no body: the 360 lists them)."""
+
+    id: int
+    created_at: dt.datetime
+    status: str
+    #: Why it was suppressed, failed or bounced, in plain words ("no consent to email").
+    reason: str
+    subject: str
+    topic: str
+    transactional: bool
+    send_after: dt.datetime
+    sent_at: dt.datetime | None
+    #: Who decided to send it: ``{"journey", "version", "step", "enrolment"}`` for a journey.
+    source: dict
+
+
+def customer_messages(customer_id: int, *, limit: int = 100) -> list[CustomerMessage]:
+    """The customer's ``limit`` newest messages of any status, newest first: what a journey
+    sent them, held out, suppressed or keeps waiting (one query, on the customer's index)."""
+    rows = (
+        Message.objects.filter(customer_id=customer_id)
+        .order_by("-created_at", "-id")
+        .values_list(
+            "id", "created_at", "status", "reason", "subject", "topic", "transactional",
+            "send_after", "sent_at", "source",
+        )[:limit]
+    )  # fmt: skip
+    return [CustomerMessage(*row) for row in rows]

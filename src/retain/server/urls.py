@@ -61,6 +61,7 @@ urlpatterns = [
     path("customers/", include("retain.customers.urls")),
     path("segments/", include("retain.customers.segment_urls")),
     path("imports/", include("retain.ingest.page_urls")),
+    path("journeys/", include("retain.journeys.urls")),
     path("settings/", include("retain.accounts.urls")),
     path("m/", include("retain.messaging.urls")),
     path("", include("retain.console.urls")),
