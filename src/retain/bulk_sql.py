@@ -95,6 +95,48 @@ def insert_rows(
     return found
 
 
+def update_rows(
+    table: str,
+    key: str,
+    columns: Sequence[str],
+    types: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> int:
+    """Set ``columns`` (of PostgreSQL ``types``) of many rows in one ``UPDATE``: each row
+    is its ``key`` value, then the new values (``jsonb`` values as JSON-ready objects,
+    datetimes aware or ``None``). The rows travel as one JSON document on both engines, so
+    500 rows cost one short statement, where Django's ``bulk_update`` compiles a ``CASE``
+    per row and column (seconds for a runner's batch). The number of rows updated."""
+    if not rows:
+        return 0
+    aliases = [f"c{i}" for i in range(len(columns))]
+    assignments = ", ".join(
+        f"{column} = v.{alias}" for column, alias in zip(columns, aliases, strict=True)
+    )
+    if connection.vendor == "postgresql":
+        record = ", ".join(f"{alias} {kind}" for alias, kind in zip(aliases, types, strict=True))
+        document = [{"k": row[0], **dict(zip(aliases, row[1:], strict=True))} for row in rows]
+        sql = (
+            f"UPDATE {table} SET {assignments} FROM json_to_recordset(%s::json) "
+            f"AS v(k bigint, {record}) WHERE {table}.{key} = v.k"
+        )
+    else:
+        adapt = connection.ops.adapt_datetimefield_value
+        document = [
+            {"k": row[0], **{alias: adapt(value) if kind == "timestamptz" else value
+                             for alias, value, kind in zip(aliases, row[1:], types, strict=True)}}
+            for row in rows
+        ]  # fmt: skip
+        picked = ", ".join(f"json_extract(value, '$.{alias}') AS {alias}" for alias in aliases)
+        sql = (
+            f"UPDATE {table} SET {assignments} FROM (SELECT json_extract(value, '$.k') AS k, "
+            f"{picked} FROM json_each(%s)) AS v WHERE {table}.{key} = v.k"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(document, default=_json_default)])
+        return cursor.rowcount
+
+
 def keys_by_value(
     table: str,
     column: str,

@@ -225,3 +225,17 @@ def test_a_step_that_cannot_be_carried_out_sets_one_enrolment_aside() -> None:
     assert Enrolment.objects.filter(journey__key="bad-trait", outcome="error").count() == 2
     assert Message.objects.filter(source__journey="thanks").count() == 2
     assert DomainEvent.objects.filter(name="trait.changed").count() == 2
+
+
+def test_a_held_out_customers_webhook_is_recorded_never_posted() -> None:
+    apply_journey(
+        "hook", trigger={"event": "Order Completed"}, topic="care", holdout=0.9,
+        steps=[{"webhook": {"url": "https://example.invalid/hook"}}],
+    )  # fmt: skip
+    customers = [make_customer() for _ in range(20)]
+    for number, customer in enumerate(customers):
+        _order(customer, f"K-{number}")
+    _run()
+    held = Message.objects.filter(channel="webhook", status=MessageStatus.HELD_OUT)
+    assert Message.objects.filter(channel="webhook").count() == 20
+    assert held.count() == Enrolment.objects.filter(held_out=True).count() > 10

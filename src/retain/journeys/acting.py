@@ -36,7 +36,13 @@ from retain.journeys.engine import (
 )
 from retain.messaging.queries import marketing_counts_since
 from retain.messaging.rendering import RenderedMessage, customer_context, render_message
-from retain.messaging.services import UNSUBSCRIBE_URL_PLACEHOLDER, EmailDraft, queue_emails
+from retain.messaging.services import (
+    UNSUBSCRIBE_URL_PLACEHOLDER,
+    EmailDraft,
+    journey_step_payload,
+    queue_emails,
+    queue_webhook,
+)
 
 
 @dataclass(frozen=True)
@@ -74,8 +80,10 @@ def carry_out(batch: list[Acting], *, now: dt.datetime) -> None:
 
 
 def _carry_out_other(action: Action, item: Acting, *, now: dt.datetime) -> None:
-    if isinstance(action, SendEmail | Ended) or getattr(action, "held_out", False):
-        return  # emails were queued together; a held-out customer gets no trait or tag
+    if isinstance(action, SendEmail | Ended):
+        return  # emails were queued together
+    if getattr(action, "held_out", False) and not isinstance(action, CallWebhook):
+        return  # a held-out customer gets no trait or tag (a webhook is recorded held out)
     if isinstance(action, SetTraits):
         for name, value in action.traits.items():
             set_trait(item.customer_id, name, value, at=now)
@@ -84,7 +92,22 @@ def _carry_out_other(action: Action, item: Acting, *, now: dt.datetime) -> None:
     elif isinstance(action, RemoveTags):
         remove_tags([item.customer_id], action.tags)
     elif isinstance(action, CallWebhook):
-        raise NotImplementedError("webhook steps are not sent yet")
+        contact = contacts([item.customer_id]).get(item.customer_id)
+        if contact is None:
+            return  # the customer was erased since
+        customer = {"id": contact.external_id, "email": contact.email,
+                    "name": contact.profile.get("name", ""),
+                    "traits": contact.profile.get("traits") or {}}  # fmt: skip
+        queue_webhook(
+            key=action.idempotency_key, customer_id=item.customer_id, url=action.url,
+            payload=journey_step_payload(
+                key=action.idempotency_key, journey=item.journey_key, step=action.step_id,
+                occurred_at=now, customer=customer, entry=item.entry, data=dict(action.data),
+            ),
+            held_out=action.held_out,
+            source={"journey": item.journey_key, "version": item.version,
+                    "step": action.step_id, "enrolment": item.enrolment_id},
+        )  # fmt: skip
     elif isinstance(action, Custom):
         handler = CUSTOM_ACTIONS.get(action.kind)
         if handler is None:

@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from retain.bulk_sql import update_rows
 from retain.customers.audiences import customers_matching
 from retain.customers.feeds import (
     Happening,
@@ -63,6 +64,8 @@ logger = logging.getLogger(__name__)
 RUN_JOB = "journeys.run"
 #: Enrolments advanced per transaction, and happenings read per feed per transaction.
 BATCH = 500
+#: The columns of an enrolment a move changes.
+_SAVED = ("state", "wake_at", "active", "held_out", "outcome", "ended_at")
 FEEDS = {"events": events_after, "orders": orders_after, "domain": domain_events_after}
 
 
@@ -228,9 +231,12 @@ def _move_and_act(
                 )
             )  # fmt: skip
     carry_out(acting, now=now)
-    Enrolment.objects.bulk_update(
-        changed, ["state", "wake_at", "active", "held_out", "outcome", "ended_at"]
-    )
+    update_rows(
+        Enrolment._meta.db_table, "id", _SAVED,
+        ("jsonb", "timestamptz", "boolean", "boolean", "text", "timestamptz"),
+        [(e.pk, e.state, e.wake_at, e.active, e.held_out, e.outcome, e.ended_at)
+         for e in changed],
+    )  # fmt: skip
     figures.advanced += len(changed)
 
 

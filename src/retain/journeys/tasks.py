@@ -70,3 +70,10 @@ def run_once(*, now: dt.datetime) -> RunFigures:
         figures.add(advance_due(now=now))
     figures.more |= figures.entered > 0
     return figures
+
+
+def ensure_running() -> None:
+    """A run job waits if any journey is active (as a worker starts), in the caller's
+    transaction."""
+    if active_journeys():
+        enqueue(RUN_JOB, unique_key=RUN_JOB)

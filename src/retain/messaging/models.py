@@ -24,11 +24,13 @@ TOPIC_LENGTH = 100
 LOCALE_LENGTH = 35
 #: The longest note of where a suppression came from.
 SOURCE_LENGTH = 100
+#: The longest webhook address (as a journey's webhook step allows).
+URL_LENGTH = 2000
 
 
 class Channel(models.TextChoices):
     EMAIL = "email", _("email")
-    #: Kept for the webhooks to come; nothing sends them yet.
+    #: A signed JSON document posted to the shop's endpoint (``webhooks``, ``webhook_sender``).
     WEBHOOK = "webhook", _("webhook")
 
 
@@ -38,7 +40,8 @@ class MessageStatus(models.TextChoices):
     - ``queued``: waits to be sent from ``send_after`` on (again after a temporary failure).
     - ``sending``: a sender claimed it until ``lease_until``; a sender killed mid-send leaves
       it so, and once the lease has passed another claims it and sends it again.
-    - ``sent``: the SMTP server accepted it (``sent_at``).
+    - ``sent``: the SMTP server accepted it, or the webhook's endpoint answered 2xx
+      (``sent_at``).
     - ``held_out``: the customer is in the holdout group; recorded to measure uplift, never
       sent.
     - ``suppressed``: the address bounced before, or unsubscribed from this marketing topic
@@ -67,7 +70,13 @@ class Message(models.Model):
     )
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
     #: Lower-cased, as suppressions are (no provider tells case apart in a mailbox's name).
+    #: Blank for a webhook.
     to_address = models.CharField(max_length=EMAIL_LENGTH)
+    #: A webhook's endpoint (blank for an email).
+    #: A default in the database too: the email queue inserts rows without this column.
+    url = models.CharField(max_length=URL_LENGTH, blank=True, default="", db_default="")
+    #: The JSON document a webhook posts (``None`` for an email).
+    payload = models.JSONField(null=True, blank=True, default=None)
     #: The marketing topic one may unsubscribe from; blank for transactional messages.
     topic = models.CharField(max_length=TOPIC_LENGTH, blank=True)
     #: Receipts, password resets, answers to a complaint: sent despite marketing

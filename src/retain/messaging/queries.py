@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from retain.messaging.models import Message, MessageStatus, Suppression, SuppressionReason
+from retain.messaging.models import Channel, Message, MessageStatus, Suppression, SuppressionReason
 
 
 def find_message(key: str) -> Message | None:
@@ -97,12 +97,13 @@ def clicks_of(message_id: int) -> list[tuple[str, dt.datetime]]:
 
 
 def marketing_counts_since(customer_ids: list[int], *, since: dt.datetime) -> dict[int, int]:
-    """How many marketing messages each customer was sent or has coming since ``since``
+    """How many marketing emails each customer was sent or has coming since ``since``
     (queued, being sent or sent; held out and suppressed ones reached nobody): what the one
     pressure budget across journeys counts."""
     rows = (
         Message.objects.filter(
             customer_id__in=customer_ids, transactional=False, created_at__gte=since,
+            channel=Channel.EMAIL,
             status__in=(MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT),
         )
         .values("customer_id")

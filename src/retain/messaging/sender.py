@@ -98,7 +98,9 @@ def claim_batch(*, now: dt.datetime, limit: int = BATCH_SIZE, lease: dt.timedelt
     lease_until = now + lease
     # A message whose sender died with it every time (one that crashes the process, say)
     # fails instead of taking every next sender down with it.
-    Message.objects.filter(
+    # Webhooks have a sender of their own (``webhook_sender``): every query here is email's.
+    emails = Message.objects.filter(channel=Channel.EMAIL)
+    emails.filter(
         status=MessageStatus.SENDING, lease_until__lte=now, attempts__gte=MAX_ATTEMPTS
     ).update(
         status=MessageStatus.FAILED, lease_until=None,
@@ -108,9 +110,9 @@ def claim_batch(*, now: dt.datetime, limit: int = BATCH_SIZE, lease: dt.timedelt
     def locked(rows):  # type: ignore[no-untyped-def]
         return rows.select_for_update(skip_locked=True, of=("self",))
 
-    lapsed = locked(
-        Message.objects.filter(status=MessageStatus.SENDING, lease_until__lte=now)
-    ).order_by("lease_until", "id")
+    lapsed = locked(emails.filter(status=MessageStatus.SENDING, lease_until__lte=now)).order_by(
+        "lease_until", "id"
+    )
     ids = list(lapsed.values_list("id", flat=True)[:limit])
     if len(ids) < limit:
         due = locked(
@@ -340,7 +342,7 @@ def schedule_next(*, not_before: dt.datetime | None = None) -> dt.datetime | Non
     ``not_before`` (a server found down is not asked again at once); when, or ``None`` if
     nothing waits to be sent."""
     queued = Message.objects.filter(status=MessageStatus.QUEUED, channel=Channel.EMAIL)
-    sending = Message.objects.filter(status=MessageStatus.SENDING)
+    sending = Message.objects.filter(status=MessageStatus.SENDING, channel=Channel.EMAIL)
     candidates = [
         queued.aggregate(at=Min("send_after"))["at"],
         sending.aggregate(at=Min("lease_until"))["at"],

@@ -44,12 +44,26 @@ from retain.messaging.models import (
     Suppression,
     SuppressionReason,
 )
+from retain.messaging.webhooks import journey_step_payload, store_webhook
 from retain.worker.services import ensure_ready
 
 __all__ = [
-    "SEND_JOB", "UNSUBSCRIBE_URL_PLACEHOLDER", "EmailDraft", "queue_email", "queue_emails",
-    "record_click", "record_complaint", "record_open", "resubscribe", "suppress_bounced",
-    "suppressed_addresses", "suppression_reason", "suppression_reasons", "unsubscribe",
+    "SEND_JOB",
+    "UNSUBSCRIBE_URL_PLACEHOLDER",
+    "EmailDraft",
+    "journey_step_payload",
+    "queue_email",
+    "queue_emails",
+    "queue_webhook",
+    "record_click",
+    "record_complaint",
+    "record_open",
+    "resubscribe",
+    "suppress_bounced",
+    "suppressed_addresses",
+    "suppression_reason",
+    "suppression_reasons",
+    "unsubscribe",
     "wake_sender",
 ]  # fmt: skip
 
@@ -439,3 +453,32 @@ def wake_sender(*, at: dt.datetime) -> None:
         return
     minute = at.astimezone(dt.UTC).replace(second=0, microsecond=0)
     ensure_ready(SEND_JOB, "wake", [minute.isoformat()], delay=at - now)
+
+
+# Webhooks -----------------------------------------------------------------------------------
+
+
+def queue_webhook(
+    *,
+    key: str,
+    customer_id: int,
+    url: str,
+    payload: dict[str, Any],
+    held_out: bool = False,
+    source: dict[str, Any] | None = None,
+) -> Message | None:
+    """Store one webhook (a JSON ``payload`` to POST to ``url``, signed) under ``key``, in the
+    caller's transaction; ``None`` if a message with that key exists already (nothing
+    changes then).
+
+    Its status says what becomes of it: ``queued`` (posted at once by the webhook job, which
+    queueing wakes), ``held_out`` (recorded, never posted) or ``failed`` (an address that
+    cannot be posted to, a payload that cannot be written as JSON or over 256 KB: ``reason``
+    says which). Raises :class:`~retain.errors.DataError` for a ``url`` that is not http(s)
+    or a key, customer id, payload or source of the wrong kind (the caller's mistake). No
+    suppression applies: the shop's provider keeps its own opt-outs for SMS and chat.
+    """
+    return store_webhook(
+        key=key, customer_id=customer_id, url=url, payload=payload, held_out=held_out,
+        source=source,
+    )  # fmt: skip

@@ -1,11 +1,15 @@
-"""The send job: drains the outbox over SMTP, in transactions of its own that never span the
-network.
+"""The send jobs: one drains the outbox's email over SMTP, the other posts its webhooks, each
+in transactions of its own that never span the network.
 
 The worker runs a job inside the transaction that claimed the job's row (on SQLite, holding
 the store's write lock). Talking SMTP there would hold that lock for as long as the server
 takes, so the job only asks for the sending to start once that transaction has committed
 (``transaction.on_commit``), in the same worker thread; :func:`run_sender` then opens its
 own short transactions: one to claim a batch, one to record its outcomes.
+
+The webhook job is registered with ``own_transactions``: the worker runs it once its claim
+has committed, outside any transaction, and :func:`run_webhook_sender` opens the same two
+short transactions per batch.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from retain.errors import ConfigError
+from retain.messaging import webhook_sender
 from retain.messaging.composing import ComposeOptions
 from retain.messaging.sender import (
     BATCH_SIZE,
@@ -33,6 +38,7 @@ from retain.messaging.sender import (
 )
 from retain.messaging.services import SEND_JOB
 from retain.messaging.smtp import Connection, configured_server, open_connection
+from retain.messaging.webhooks import WEBHOOK_JOB, configured_secret
 from retain.worker.registry import job
 
 logger = logging.getLogger(__name__)
@@ -129,4 +135,66 @@ def run_sender(
         mailer.close()
         with transaction.atomic():
             schedule_next(not_before=not_before)
+    return report
+
+
+# Webhooks ---------------------------------------------------------------------------------
+
+
+@job(WEBHOOK_JOB, own_transactions=True)
+def send_webhooks(**wake: str) -> None:
+    """Post what is due; the worker runs this outside any transaction (see the module)."""
+    report = run_webhook_sender()
+    logger.info("posted %s in %d batch(es)", report.counts, report.batches)
+
+
+def run_webhook_sender(
+    *,
+    clock: Callable[[], dt.datetime] = timezone.now,
+    secret: str | None = None,
+    timeout: float = webhook_sender.TIMEOUT,
+    post: webhook_sender.Post | None = None,
+    batch_size: int = webhook_sender.BATCH_SIZE,
+    lease: dt.timedelta = webhook_sender.LEASE,
+    max_seconds: float = RUN_SECONDS,
+    max_batches: int | None = None,
+) -> SendReport:
+    """Post due webhooks, batch after batch, for up to ``max_seconds`` (or ``max_batches``);
+    then make sure a webhook job waits for what is left. Call it outside any transaction.
+
+    ``secret`` signs the requests (default: ``RETAIN_WEBHOOK_SECRET``); ``post`` makes one
+    request (default: :func:`~retain.messaging.webhook_sender.post_json`); ``clock`` is the
+    time.
+    """
+    report = SendReport()
+    try:
+        secret = secret or configured_secret()
+    except ConfigError as error:
+        logger.error("webhooks are not posted: %s", error)
+        report.stopped_because = str(error)
+        with transaction.atomic():
+            webhook_sender.schedule_webhooks(not_before=clock() + CONFIG_RETRY)
+        return report
+    started = time.monotonic()
+    try:
+        while max_batches is None or report.batches < max_batches:
+            with transaction.atomic():
+                claim = webhook_sender.claim_webhooks(now=clock(), limit=batch_size, lease=lease)
+            if not claim.messages:
+                break
+            outcomes = webhook_sender.deliver_webhooks(
+                claim, secret=secret, clock=clock, timeout=timeout, post=post
+            )
+            with transaction.atomic():
+                webhook_sender.record_webhook_outcomes(
+                    outcomes, lease_until=claim.lease_until, now=clock()
+                )
+            report.batches += 1
+            for outcome in outcomes:
+                report.counts[outcome.result.value] = report.counts.get(outcome.result.value, 0) + 1
+            if time.monotonic() - started >= max_seconds:
+                break
+    finally:
+        with transaction.atomic():
+            webhook_sender.schedule_webhooks()
     return report

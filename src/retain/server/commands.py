@@ -166,13 +166,16 @@ def serve(
 
 
 def schedule_jobs() -> None:
-    """What a worker does as it starts: make sure the rescoring is scheduled."""
+    """What a worker does as it starts: make sure the rescoring is scheduled, and the
+    journeys' runner waits while any journey is active."""
     from django.db import transaction
 
     from retain.customers.tasks import ensure_rescoring_scheduled
+    from retain.journeys.tasks import ensure_running
 
     with transaction.atomic():
         ensure_rescoring_scheduled()
+        ensure_running()
 
 
 def create_key(

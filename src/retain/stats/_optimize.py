@@ -99,10 +99,11 @@ def maximise(
         for name, u in zip(names, result.x, strict=True)
         if abs(u) > np.log(1e5)
     ]
-    # A line search that gave up far out on a ridge (a parameter past 1e6) is no maximum,
-    # however flat the ridge: where it stops (and so the gradient there) depends on the
-    # machine's last bits. Parameters past 1e5 are named as running off with it.
-    ridge = not result.success and bool(np.any(np.abs(result.x) > np.log(1e6)))
+    # A stop far out on a ridge (a parameter past 1e6) is no maximum, however flat the
+    # ridge, whether the line search gave up or declared success: where it stops (and so
+    # the gradient there, and whether it calls that converged) depends on the machine's last
+    # bits. Parameters past 1e5 are named as running off with it.
+    ridge = bool(np.any(np.abs(result.x) > np.log(1e6)))
     if not np.isfinite(value) or at_bound or log_gradient_norm > 1e-4 or ridge:
         boundary = (
             f" The likelihood keeps rising as {', '.join(drifting)}: the data carry too little "
