@@ -491,6 +491,22 @@ def test_suppressed_capped_and_deferred_messages_say_why() -> None:
     assert "capped: 0 marketing messages in 7" in text
 
 
+def test_a_webhook_call_shows_as_one_in_the_timeline_and_the_steps() -> None:
+    now = timezone.now()
+    hook = {"id": "tell", "webhook": {"url": "https://crm.example/hook"}}
+    apply_journey("hook", name="Tell the CRM", holdout=0, topic="orders",
+                  trigger={"event": "Order Completed"}, steps=[hook])  # fmt: skip
+    customer = make_customer(external_id="hooked")
+    order(customer, "H-1", now)
+    run(now)
+    assert Message.objects.get(customer=customer).channel == "webhook"
+    text = _text(_page(signed_in(), "/journeys/timeline?customer=hooked"))
+    assert re.search(r"queued webhook call from Tell the CRM, step tell", text)
+    steps = _text(_page(signed_in(), "/journeys/hook/"))
+    assert "Webhook tell Posts the customer and the journey to: Address: https://crm.example/hook" \
+        in steps  # fmt: skip
+
+
 def test_a_customer_without_journeys_and_an_unknown_customer() -> None:
     make_customer(external_id="calm")
     client = signed_in()
