@@ -11,7 +11,9 @@ from html import unescape
 
 import altair as alt
 import pytest
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from retain.journeys.holdout import in_holdout
@@ -91,6 +93,20 @@ def test_the_list_shows_each_journey_with_its_counts_and_uplift_from_the_report(
     signed = f"[+{MINUS}±][\\d.]+ pp"
     assert re.fullmatch(rf"{signed} {signed} to {signed}", uplift)
     assert _row(html, "quiet").endswith(f"0 {MISSING} nobody entered yet")
+
+
+def test_the_list_costs_the_same_queries_whatever_the_number_of_enrolments() -> None:
+    now = timezone.now()
+    _apply_thanks()
+    client = signed_in()
+    customers_through(now, 2, prefix="a")
+    with CaptureQueriesContext(connection) as few:
+        _page(client, "/journeys/")
+    customers_through(now, 30, prefix="b")
+    with CaptureQueriesContext(connection) as many:
+        html = _page(client, "/journeys/")
+    assert " 32 " in _row(html, "thanks")
+    assert len(many.captured_queries) == len(few.captured_queries)
 
 
 def test_an_empty_list_says_how_to_apply_a_journey_to_whoever_may() -> None:
@@ -336,6 +352,24 @@ def test_the_form_can_start_from_a_journeys_current_document() -> None:
     assert _page(signed_in(), "/journeys/apply?from=nothing").count("</textarea>") == 1
 
 
+def test_a_split_and_a_wait_for_show_where_each_way_leads() -> None:
+    apply_journey("ways", steps=[
+        {"id": "ask", "wait_for": {"event": "Review Written", "timeout_days": 7,
+                                   "on_timeout": "b"}},
+        {"id": "pick", "split": {"paths": {"a": 3, "b": 1}}},
+        {"id": "a", "wait": {"hours": 2, "until": "09:30", "weekdays": ["mon", "tue"]}},
+        {"id": "b", "exit": {}},
+    ])  # fmt: skip
+    html = _page(signed_in(), "/journeys/ways/")
+    text = _text(html)
+    assert "Waits for “Review Written”, at most 7 days." in text
+    assert 'when it happens → <a href="#step-pick">pick</a>' in html
+    assert 'when the wait times out → <a href="#step-b">b</a>' in html
+    assert '75% of customers → <a href="#step-a">a</a>' in html
+    assert '25% of customers → <a href="#step-b">b</a>' in html
+    assert "Waits 2 hours. Then waits until 09:30 on mon, tue, the customer's local time." in text
+
+
 @pytest.mark.parametrize(
     ("written", "expected"),
     [
@@ -455,6 +489,22 @@ def test_suppressed_capped_and_deferred_messages_say_why() -> None:
         run(timezone.now())
     text = _text(_page(signed_in(), "/journeys/timeline?customer=capped"))
     assert "capped: 0 marketing messages in 7" in text
+
+
+def test_a_webhook_call_shows_as_one_in_the_timeline_and_the_steps() -> None:
+    now = timezone.now()
+    hook = {"id": "tell", "webhook": {"url": "https://crm.example/hook"}}
+    apply_journey("hook", name="Tell the CRM", holdout=0, topic="orders",
+                  trigger={"event": "Order Completed"}, steps=[hook])  # fmt: skip
+    customer = make_customer(external_id="hooked")
+    order(customer, "H-1", now)
+    run(now)
+    assert Message.objects.get(customer=customer).channel == "webhook"
+    text = _text(_page(signed_in(), "/journeys/timeline?customer=hooked"))
+    assert re.search(r"queued webhook call from Tell the CRM, step tell", text)
+    steps = _text(_page(signed_in(), "/journeys/hook/"))
+    assert "Webhook tell Posts the customer and the journey to: Address: https://crm.example/hook" \
+        in steps  # fmt: skip
 
 
 def test_a_customer_without_journeys_and_an_unknown_customer() -> None:

@@ -577,11 +577,12 @@ def contacts(customer_ids: list[int]) -> dict[int, Contact]:
 
 
 def revenue_within(customer: Any, start: Any, end: Any) -> Any:
-    """The sum of a customer's completed orders placed in ``[start, end)`` (0 without any),
+    """The sum of a customer's completed orders placed in ``(start, end)`` (0 without any;
+    the start is left out, so the order that entered a customer is not counted),
     as an expression for another domain's query to embed: ``customer``, ``start`` and
     ``end`` are expressions of that query (``OuterRef("customer_id")``, ...)."""
     orders = (
-        Order.objects.filter(customer=customer, ordered_at__gte=start, ordered_at__lt=end)
+        Order.objects.filter(customer=customer, ordered_at__gt=start, ordered_at__lt=end)
         .exclude(status="refunded")
         .order_by()
         .values("customer")
@@ -592,17 +593,18 @@ def revenue_within(customer: Any, start: Any, end: Any) -> Any:
 
 
 def did_within(customer: Any, name: str, start: Any, end: Any) -> Exists:
-    """Whether a customer did ``name`` in ``[start, end)``: placed a completed order for
+    """Whether a customer did ``name`` in ``(start, end)`` (after the moment that entered
+    them, so an entering order is no conversion): placed a completed order for
     ``Order Completed``, else tracked an event of that name. An expression for another
     domain's query (``customer``, ``start`` and ``end`` are its expressions)."""
     if name == "Order Completed":
         return Exists(
-            Order.objects.filter(customer=customer, ordered_at__gte=start, ordered_at__lt=end)
+            Order.objects.filter(customer=customer, ordered_at__gt=start, ordered_at__lt=end)
             .exclude(status="refunded")
         )  # fmt: skip
     return Exists(
         Event.objects.filter(
-            customer=customer, name=name, occurred_at__gte=start, occurred_at__lt=end
+            customer=customer, name=name, occurred_at__gt=start, occurred_at__lt=end
         )
     )
 

@@ -115,10 +115,13 @@ def marketing_counts_since(customer_ids: list[int], *, since: dt.datetime) -> di
 
 @dataclass(frozen=True)
 class CustomerMessage:
-    """One message of a customer as their history shows it (no body: the 360 lists them)."""
+    """One message (an email or a webhook call) of a customer as their history shows it (no
+    body: the 360 lists them)."""
 
     id: int
     created_at: dt.datetime
+    #: ``email`` or ``webhook``.
+    channel: str
     status: str
     #: Why it was suppressed, failed or bounced, in plain words ("no consent to email").
     reason: str
@@ -138,7 +141,7 @@ def customer_messages(customer_id: int, *, limit: int = 100) -> list[CustomerMes
         Message.objects.filter(customer_id=customer_id)
         .order_by("-created_at", "-id")
         .values_list(
-            "id", "created_at", "status", "reason", "subject", "topic", "transactional",
+            "id", "created_at", "channel", "status", "reason", "subject", "topic", "transactional",
             "send_after", "sent_at", "source",
         )[:limit]
     )  # fmt: skip

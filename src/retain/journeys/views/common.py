@@ -23,7 +23,8 @@ def forbidden(request: HttpRequest) -> HttpResponse:
 
 
 def journey_not_found(request: HttpRequest, key: str) -> HttpResponse:
-    return render(request, "journeys/not_found.html", {"key": key}, status=404)
+    shown = key.replace("\x00", "\\x00")[:100]
+    return render(request, "journeys/not_found.html", {"key": shown}, status=404)
 
 
 def well_formed(key: str) -> bool:
