@@ -42,7 +42,7 @@ def holdout_charts(report: JourneyReport) -> dict[str, dict[str, Any]]:
         })  # fmt: skip
     names = [name for name, _figures in groups]
     conversion = copy.deepcopy(
-        _conversion_spec(tuple(names), _("Group"), _("Conversion rate"), _("95 % interval"),
+        _conversion_spec(tuple(names), _("Group"), _("Conversion rate"), _("95 %% interval") % {},
                          _("Customers"), _("Converted"))
     )  # fmt: skip
     conversion["data"] = {"values": conversion_rows}
