@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from retain.bulk_sql import update_rows
 from retain.customers.audiences import customers_matching
 from retain.customers.feeds import (
     Happening,
@@ -143,6 +144,7 @@ def _show_to_running(happenings: list[Happening], *, now: dt.datetime, figures: 
         .filter(active=True, customer_id__in=list(by_customer))
         .exclude(state={})
         .select_related("journey", "version")
+        .defer("version__document", "version__source_text")
     )
     moved = []
     for enrolment in running:
@@ -168,6 +170,7 @@ def advance_due(*, now: dt.datetime, limit: int = BATCH) -> RunFigures:
         Enrolment.objects.filter(active=True, wake_at__lte=now, journey__status="active")
         .order_by("wake_at")
         .select_related("journey", "version")
+        .defer("version__document", "version__source_text")
     )
     if connection.vendor == "postgresql":
         due = due.select_for_update(skip_locked=True, of=("self",))
@@ -228,10 +231,16 @@ def _move_and_act(
                 )
             )  # fmt: skip
     carry_out(acting, now=now)
-    Enrolment.objects.bulk_update(
-        changed, ["state", "wake_at", "active", "held_out", "outcome", "ended_at"]
-    )
+    update_rows(
+        Enrolment._meta.db_table, "id", _MOVED, _MOVED_TYPES,
+        [[getattr(e, name) for name in _MOVED] + [e.pk] for e in changed],
+    )  # fmt: skip
     figures.advanced += len(changed)
+
+
+#: What moving an enrolment changes, and the columns' types (for ``update_rows``).
+_MOVED = ("state", "wake_at", "active", "held_out", "outcome", "ended_at")
+_MOVED_TYPES = ("jsonb", "timestamptz", "boolean", "boolean", "text", "timestamptz")
 
 
 def _move(
