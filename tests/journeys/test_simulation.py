@@ -94,8 +94,9 @@ def test_the_store_is_as_it_was_afterwards() -> None:
                   steps=[HELLO])  # fmt: skip
     kept = make_customer()
     _order(kept, NOON - dt.timedelta(days=100))
+    thanks = Journey.objects.get(key="thanks")
     Enrolment.objects.create(
-        journey=Journey.objects.get(key="thanks"), version=Journey.objects.get(key="thanks").current,
+        journey=thanks, version=thanks.current,
         customer=kept, entry_key="order:kept", entered_at=NOON - dt.timedelta(days=100),
         active=False, outcome="completed",
     )  # fmt: skip
@@ -250,7 +251,8 @@ def test_one_journey_even_paused_and_the_others_left_out() -> None:
     assert [journey.key for journey in result.journeys] == ["paused-thanks"]
     assert result.journeys[0].entered == 1
     assert dict(Journey.objects.values_list("key", "status")) == {
-        "thanks": "active", "paused-thanks": "paused"
+        "thanks": "active",
+        "paused-thanks": "paused",
     }
     with pytest.raises(NotFound, match="nothing"):
         _simulate(journey="nothing")
