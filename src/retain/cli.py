@@ -460,60 +460,8 @@ def _journeys_simulate(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
         return
-    for line in simulation_lines(result):
+    for line in result.lines():
         print(line)
-
-
-def simulation_lines(result: object) -> list[str]:
-    """A simulation's figures as ``retain journeys simulate`` prints them (the demo too)."""
-    from retain.journeys.simulation import Simulation
-
-    assert isinstance(result, Simulation)
-    last_day = (result.end - dt.timedelta(microseconds=1)).date()
-    days = (result.end - result.start).days
-    lines = [
-        f"Simulated {result.start:%Y-%m-%d} to {last_day} ({days:,} days, {result.ticks:,} "
-        f"steps of the clock) in {result.seconds:.1f} s; nothing was stored or sent.",
-        "",
-    ]
-    header = ("journey", "entered", "holdout", "converted", "errors", "messages", "to send",
-              "deferred", "held out", "capped", "suppressed", "failed")  # fmt: skip
-    rows = [
-        (j.key, f"{j.entered:,}", f"{j.entered_held_out:,}", f"{j.converted:,}",
-         f"{j.errors:,}", f"{j.messages:,}", f"{j.queued:,}", f"{j.deferred:,}",
-         f"{j.held_out:,}", f"{j.capped:,}", f"{j.suppressed:,}", f"{j.failed:,}")
-        for j in result.journeys
-    ]  # fmt: skip
-    everything = [header, *rows]
-    widths = [max(len(row[column]) for row in everything) for column in range(len(header))]
-    for row in everything:
-        cells = [row[0].ljust(widths[0])] + [
-            cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)
-        ]
-        lines.append("  ".join(cells).rstrip())
-    for journey in result.journeys:
-        sending = [step for step in journey.steps if step.messages]
-        if not sending and not journey.reasons:
-            continue
-        lines.append("")
-        lines.append(f"{journey.key}:")
-        for step in sending:
-            lines.append(
-                f"  step {step.step} ({step.kind}): {step.messages:,} messages, "
-                f"{step.queued:,} to send ({step.deferred:,} after quiet hours), "
-                f"{step.held_out:,} held out, {step.capped:,} capped, "
-                f"{step.suppressed:,} suppressed, {step.failed:,} failed"
-            )
-        for reason, count in list(journey.reasons.items())[:5]:
-            lines.append(f"  {count:,} x {reason}")
-    for sample in result.samples:
-        lines += ["", f"--- {sample.journey} / {sample.step}, to be sent "
-                  f"{sample.send_at:%Y-%m-%d %H:%M %Z} ---",
-                  f"To: {sample.to}", f"Subject: {sample.subject}", "",
-                  sample.text.rstrip("\n")]  # fmt: skip
-    lines += ["", "What the simulation approximates:"]
-    lines += [f"- {note}" for note in result.approximations]
-    return lines
 
 
 def _version(text: str) -> int:

@@ -143,6 +143,59 @@ class Simulation:
     seconds: float
     approximations: tuple[str, ...] = APPROXIMATIONS
 
+    def table(self) -> list[str]:
+        """The figures per journey, one row each, under a header (columns aligned)."""
+        header = ("journey", "entered", "holdout", "converted", "errors", "messages",
+                  "to send", "deferred", "held out", "capped", "suppressed", "failed")  # fmt: skip
+        rows = [
+            (j.key, *(f"{value:,}" for value in (
+                j.entered, j.entered_held_out, j.converted, j.errors, j.messages, j.queued,
+                j.deferred, j.held_out, j.capped, j.suppressed, j.failed)))
+            for j in self.journeys
+        ]  # fmt: skip
+        everything = [header, *rows]
+        widths = [max(len(row[column]) for row in everything) for column in range(len(header))]
+        return [
+            "  ".join([row[0].ljust(widths[0])] + [
+                cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)
+            ]).rstrip()
+            for row in everything
+        ]  # fmt: skip
+
+    def lines(self) -> list[str]:
+        """Everything for people: the period, the table, each step's messages and the
+        reasons, the samples, and what the simulation approximates."""
+        last_day = (self.end - dt.timedelta(microseconds=1)).date()
+        days = (self.end - self.start).days
+        lines = [
+            f"Simulated {self.start:%Y-%m-%d} to {last_day} ({days:,} days, {self.ticks:,} "
+            f"steps of the clock) in {self.seconds:.1f} s; nothing was stored or sent.",
+            "",
+            *self.table(),
+        ]
+        for journey in self.journeys:
+            sending = [step for step in journey.steps if step.messages]
+            if not sending and not journey.reasons:
+                continue
+            lines += ["", f"{journey.key}:"]
+            lines += [
+                f"  step {step.step} ({step.kind}): {step.messages:,} messages, "
+                f"{step.queued:,} to send ({step.deferred:,} after quiet hours), "
+                f"{step.held_out:,} held out, {step.capped:,} capped, "
+                f"{step.suppressed:,} suppressed, {step.failed:,} failed"
+                for step in sending
+            ]
+            lines += [f"  {count:,} x {reason}" for reason, count in
+                      list(journey.reasons.items())[:5]]  # fmt: skip
+        for sample in self.samples:
+            lines += ["", f"--- {sample.journey} / {sample.step}, to be sent "
+                      f"{sample.send_at:%Y-%m-%d %H:%M %Z} ---",
+                      f"To: {sample.to}", f"Subject: {sample.subject}", "",
+                      sample.text.rstrip("\n")]  # fmt: skip
+        lines += ["", "What the simulation approximates:"]
+        lines += [f"- {note}" for note in self.approximations]
+        return lines
+
     def as_json(self) -> dict[str, Any]:
         """The figures as ``retain journeys simulate --json`` prints them."""
         return {
