@@ -212,6 +212,19 @@ def test_a_birthday_in_the_period_enters_once_at_its_local_time() -> None:
     )
 
 
+@pytest.mark.parametrize("hours", [1, 5, 24])
+def test_birthdays_are_found_at_their_local_time_whatever_the_clocks_step(hours: int) -> None:
+    apply_journey(
+        "birthday", trigger={"date": "birthday", "at": "09:00"}, topic="birthday", holdout=0,
+        reentry={"every_days": 300}, steps=[HELLO],
+    )  # fmt: skip
+    for day, zone in ((3, "Asia/Bangkok"), (4, "America/Los_Angeles"), (5, "Pacific/Auckland"),
+                      (6, None), (7, "Not/AZone")):  # fmt: skip
+        make_customer(birthday=dt.date(1980, 3, day), traits={"timezone": zone} if zone else {})
+    figures = _journey(_simulate(tick_hours=hours), "birthday")
+    assert (figures.entered, figures.messages, figures.errors) == (5, 5, 0)
+
+
 def test_a_prediction_on_ages_enters_who_crosses_it_during_the_period() -> None:
     apply_journey(
         "quiet", trigger={"prediction": {"field": "days_since_last_order", "gt": 90}},

@@ -411,35 +411,36 @@ class _Replay:
         )
 
     def _dates(self, clock: dt.datetime) -> int:
-        """The date triggers, as the runner's ``enter_on_dates``, with the customers' dates
-        read once, looked at only when the trigger's time of day has just come somewhere
-        (the customers' zones are few); an occasion entered already is not offered again."""
+        """The date triggers, as the runner's ``enter_on_dates`` would find them at the
+        moments the trigger's time of day comes (in the shop's zone and each customer's),
+        with the customers' dates read once; an occasion entered already is not offered
+        again."""
         entered = 0
         for journey in self.dates:
             trigger = journey.document.trigger
             assert isinstance(trigger, DateTrigger)
-            if not self._time_came(journey.journey_id, trigger, clock):
-                continue
-            found = occasions(trigger, now=clock, shop_zone=settings.RETAIN_TIME_ZONE,
-                              find=self.dated)  # fmt: skip
             fresh = []
-            for occasion in found:
-                key = (journey.journey_id, occasion.customer_id, occasion.entry_key)
-                if key not in self.entered_on:
-                    self.entered_on.add(key)
-                    fresh.append(
-                        Happening("dates", 0, occasion.customer_id, trigger.date, clock,
-                                  occasion.entry_key, dict(occasion.properties))
-                    )  # fmt: skip
+            for moment in self._moments_of_day(journey.journey_id, trigger, clock):
+                found = occasions(trigger, now=moment, shop_zone=settings.RETAIN_TIME_ZONE,
+                                  find=self.dated)  # fmt: skip
+                for occasion in found:
+                    key = (journey.journey_id, occasion.customer_id, occasion.entry_key)
+                    if key not in self.entered_on:
+                        self.entered_on.add(key)
+                        fresh.append(
+                            Happening("dates", 0, occasion.customer_id, trigger.date, moment,
+                                      occasion.entry_key, dict(occasion.properties))
+                        )  # fmt: skip
             if fresh:
                 entered += enter_on_happenings(fresh, [journey], now=clock)
         return entered
 
-    def _time_came(self, journey_id: int, trigger: DateTrigger, clock: dt.datetime) -> bool:
-        """Whether ``trigger.at`` came, in the shop's zone or a customer's, during the tick
-        ending at ``clock`` (always at the first tick)."""
-        if self.previous is None:
-            return True
+    def _moments_of_day(
+        self, journey_id: int, trigger: DateTrigger, clock: dt.datetime
+    ) -> list[dt.datetime]:
+        """The moments ``trigger.at`` came during the tick ending at ``clock``, in the
+        shop's zone or a customer's (at the first tick: the tick's end, which finds those
+        whose time came earlier that day)."""
         if self.new_day or journey_id not in self.at_moments:
             zones = {self.shop_zone, dt.UTC}
             for name in self.dated.zones(_DATE_SOURCES[trigger.date]):
@@ -449,11 +450,16 @@ class _Replay:
                     continue  # the shop's zone stands in for it
             around = [self.day + dt.timedelta(days=shift) for shift in (-1, 0, 1, 2)]
             self.at_moments[journey_id] = sorted(
-                dt.datetime.combine(day, trigger.at, tzinfo=zone).astimezone(dt.UTC)
-                for zone in zones for day in around
+                {dt.datetime.combine(day, trigger.at, tzinfo=zone).astimezone(dt.UTC)
+                 for zone in zones for day in around}
             )  # fmt: skip
         moments = self.at_moments[journey_id]
-        return bisect.bisect_right(moments, clock) > bisect.bisect_right(moments, self.previous)
+        came = moments[
+            bisect.bisect_right(moments, self.previous or clock) : bisect.bisect_right(
+                moments, clock
+            )
+        ]
+        return [clock] if self.previous is None else came
 
 
 def _fields(spec: Any) -> set[str]:
