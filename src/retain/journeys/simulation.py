@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 
 from retain.customers.feeds import (
     DatedCustomersInMemory,
@@ -358,10 +358,12 @@ class _Replay:
         if self.next_due is not None and self.next_due <= clock:
             while advance_due(now=clock).more:
                 pass
-            self.next_due = (
+            self.next_due = (  # the first in the due index, not a minimum over all
                 Enrolment.objects.filter(active=True, journey__status=JourneyStatus.ACTIVE)
-                .aggregate(due=Min("wake_at"))
-                .get("due")
+                .exclude(wake_at=None)
+                .order_by("wake_at")
+                .values_list("wake_at", flat=True)
+                .first()
             )
             self.steps_ran = self.records_events
 
