@@ -35,6 +35,7 @@ LIBRARY: dict[str, set[str]] = {
     "csv_safety": set(),
     "installed": set(),
     "store_config": {"errors"},
+    "demo_smtp": set(),
     "stats": {"errors", "time_units"},
     "analytics": {"stats", "errors", "time_units"},
     "scoring": {"analytics", "stats", "errors", "time_units"},

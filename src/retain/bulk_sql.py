@@ -1,6 +1,6 @@
-"""Many rows in one ``INSERT``, written for the hot paths of storing and applying tracking
-calls, where building a model per row and Django's per-value compiling cost more than the
-insert itself.
+"""Many rows in one ``INSERT`` (or one prepared ``UPDATE``), written for the hot paths of
+storing and applying tracking calls and of moving journeys' enrolments, where building a
+model per row and Django's per-value compiling cost more than the statement itself.
 
 On PostgreSQL the rows travel as one JSON document (``INSERT ... SELECT FROM
 json_to_recordset``): the statement's text stays a few lines whatever the number of rows

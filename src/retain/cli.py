@@ -344,6 +344,126 @@ def _journeys_status(args: argparse.Namespace) -> None:
         print(f"journey {change.key!r} was {change.after} already; nothing changed")
 
 
+def _journeys_report(args: argparse.Namespace) -> None:
+    from retain.server.commands import ready_store
+
+    ready_store()
+    from retain.journeys.report import journey_report
+
+    report = journey_report(args.key).as_json()
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    treated, held = report["treatment"], report["holdout"]
+    print(f"{report['journey']}: {report['name']} (revenue and goal within "
+          f"{report['window_days']:g} days of entering)")  # fmt: skip
+    _table(
+        ("", "treatment", "holdout"),
+        [("enrolled", f"{treated['enrolled']:,}", f"{held['enrolled']:,}"),
+         ("converted", f"{treated['converted']:,}", f"{held['converted']:,}"),
+         ("conversion rate", _share(treated["conversion_rate"]),
+          _share(held["conversion_rate"])),
+         ("revenue per customer", _amount(treated["revenue_per_customer"]),
+          _amount(held["revenue_per_customer"]))],
+    )  # fmt: skip
+    print()
+    uplift = report["uplift"]
+    print(f"uplift (conversion rate): {_points(uplift['estimate'])} "
+          f"(95 % interval {_points(uplift['low'])} to {_points(uplift['high'])})")  # fmt: skip
+    for name, label in (("revenue_uplift", "revenue uplift per customer"),
+                        ("incremental_revenue", "incremental revenue")):  # fmt: skip
+        low, estimate, high = (_amount(report[name][end], signed=True)
+                               for end in ("low", "estimate", "high"))  # fmt: skip
+        print(f"{label}: {estimate} (95 % interval {low} to {high})")
+    if not held["enrolled"]:
+        print("no customer is in the holdout yet: the uplift needs both groups")
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _points(value: float | None) -> str:
+    """A difference of rates, in percentage points."""
+    return "n/a" if value is None else f"{value * 100:+.1f} pts"
+
+
+def _amount(value: float | None, *, signed: bool = False) -> str:
+    if value is None:
+        return "n/a" if signed else "-"
+    return f"{value:+,.2f}" if signed else f"{value:,.2f}"
+
+
+def _journeys_preview(args: argparse.Namespace) -> None:
+    from retain.server.commands import ready_store
+
+    ready_store()
+    from retain.journeys.previews import preview_journey
+
+    previews = preview_journey(args.key, args.customer, version=args.version)
+    if args.json:
+        shown = [
+            {"step": p.step_id, "to": p.to, "topic": p.topic, "transactional": p.transactional,
+             "locale": p.message.locale, "subject": p.message.subject, "html": p.message.html,
+             "text": p.message.text}
+            for p in previews
+        ]  # fmt: skip
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
+        return
+    if not previews:
+        print(f"journey {args.key!r} sends no email")
+        return
+    for number, preview in enumerate(previews):
+        if number:
+            print()
+        kind = "transactional" if preview.transactional else f"marketing, topic {preview.topic}"
+        print(f"--- step {preview.step_id} ({kind}, {preview.message.locale}) ---")
+        print(f"To: {preview.to or '(no address: it would be suppressed)'}")
+        print(f"Subject: {preview.message.subject}")
+        print()
+        print(preview.message.text.rstrip("\n"))
+
+
+def _sample_count(text: str) -> int:
+    """An argument that must be a count of messages, 0 to 1000."""
+    if not (text.isascii() and text.isdigit()) or int(text) > 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of messages (0 to 1000)")
+    return int(text)
+
+
+def _tick_hours(text: str) -> int:
+    """An argument that must be a whole number of hours, 1 to 24."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 24:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours (1 to 24)")
+    return int(text)
+
+
+def _journeys_simulate(args: argparse.Namespace) -> None:
+    from retain.server.commands import simulate_journeys
+
+    if args.end < args.start:
+        raise DataError(
+            f"--to {args.end} is before --from {args.start}: give the first day, then the last",
+            field="to",
+        )
+    month = [None]
+
+    def progress(clock: dt.datetime) -> None:
+        if sys.stderr.isatty() and (clock.year, clock.month) != month[0]:
+            month[0] = (clock.year, clock.month)
+            print(f"simulating {clock:%Y-%m} ...", file=sys.stderr, flush=True)
+
+    result = simulate_journeys(
+        start=args.start, end=args.end, journey=args.journey, sample=args.sample,
+        tick_hours=args.tick_hours, progress=progress,
+    )  # fmt: skip
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+        return
+    for line in result.lines():
+        print(line)
+
+
 def _version(text: str) -> int:
     """An argument that must be a version number, 1 or more."""
     if not (text.isascii() and text.isdigit() and 0 < len(text) < 10) or int(text) < 1:
@@ -492,7 +612,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_file_options(imports)
     imports.set_defaults(handler=_import)
     journeys = commands.add_parser(
-        "journeys", help="journeys as YAML documents: apply, list, show, pause, resume, archive"
+        "journeys",
+        help="journeys as YAML documents: apply, list, show, pause, resume, archive; "
+        "report, preview, simulate",
     ).add_subparsers(dest="journeys_command", required=True, metavar="ACTION")
     apply = journeys.add_parser(
         "apply", help="check journey documents and store them, all or nothing (exit 2: refused)"
@@ -512,6 +634,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     show.add_argument("--json", action="store_true", help="the checked document as JSON")
     show.set_defaults(handler=_journeys_show)
+    report = journeys.add_parser(
+        "report", help="treatment against holdout: conversions, revenue, uplift (95 % interval)"
+    )
+    report.add_argument("key")
+    report.add_argument("--json", action="store_true", help="as JSON")
+    report.set_defaults(handler=_journeys_report)
+    preview = journeys.add_parser(
+        "preview", help="each email of a journey rendered for one customer (nothing is sent)"
+    )
+    preview.add_argument("key")
+    preview.add_argument("--customer", required=True, metavar="ID", help="the shop's customer id")
+    preview.add_argument(
+        "--version", type=_version, metavar="N", help="that version (default: current)"
+    )
+    preview.add_argument("--json", action="store_true", help="subject, HTML and text per step")
+    preview.set_defaults(handler=_journeys_preview)
+    simulate = journeys.add_parser(
+        "simulate",
+        help="replay the store's history through the journeys on a virtual clock: what they "
+        "would have done (nothing is stored or sent)",
+    )
+    simulate.add_argument("--from", dest="start", type=_day, required=True, metavar="DAY",
+                          help="first day, YYYY-MM-DD (the shop's time zone)")  # fmt: skip
+    simulate.add_argument("--to", dest="end", type=_day, required=True, metavar="DAY",
+                          help="last day, YYYY-MM-DD (included)")  # fmt: skip
+    simulate.add_argument(
+        "--journey", metavar="KEY", help="only this journey (even paused): default every active one"
+    )
+    simulate.add_argument("--sample", type=_sample_count, default=0, metavar="N",
+                          help="also print N of the messages that would be sent")  # fmt: skip
+    simulate.add_argument(
+        "--tick-hours", type=_tick_hours, default=1, metavar="H",
+        help="move the clock H hours at a time (default 1; more is faster and rougher)",
+    )  # fmt: skip
+    simulate.add_argument("--json", action="store_true", help="the figures as JSON")
+    simulate.set_defaults(handler=_journeys_simulate)
     for action, said in (("pause", "stop enrolling and advancing until resumed"),
                          ("resume", "make a paused or archived journey active"),
                          ("archive", "retire a journey (its versions stay)")):  # fmt: skip

@@ -125,6 +125,7 @@ def test_every_route_lists_its_refusals_in_problem_json() -> None:
         "POST /api/v1/journeys": [400, 401, 403, 408, 409, 413, 422, 503],
         "GET /api/v1/journeys/{key}": [401, 403, 404, 422],
         "GET /api/v1/journeys/{key}/versions/{number}": [401, 403, 404, 422],
+        "GET /api/v1/journeys/{key}/report": [401, 403, 404, 422],
         **{
             f"POST /api/v1/journeys/{{key}}/{action}": [401, 403, 404, 422]
             for action in ("pause", "resume", "archive")
@@ -152,7 +153,8 @@ def test_every_route_states_its_security() -> None:
         "POST /api/v1/imports/{kind}": key_or_session,
         **{f"{method} /api/v1/journeys{path}": key_or_session
            for method, path in [("GET", ""), ("POST", ""), ("GET", "/{key}"),
-                                ("GET", "/{key}/versions/{number}"), ("POST", "/{key}/pause"),
+                                ("GET", "/{key}/versions/{number}"), ("GET", "/{key}/report"),
+                                ("POST", "/{key}/pause"),
                                 ("POST", "/{key}/resume"), ("POST", "/{key}/archive")]},
         **{f"POST /v1/{call}": [{"WriteKey": []}, {"BearerKey": []}, {}]
            for call in TRACKING_CALLS},

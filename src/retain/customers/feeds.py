@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Exists, F, Max, Min, OuterRef, Q
+from django.utils import timezone
 
 from retain.customers.models import Customer, DomainEvent, Event, EventKind, Order
 
@@ -154,3 +155,116 @@ def _zone_trait(traits: Any) -> str | None:
         return None
     zone = traits.get("timezone") or traits.get("time_zone")
     return zone if isinstance(zone, str) else None
+
+
+# --- reading by time (the journey simulator replays the store's history in time order) ---
+
+
+def happenings_between(
+    start: dt.datetime, end: dt.datetime, *, up_to: dict[str, int]
+) -> list[Happening]:
+    """Every tracked event, order and domain event about a customer that happened at or
+    after ``start`` and before ``end``, among the rows with ids at most ``up_to[feed]`` (the
+    store as it was when the reader began), in the order they happened.
+
+    The feeds above are read by id, as the rows were stored; a replay of the past needs them
+    by the time they happened instead."""
+    earlier = Order.objects.filter(
+        customer=OuterRef("customer"), ordered_at__lt=OuterRef("ordered_at")
+    )
+    orders = (
+        Order.objects.filter(ordered_at__gte=start, ordered_at__lt=end, pk__lte=up_to["orders"])
+        .annotate(repeat=Exists(earlier))
+        .values_list("pk", "customer_id", "external_id", "ordered_at", "amount", "currency",
+                     "status", "repeat")
+    )  # fmt: skip
+    events = Event.objects.filter(
+        occurred_at__gte=start, occurred_at__lt=end, pk__lte=up_to["events"],
+        kind=EventKind.TRACK, customer__isnull=False,
+    ).values_list(
+        "pk", "customer_id", "name", "occurred_at", "message_id", "properties"
+    )  # fmt: skip
+    domain = DomainEvent.objects.filter(
+        occurred_at__gte=start, occurred_at__lt=end, pk__lte=up_to["domain"],
+        customer__isnull=False,
+    ).values_list("pk", "customer_id", "name", "occurred_at", "data")  # fmt: skip
+    found = [
+        Happening("orders", pk, customer, ORDER_COMPLETED, at, f"order:{order_id}",
+                  {"order_id": order_id, "total": float(amount), "currency": currency,
+                   "status": status},
+                  first_order=not repeat)
+        for pk, customer, order_id, at, amount, currency, status, repeat in orders
+    ]  # fmt: skip
+    found += [
+        Happening("events", pk, customer, name, at, f"event:{message}",
+                  properties if isinstance(properties, dict) else {})
+        for pk, customer, name, at, message, properties in events
+    ]  # fmt: skip
+    found += [
+        Happening("domain", pk, customer, name, at, f"domain:{pk}",
+                  data if isinstance(data, dict) else {})
+        for pk, customer, name, at, data in domain
+    ]  # fmt: skip
+    return sorted(found, key=lambda happening: (happening.occurred_at, happening.position))
+
+
+class DatedCustomersInMemory:
+    """:func:`dated_customers` answered from memory: every customer's dates of a kind are
+    read once, at the first question about that kind. For a reader that asks about day after
+    day (the simulator asks every simulated hour); the answers are the store's at that first
+    question."""
+
+    def __init__(self) -> None:
+        self._yearly: dict[str, dict[tuple[int, int], list[DatedCustomer]]] = {}
+        self._daily: dict[str, dict[dt.date, list[DatedCustomer]]] = {}
+        self._zones: set[str] = set()
+
+    def zones(self, kind: str) -> set[str]:
+        """The time zones the customers of ``kind`` gave (as given: not checked)."""
+        if kind not in self._daily:
+            self._read(kind)
+        return self._zones
+
+    def __call__(self, kind: str, days: list[dt.date], *, yearly: bool) -> list[DatedCustomer]:
+        if kind not in self._daily:
+            self._read(kind)
+        found: list[DatedCustomer] = []
+        for day in days:
+            if yearly:
+                found += self._yearly[kind].get((day.month, day.day), [])
+                if (day.month, day.day) == (2, 28):  # 29 February is kept on the 28th
+                    found += self._yearly[kind].get((2, 29), [])
+            else:
+                found += self._daily[kind].get(day, [])
+        return found
+
+    def _read(self, kind: str) -> None:
+        if kind not in DATE_KINDS:
+            raise ValueError(f"unknown date kind {kind!r}")
+        if kind == "first_order":
+            rows = Order.objects.values("customer_id").annotate(moment=Min("ordered_at"))
+            pairs = rows.values_list("customer_id", "moment")
+        else:
+            field_name = "birthday" if kind == "birthday" else "signed_up_at"
+            pairs = Customer.objects.exclude(**{f"{field_name}__isnull": True}).values_list(
+                "pk", field_name
+            )
+        zones = {
+            pk: _zone_trait({"timezone": zone, "time_zone": other})
+            for pk, zone, other in Customer.objects.values_list(
+                "pk", "traits__timezone", "traits__time_zone"
+            )
+        }
+        yearly: dict[tuple[int, int], list[DatedCustomer]] = {}
+        daily: dict[dt.date, list[DatedCustomer]] = {}
+        for customer, moment in pairs:
+            if moment is None:
+                continue
+            # The day as the database's ``__date`` reads it: in Django's current time zone.
+            day = timezone.localdate(moment) if isinstance(moment, dt.datetime) else moment
+            dated = DatedCustomer(customer, moment, zones.get(customer))
+            if dated.time_zone:
+                self._zones.add(dated.time_zone)
+            yearly.setdefault((day.month, day.day), []).append(dated)
+            daily.setdefault(day, []).append(dated)
+        self._yearly[kind], self._daily[kind] = yearly, daily

@@ -121,14 +121,14 @@ def _queue(emails: list[tuple[Acting, SendEmail]], *, now: dt.datetime) -> None:
     customers = sorted({item.customer_id for item, _ in emails})
     found = contacts(customers)
     window = dt.timedelta(days=settings.RETAIN_PRESSURE_DAYS)
-    sent = Counter(marketing_counts_since(customers, since=now - window))
+    sent = Counter(marketing_counts_since(customers, since=now - window, until=now))
     drafts = []
     for item, action in emails:
         contact = found.get(item.customer_id)
         if contact is None:
             continue  # the customer was erased since
         drafts.append(_draft(item, action, contact, sent, now=now))
-    queue_emails(drafts)
+    queue_emails(drafts, now=now)
 
 
 def _draft(

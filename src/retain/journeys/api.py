@@ -22,10 +22,12 @@ from ninja.responses import Status
 from retain.errors import DataError, NotFound, PermissionDenied
 from retain.journeys.documents import KEY_PATTERN
 from retain.journeys.queries import get_journey, get_version, list_journeys
+from retain.journeys.report import journey_report
 from retain.journeys.schemas import (
     ApplyOut,
     JourneyDetailOut,
     JourneyOut,
+    ReportOut,
     StatusOut,
     VersionDocumentOut,
 )
@@ -100,6 +102,14 @@ def get_one_version(
     """A version as applied (its text) and as checked (its document, every field given)."""
     version = get_version(_key(key), number)
     return {**vars(version), "document": version.stored}
+
+
+@router.get("/{key}/report", response=ReportOut)
+def get_report(request: HttpRequest, key: str) -> Any:
+    """Treatment against holdout over all the journey's versions: enrolled, converted,
+    conversion rate, revenue per customer, the uplift with its 95 % interval and the
+    incremental revenue (as ``retain journeys report KEY --json``)."""
+    return journey_report(_key(key)).as_json()
 
 
 @router.post("/{key}/pause", response=StatusOut)

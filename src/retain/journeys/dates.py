@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -37,15 +38,23 @@ class Occasion:
     local_day: dt.date
 
 
-def occasions(trigger: DateTrigger, *, now: dt.datetime, shop_zone: str) -> list[Occasion]:
-    """The customers whose occasion is today in their zone, at or after ``trigger.at``."""
+def occasions(
+    trigger: DateTrigger,
+    *,
+    now: dt.datetime,
+    shop_zone: str,
+    find: Callable[..., list[DatedCustomer]] = dated_customers,
+) -> list[Occasion]:
+    """The customers whose occasion is today in their zone, at or after ``trigger.at``;
+    ``find`` gives the candidates (``dated_customers``'s arguments: the simulator answers
+    from memory)."""
     source, yearly = _SOURCES[trigger.date]
     today = now.astimezone(dt.UTC).date()
     around = [today + dt.timedelta(days=shift) for shift in (-1, 0, 1)]
     found: list[Occasion] = []
     for offset in trigger.days or (0,):
         days = [day - dt.timedelta(days=offset) for day in around]
-        for candidate in dated_customers(source, days, yearly=yearly):
+        for candidate in find(source, days, yearly=yearly):
             occasion = _occasion(trigger, candidate, offset, now=now, shop_zone=shop_zone)
             if occasion is not None:
                 found.append(occasion)

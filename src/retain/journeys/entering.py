@@ -72,9 +72,13 @@ def _enrol(journey: ActiveJourney, happenings: list[Happening], *, now: dt.datet
                        "message_id": happening.key, "first_order": happening.first_order},
             )
         )  # fmt: skip
+    # The customers too: the unique index is (journey, customer, entry key), and a journey's
+    # key alone would read every enrolment of the journey.
     there = set(
         Enrolment.objects.filter(
-            journey_id=journey.journey_id, entry_key__in=[row.entry_key for row in rows]
+            journey_id=journey.journey_id,
+            customer_id__in={row.customer_id for row in rows},
+            entry_key__in=[row.entry_key for row in rows],
         ).values_list("customer_id", "entry_key")
     )
     rows = [row for row in rows if (row.customer_id, row.entry_key) not in there]

@@ -146,6 +146,7 @@ def _show_to_running(happenings: list[Happening], *, now: dt.datetime, figures: 
         .filter(active=True, customer_id__in=list(by_customer))
         .exclude(state={})
         .select_related("journey", "version")
+        .defer("version__document", "version__source_text")
     )
     moved = []
     for enrolment in running:
@@ -171,6 +172,7 @@ def advance_due(*, now: dt.datetime, limit: int = BATCH) -> RunFigures:
         Enrolment.objects.filter(active=True, wake_at__lte=now, journey__status="active")
         .order_by("wake_at")
         .select_related("journey", "version")
+        .defer("version__document", "version__source_text")
     )
     if connection.vendor == "postgresql":
         due = due.select_for_update(skip_locked=True, of=("self",))

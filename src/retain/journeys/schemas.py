@@ -60,3 +60,32 @@ class StatusOut(Schema):
     before: Status
     after: Status
     changed: bool
+
+
+class IntervalOut(Schema):
+    estimate: float | None = Field(description="null when a group is empty")
+    low: float | None = Field(description="the 95 % interval's lower end")
+    high: float | None = Field(description="the 95 % interval's upper end")
+
+
+class GroupOut(Schema):
+    enrolled: int
+    converted: int
+    conversion_rate: float | None
+    revenue: float = Field(description="completed orders within the window after entering")
+    revenue_per_customer: float | None
+
+
+class ReportOut(Schema):
+    journey: str
+    name: str
+    window_days: float = Field(description="the goal's window (30 days without a goal)")
+    enrolled: int = Field(description="enrolments, treatment and holdout together")
+    held_out: int = Field(description="enrolments in the holdout group")
+    converted: int
+    conversion_rate: float | None
+    treatment: GroupOut
+    holdout: GroupOut
+    uplift: IntervalOut = Field(description="conversion rate, treatment minus holdout")
+    revenue_uplift: IntervalOut = Field(description="revenue per customer's difference")
+    incremental_revenue: IntervalOut = Field(description="revenue_uplift times the treated")

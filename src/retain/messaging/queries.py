@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Min
+from django.db.models import BooleanField, Case, Count, F, Max, Min, Value, When
 from django.utils import timezone
 
 from retain.messaging.models import Channel, Message, MessageStatus, Suppression, SuppressionReason
@@ -96,21 +96,88 @@ def clicks_of(message_id: int) -> list[tuple[str, dt.datetime]]:
     )
 
 
-def marketing_counts_since(customer_ids: list[int], *, since: dt.datetime) -> dict[int, int]:
+def marketing_counts_since(
+    customer_ids: list[int], *, since: dt.datetime, until: dt.datetime | None = None
+) -> dict[int, int]:
     """How many marketing emails each customer was sent or has coming since ``since``
     (queued, being sent or sent; held out and suppressed ones reached nobody): what the one
-    pressure budget across journeys counts."""
+    pressure budget across journeys counts. ``until`` leaves out messages created after it
+    (a runner on a virtual clock, replaying the past, counts its window only)."""
+    # The statuses are counted apart, not filtered: on SQLite (no statistics) a filter on
+    # them makes the planner read every sent message by the status index instead of the
+    # customers' few by theirs.
+    messages = Message.objects.filter(
+        customer_id__in=customer_ids,
+        transactional=False,
+        created_at__gte=since,
+        channel=Channel.EMAIL,
+    )
+    if until is not None:
+        messages = messages.filter(created_at__lte=until)
+    counted = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
+    counts: dict[int, int] = {}
+    for customer, status, count in (
+        messages.values("customer_id", "status").annotate(count=Count("pk"))
+        .values_list("customer_id", "status", "count")
+    ):  # fmt: skip
+        if status in counted:
+            counts[customer] = counts.get(customer, 0) + count
+    return counts
+
+
+def last_message_id() -> int:
+    """The newest message's id (0 for an empty outbox): where a reader of new ones starts."""
+    return Message.objects.aggregate(newest=Max("pk"))["newest"] or 0
+
+
+@dataclass(frozen=True)
+class OutboxTally:
+    """Messages of one journey step alike in their status and reason, counted."""
+
+    journey: str
+    step: str
+    status: str
+    reason: str
+    #: Queued to wait past the moment it was queued (a marketing message due in quiet hours).
+    deferred: bool
+    count: int
+
+
+def outbox_tally(*, after: int) -> list[OutboxTally]:
+    """The messages stored after the message id ``after``, counted by the journey and step
+    that made them (their ``source``), status, reason, and whether they wait."""
+    waits = Case(
+        When(status=MessageStatus.QUEUED, send_after__gt=F("created_at"), then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
     rows = (
-        Message.objects.filter(
-            customer_id__in=customer_ids, transactional=False, created_at__gte=since,
-            channel=Channel.EMAIL,
-            status__in=(MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT),
-        )
-        .values("customer_id")
+        Message.objects.filter(pk__gt=after)
+        .annotate(waits=waits)
+        .values("source__journey", "source__step", "status", "reason", "waits")
         .annotate(count=Count("pk"))
-        .values_list("customer_id", "count")
-    )  # fmt: skip
-    return dict(rows)
+        .order_by()
+    )
+    return [
+        OutboxTally(
+            journey=str(row["source__journey"] or ""),
+            step=str(row["source__step"] or ""),
+            status=row["status"],
+            reason=row["reason"],
+            deferred=row["waits"],
+            count=row["count"],
+        )
+        for row in rows
+    ]
+
+
+def queued_after(after: int, *, journey: str | None = None, limit: int = 1) -> list[Message]:
+    """The first ``limit`` queued messages stored after the message id ``after`` (of the
+    journey ``journey`` only, if given), oldest first."""
+    messages = Message.objects.filter(pk__gt=after, status=MessageStatus.QUEUED)
+    if journey is not None:
+        messages = messages.filter(source__journey=journey)
+    return list(messages.order_by("pk")[:limit])
 
 
 @dataclass(frozen=True)

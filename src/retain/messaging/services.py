@@ -131,13 +131,16 @@ def queue_email(
     return Message.objects.get(pk=inserted[0]) if inserted else None
 
 
-def queue_emails(drafts: Iterable[EmailDraft], *, chunk: int = QUEUE_CHUNK) -> int:
+def queue_emails(
+    drafts: Iterable[EmailDraft], *, chunk: int = QUEUE_CHUNK, now: dt.datetime | None = None
+) -> int:
     """Store many emails at once (a broadcast): :func:`queue_email` for each draft, checked
     and inserted ``chunk`` at a time (one statement per chunk, keys already stored left as
     they are), so a million drafts given as a generator never sit in memory together. The
-    number of messages stored (drafts whose key was new)."""
+    number of messages stored (drafts whose key was new). ``now`` is the caller's clock (the
+    journey runner's): the messages' creation time, and their ``send_after`` unless given."""
     stored = 0
-    now = timezone.now()
+    now = now or timezone.now()
     for part in _chunks(drafts, chunk):
         stored += len(_queue_chunk(part, now=now))
     return stored

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from retain.io import FileOptions
     from retain.journeys.services import ApplyOutcome as JourneyApplyOutcome
     from retain.journeys.services import StatusChange as JourneyStatusChange
+    from retain.journeys.simulation import Simulation
 
 
 def migrate_store() -> None:
@@ -278,3 +279,36 @@ def change_journey_status(key: str, action: str) -> JourneyStatusChange:
               "archive": services.archive_journey}[action]  # fmt: skip
     with transaction.atomic():
         return change(key)
+
+
+def simulate_journeys(
+    *,
+    start: dt.date,
+    end: dt.date,
+    journey: str | None = None,
+    sample: int = 0,
+    tick_hours: int = 1,
+    progress: Callable[[dt.datetime], None] | None = None,
+) -> Simulation:
+    """``retain journeys simulate``: replay the days ``start`` to ``end`` (both included, in
+    the shop's time zone) through the journeys, in one transaction that is rolled back
+    whatever happens: nothing the replay wrote stays, and nothing is sent."""
+    ready_store()
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+    from django.db import transaction
+
+    from retain.journeys.simulation import simulate
+
+    zone = ZoneInfo(settings.RETAIN_TIME_ZONE)
+    with transaction.atomic():
+        try:
+            return simulate(
+                start=dt.datetime.combine(start, dt.time(), tzinfo=zone),
+                end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone),
+                journey=journey, sample=sample, tick=dt.timedelta(hours=tick_hours),
+                progress=progress,
+            )  # fmt: skip
+        finally:
+            transaction.set_rollback(True)  # what the replay wrote goes, whatever happened

@@ -84,6 +84,7 @@ ROUTE_REFUSALS: dict[tuple[str, str], dict[int, str]] = {
     ("get", "/api/v1/journeys/{key}/versions/{number}"): {
         404: "no journey with this key, or no such version of it",
     },
+    ("get", "/api/v1/journeys/{key}/report"): {404: "no journey with this key"},
     ("post", "/api/v1/journeys"): {
         400: "the document is refused (its problems listed in problems, each with its line), "
         "or the body is not UTF-8 text, YAML or JSON",
@@ -110,7 +111,7 @@ ROUTE_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
 SECURED_BY_NINJA = {
     ("get", "/api/v1/customers"), ("get", "/api/v1/customers/{customer_id}"),
     ("get", "/api/v1/journeys"), ("post", "/api/v1/journeys"), ("get", "/api/v1/journeys/{key}"),
-    ("get", "/api/v1/journeys/{key}/versions/{number}"),
+    ("get", "/api/v1/journeys/{key}/versions/{number}"), ("get", "/api/v1/journeys/{key}/report"),
     ("post", "/api/v1/journeys/{key}/pause"), ("post", "/api/v1/journeys/{key}/resume"),
     ("post", "/api/v1/journeys/{key}/archive"),
 }  # fmt: skip
