@@ -74,8 +74,20 @@ APPROXIMATIONS = (
     "recorded: stage changes exist only from the rescorings that really ran.",
     "The journeys start afresh at the beginning of the period: the store's enrolments are "
     "set aside. Messages already in the outbox count towards the pressure budget.",
-    "Each happening is taken at the end of the hour it happened in.",
 )
+
+
+def _clock_note(tick: dt.timedelta) -> str:
+    hours = tick / dt.timedelta(hours=1)
+    step = "hour" if hours == 1 else f"{hours:g} hours"
+    return (
+        f"The clock moves an {step} at a time: each happening is taken at the end of the "
+        "step it happened in, and a wait ends at the first step at or after its end."
+        if hours == 1 else
+        f"The clock moves {step} at a time: each happening is taken at the end of the "
+        "step it happened in, and a wait ends at the first step at or after its end (quiet "
+        "hours and wait-until times are rougher than with the default hour)."
+    )  # fmt: skip
 
 
 @dataclass
@@ -250,7 +262,7 @@ def simulate(
     samples = _samples(figures, first_message=replay.first_message, wanted=sample)
     return Simulation(
         start=start, end=end, journeys=figures, samples=samples, ticks=ticks,
-        seconds=time.perf_counter() - began,
+        seconds=time.perf_counter() - began, approximations=(*APPROXIMATIONS, _clock_note(tick)),
     )  # fmt: skip
 
 
