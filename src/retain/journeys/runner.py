@@ -221,7 +221,7 @@ def _move_and_act(
         state, actions = _move(enrolment, document, stimuli, now=now, facts=facts)
         if state is None:
             continue
-        _store(enrolment, state, actions, now=now, figures=figures)
+        _store(enrolment, state, now=now, figures=figures)
         changed.append(enrolment)
         if actions:
             acting.append(
@@ -282,7 +282,6 @@ def _not_due(state: EnrolmentState, now: dt.datetime) -> bool:
 def _store(
     enrolment: Enrolment,
     state: EnrolmentState,
-    actions: list[Action],
     *,
     now: dt.datetime,
     figures: RunFigures,
@@ -296,7 +295,6 @@ def _store(
         enrolment.outcome = str(state.outcome or "")
         enrolment.ended_at = state.ended_at or now
         figures.outcomes[enrolment.outcome] += 1
-    del actions  # carried out by the caller
 
 
 def _set_aside(enrolment: Enrolment, error: Exception, *, now: dt.datetime) -> None:
